@@ -1,0 +1,179 @@
+"""Settings: config.toml plus NEWSLETTER_<SECTION>_<KEY> environment overrides, typed and frozen."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import tomllib
+import types
+import typing
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+ENV_PREFIX = "NEWSLETTER_"
+SOURCE_NAMES = ("hf-trending", "hf-daily", "hf-api")
+
+
+class ConfigError(Exception):
+    """A config file or environment value that cannot be used; the message says which and why."""
+
+
+def secret(default: str = "") -> Any:
+    """A field that may only come from the environment, never from config.toml."""
+    return field(default=default, metadata={"secret": True})
+
+
+@dataclass(frozen=True)
+class DatabaseSettings:
+    url: str = "sqlite:///newsletter.db"
+
+
+@dataclass(frozen=True)
+class SourcesSettings:
+    enabled: tuple[str, ...] = ("hf-trending",)
+    base_url: str = "https://huggingface.co"
+    timeout_s: float = 20.0
+    retries: int = 3
+    backoff_s: float = 1.0
+    max_wait_s: float = 60.0
+    api_sort: str = "trending"
+    api_limit: int = 100
+    api_max_pages: int = 5
+
+    def validate(self) -> None:
+        unknown = [name for name in self.enabled if name not in SOURCE_NAMES]
+        if unknown:
+            raise ConfigError(
+                f"sources.enabled: unknown source {unknown[0]!r}; choose from {', '.join(SOURCE_NAMES)}"
+            )
+        if not self.enabled:
+            raise ConfigError("sources.enabled: name at least one source")
+        if self.api_sort not in ("trending", "publishedAt"):
+            raise ConfigError("sources.api_sort: must be 'trending' or 'publishedAt'")
+        if self.retries < 0 or self.timeout_s <= 0 or self.backoff_s < 0:
+            raise ConfigError("sources: retries must be >= 0, timeout_s > 0 and backoff_s >= 0")
+        if not 1 <= self.api_limit <= 100 or self.api_max_pages < 1:
+            raise ConfigError("sources: api_limit must be 1..100 and api_max_pages >= 1")
+
+
+@dataclass(frozen=True)
+class LogSettings:
+    level: str = "INFO"
+
+    def validate(self) -> None:
+        if self.level.upper() not in ("DEBUG", "INFO", "WARNING", "ERROR"):
+            raise ConfigError("log.level: must be DEBUG, INFO, WARNING or ERROR")
+
+
+@dataclass(frozen=True)
+class Settings:
+    database: DatabaseSettings = field(default_factory=DatabaseSettings)
+    sources: SourcesSettings = field(default_factory=SourcesSettings)
+    log: LogSettings = field(default_factory=LogSettings)
+
+
+def load_settings(path: Path | None, environ: Mapping[str, str] = os.environ) -> Settings:
+    """Read config.toml (when given and present) and apply environment overrides."""
+    data: dict[str, Any] = {}
+    if path is not None:
+        try:
+            data = tomllib.loads(path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise ConfigError(f"config file not found: {path}") from None
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+        except (OSError, UnicodeDecodeError) as exc:
+            raise ConfigError(f"{path}: cannot be read: {exc}") from None
+    unknown = set(data) - {f.name for f in dataclasses.fields(Settings)}
+    if unknown:
+        raise ConfigError(f"unknown config section [{sorted(unknown)[0]}]")
+    sections: dict[str, Any] = {}
+    for section in dataclasses.fields(Settings):
+        cls = _section_class(section)
+        table = data.get(section.name, {})
+        if not isinstance(table, dict):
+            raise ConfigError(f"[{section.name}] must be a table")
+        sections[section.name] = _build_section(section.name, cls, table, environ)
+    return Settings(**sections)
+
+
+def _section_class(section: dataclasses.Field[Any]) -> type[Any]:
+    hints = typing.get_type_hints(Settings)
+    cls = hints[section.name]
+    assert isinstance(cls, type)
+    return cls
+
+
+def _build_section(name: str, cls: type[Any], table: dict[str, Any], environ: Mapping[str, str]) -> Any:
+    hints = typing.get_type_hints(cls)
+    known = {f.name: f for f in dataclasses.fields(cls)}
+    extra = set(table) - set(known)
+    if extra:
+        raise ConfigError(f"[{name}] has no key {sorted(extra)[0]!r}")
+    values: dict[str, Any] = {}
+    for key, fld in known.items():
+        where = f"{name}.{key}"
+        env_name = f"{ENV_PREFIX}{name.upper()}_{key.upper()}"
+        if fld.metadata.get("secret") and key in table:
+            raise ConfigError(f"{where} is a secret: set it with the environment variable {env_name}")
+        if env_name in environ:
+            values[key] = _from_env(env_name, environ[env_name], hints[key])
+        elif key in table:
+            values[key] = _from_toml(where, table[key], hints[key])
+    section = cls(**values)
+    validate = getattr(section, "validate", None)
+    if validate is not None:
+        validate()
+    return section
+
+
+def _base_type(hint: Any) -> tuple[Any, bool]:
+    """The concrete type of a field and whether it may be None."""
+    args = typing.get_args(hint)
+    if isinstance(hint, types.UnionType) or typing.get_origin(hint) is typing.Union:
+        concrete = [a for a in args if a is not type(None)]
+        return concrete[0], True
+    return hint, False
+
+
+def _from_toml(where: str, value: Any, hint: Any) -> Any:
+    kind, _optional = _base_type(hint)
+    if typing.get_origin(kind) is tuple:
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise ConfigError(f"{where}: expected a list of strings, got {value!r}")
+        return tuple(value)
+    if kind is float and isinstance(value, int) and not isinstance(value, bool):
+        return float(value)
+    if kind is bool and not isinstance(value, bool):
+        raise ConfigError(f"{where}: expected true or false, got {value!r}")
+    if kind is not bool and isinstance(value, bool):
+        raise ConfigError(f"{where}: expected {kind.__name__}, got {value!r}")
+    if not isinstance(value, kind):
+        raise ConfigError(f"{where}: expected {kind.__name__}, got {value!r}")
+    return value
+
+
+def _from_env(name: str, raw: str, hint: Any) -> Any:
+    kind, optional = _base_type(hint)
+    text = raw.strip()
+    if optional and text == "":
+        return None
+    try:
+        if typing.get_origin(kind) is tuple:
+            return tuple(part.strip() for part in text.split(",") if part.strip())
+        if kind is bool:
+            lowered = text.lower()
+            if lowered in ("1", "true", "yes", "on"):
+                return True
+            if lowered in ("0", "false", "no", "off"):
+                return False
+            raise ValueError(raw)
+        if kind is int:
+            return int(text)
+        if kind is float:
+            return float(text)
+    except ValueError:
+        raise ConfigError(f"{name}: cannot read {raw!r} as {getattr(kind, '__name__', kind)}") from None
+    return raw

@@ -1,0 +1,99 @@
+"""Settings: the shipped config.toml, environment overrides, and clear errors."""
+
+from __future__ import annotations
+
+import dataclasses
+import tomllib
+from pathlib import Path
+
+import pytest
+
+from newsletter.config import ConfigError, Settings, load_settings
+
+REPO_CONFIG = Path(__file__).parent.parent / "config.toml"
+
+
+def test_shipped_config_equals_the_built_in_defaults():
+    assert load_settings(REPO_CONFIG, environ={}) == Settings()
+
+
+def test_shipped_config_names_and_comments_every_key():
+    data = tomllib.loads(REPO_CONFIG.read_text())
+    lines = REPO_CONFIG.read_text().splitlines()
+    for section in dataclasses.fields(Settings):
+        table = data[section.name]
+        for fld in dataclasses.fields(getattr(Settings(), section.name)):
+            if fld.metadata.get("secret"):
+                continue
+            assert fld.name in table, f"[{section.name}] {fld.name} missing from config.toml"
+        for key in table:
+            index = next(
+                i
+                for i, line in enumerate(lines)
+                if line.startswith(f"{key} =") and _section_of(lines, i) == section.name
+            )
+            assert lines[index - 1].startswith("#"), f"{section.name}.{key} has no comment above it"
+
+
+def _section_of(lines: list[str], index: int) -> str:
+    for line in reversed(lines[:index]):
+        if line.startswith("["):
+            return line.strip("[]")
+    return ""
+
+
+def test_environment_overrides_every_type(tmp_path):
+    settings = load_settings(
+        None,
+        environ={
+            "NEWSLETTER_DATABASE_URL": "sqlite:///x.db",
+            "NEWSLETTER_SOURCES_ENABLED": "hf-api, hf-daily",
+            "NEWSLETTER_SOURCES_RETRIES": "5",
+            "NEWSLETTER_SOURCES_TIMEOUT_S": "2.5",
+        },
+    )
+    assert settings.database.url == "sqlite:///x.db"
+    assert settings.sources.enabled == ("hf-api", "hf-daily")
+    assert settings.sources.retries == 5
+    assert settings.sources.timeout_s == 2.5
+
+
+def test_environment_beats_the_file(tmp_path):
+    config = tmp_path / "c.toml"
+    config.write_text('[database]\nurl = "sqlite:///file.db"\n')
+    assert load_settings(config, {}).database.url == "sqlite:///file.db"
+    assert load_settings(config, {"NEWSLETTER_DATABASE_URL": "sqlite:///env.db"}).database.url == (
+        "sqlite:///env.db"
+    )
+
+
+@pytest.mark.parametrize(
+    ("text", "env", "message"),
+    [
+        ("[databse]\n", {}, "unknown config section [databse]"),
+        ("[sources]\nretry = 3\n", {}, "[sources] has no key 'retry'"),
+        ('[sources]\nretries = "three"\n', {}, "sources.retries: expected int"),
+        ('[sources]\nenabled = ["hf-nope"]\n', {}, "unknown source 'hf-nope'"),
+        ("[sources\n", {}, "not valid TOML"),
+        ("", {"NEWSLETTER_SOURCES_RETRIES": "many"}, "NEWSLETTER_SOURCES_RETRIES: cannot read 'many' as int"),
+    ],
+)
+def test_bad_config_is_a_clear_error(tmp_path, text, env, message):
+    config = tmp_path / "c.toml"
+    config.write_text(text)
+    with pytest.raises(ConfigError) as info:
+        load_settings(config, env)
+    assert message in str(info.value)
+
+
+def test_missing_config_file_is_a_clear_error(tmp_path):
+    with pytest.raises(ConfigError, match="config file not found"):
+        load_settings(tmp_path / "absent.toml", {})
+
+
+def test_cli_reports_config_errors_with_exit_2(run_cli, tmp_path):
+    config = tmp_path / "c.toml"
+    config.write_text("[sources]\nretries = -1\n")
+    result = run_cli("papers", "--config", str(config))
+    assert result.exit_code == 2
+    assert result.stderr.startswith("error: sources:")
