@@ -1,0 +1,71 @@
+"""Typed records that cross every boundary; no I/O here."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+
+HF_BASE = "https://huggingface.co"
+
+
+@dataclass(frozen=True, slots=True)
+class Paper:
+    """One paper as a source described it; a field the source did not give stays empty."""
+
+    arxiv_id: str
+    title: str
+    abstract: str = ""
+    authors: tuple[str, ...] = ()
+    upvotes: int | None = None
+    published_at: datetime | None = None
+    submitted_at: datetime | None = None
+    thumbnail: str | None = None
+    github_repo: str | None = None
+    github_stars: int | None = None
+    project_page: str | None = None
+    ai_summary: str | None = None
+    ai_keywords: tuple[str, ...] = ()
+    num_comments: int | None = None
+    organization: str | None = None
+
+    @property
+    def hf_url(self) -> str:
+        return f"{HF_BASE}/papers/{self.arxiv_id}"
+
+    @property
+    def arxiv_url(self) -> str:
+        return f"https://arxiv.org/abs/{self.arxiv_id}"
+
+    @property
+    def pdf_url(self) -> str:
+        return f"https://arxiv.org/pdf/{self.arxiv_id}"
+
+
+@dataclass(frozen=True, slots=True)
+class Listing:
+    """A paper as seen on a source's listing; the date is None when the source gives none."""
+
+    paper: Paper
+    listing_date: date | None
+
+
+@dataclass(frozen=True, slots=True)
+class FetchReport:
+    """What one source fetch or file import did, for the count line and the dashboard."""
+
+    source: str
+    pages: int
+    method: str
+    papers: int
+    new: int
+    updated: int
+    skipped: int
+
+    def line(self) -> str:
+        """The one count line of the scrape stage."""
+        page_word = "page" if self.pages == 1 else "pages"
+        skipped = f", {self.skipped} skipped" if self.skipped else ""
+        return (
+            f"scrape: {self.source}, {self.pages} {page_word}, {self.papers} papers ({self.method}), "
+            f"{self.new} new, {self.updated} updated{skipped}"
+        )

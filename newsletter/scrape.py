@@ -1,0 +1,252 @@
+"""Pure parsers: Hugging Face pages and API responses in, `Listing`s out; never touches the network."""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+from bs4 import BeautifulSoup, Tag
+
+from newsletter.models import Listing, Paper
+
+log = logging.getLogger(__name__)
+
+ARXIV_ID = re.compile(r"^(\d{4}\.\d{4,5}|[a-z][a-z.\-]*/\d{7})(v\d+)?$", re.IGNORECASE)
+METHOD_JSON = "embedded json"
+METHOD_CARDS = "html cards"
+METHOD_API = "api json"
+MAX_SKIP_WARNINGS = 3
+
+
+class ScrapeError(Exception):
+    """A document that holds no readable papers; the message says what was wrong."""
+
+
+@dataclass(frozen=True, slots=True)
+class ScrapeResult:
+    listings: list[Listing]
+    method: str
+    skipped: int
+
+
+def parse_document(text: str, listing_date: date | None = None) -> ScrapeResult:
+    """Parse a saved API response or a saved papers page, whichever `text` is."""
+    head = text.lstrip()[:1]
+    if head in ("[", "{"):
+        return parse_api(text, listing_date)
+    return parse_page(text, listing_date)
+
+
+def parse_api(text: str, listing_date: date | None = None) -> ScrapeResult:
+    """Parse a `/api/daily_papers` response: a bare JSON array of daily-paper items."""
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ScrapeError(f"not valid JSON ({exc.msg} at line {exc.lineno})") from None
+    if isinstance(data, dict) and isinstance(data.get("dailyPapers"), list):
+        data = data["dailyPapers"]
+    if not isinstance(data, list):
+        raise ScrapeError(f"expected a JSON array of papers, got a JSON {type(data).__name__}")
+    return _items_to_result(data, listing_date, METHOD_API)
+
+
+def parse_page(html: str, listing_date: date | None = None) -> ScrapeResult:
+    """Parse a papers page: the embedded DailyPapers JSON first, the HTML cards as fallback."""
+    soup = BeautifulSoup(html, "lxml")
+    props, why_not = _embedded_props(soup)
+    if props is not None:
+        page_date = listing_date or _page_date(props)
+        return _items_to_result(props["dailyPapers"], page_date, METHOD_JSON)
+    cards = soup.select("article")
+    if not cards:
+        raise ScrapeError(f"no paper data: {why_not}, and no paper cards (<article>) in the page")
+    listings: list[Listing] = []
+    skipped = 0
+    for card in cards:
+        paper = _paper_from_card(card)
+        if paper is None:
+            skipped += 1
+            continue
+        listings.append(Listing(paper, listing_date))
+    if not listings:
+        raise ScrapeError(f"no paper data: {why_not}, and none of {len(cards)} cards held a paper")
+    return ScrapeResult(_dedupe(listings), f"{METHOD_CARDS}; {why_not}", skipped)
+
+
+def _embedded_props(soup: BeautifulSoup) -> tuple[dict[str, Any] | None, str]:
+    """The hydrater props that carry a `dailyPapers` list, or None and the reason."""
+    candidates = soup.select('[data-target="DailyPapers"][data-props]')
+    candidates += [div for div in soup.select(".SVELTE_HYDRATER[data-props]") if div not in candidates]
+    reason = "embedded json missing"
+    for div in candidates:
+        raw = div.get("data-props")
+        if not isinstance(raw, str):
+            continue
+        try:
+            # BeautifulSoup has already decoded the attribute's entities; unescaping again
+            # would corrupt titles that contain "&amp;".
+            props = json.loads(raw)
+        except json.JSONDecodeError as exc:
+            if div.get("data-target") == "DailyPapers":
+                reason = f"embedded json unreadable ({exc.msg})"
+            continue
+        if isinstance(props, dict) and isinstance(props.get("dailyPapers"), list):
+            return props, ""
+    return None, reason
+
+
+def _page_date(props: dict[str, Any]) -> date | None:
+    value = props.get("date")
+    parsed = _parse_datetime(value) if isinstance(value, str) else None
+    return parsed.date() if parsed else None
+
+
+def _items_to_result(items: list[Any], listing_date: date | None, method: str) -> ScrapeResult:
+    listings: list[Listing] = []
+    skipped = 0
+    for index, item in enumerate(items):
+        try:
+            paper, item_date = paper_from_item(item)
+        except (KeyError, TypeError, ValueError) as exc:
+            skipped += 1
+            if skipped <= MAX_SKIP_WARNINGS:
+                log.warning("scrape: skipped item %d: %s", index, _describe(exc))
+            continue
+        listings.append(Listing(paper, listing_date or item_date))
+    if skipped > MAX_SKIP_WARNINGS:
+        log.warning("scrape: skipped %d more items", skipped - MAX_SKIP_WARNINGS)
+    if items and not listings:
+        raise ScrapeError(f"none of the {len(items)} items is a readable paper")
+    return ScrapeResult(_dedupe(listings), method, skipped)
+
+
+def _describe(exc: Exception) -> str:
+    if isinstance(exc, KeyError):
+        return f"missing field {exc.args[0]!r}"
+    return str(exc)
+
+
+def _dedupe(listings: Iterable[Listing]) -> list[Listing]:
+    """One listing per paper; the first occurrence wins, as the page ranks it first."""
+    seen: dict[str, Listing] = {}
+    for listing in listings:
+        seen.setdefault(listing.paper.arxiv_id, listing)
+    return list(seen.values())
+
+
+def paper_from_item(item: Any) -> tuple[Paper, date | None]:
+    """One daily-papers item (API or embedded JSON) as a Paper and the date it was listed."""
+    if not isinstance(item, dict):
+        raise TypeError(f"item is a {type(item).__name__}, not an object")
+    raw = item["paper"]
+    if not isinstance(raw, dict):
+        raise TypeError("'paper' is not an object")
+    arxiv_id = _text(raw["id"])
+    if not arxiv_id or not ARXIV_ID.match(arxiv_id):
+        raise ValueError(f"not an arXiv id: {raw['id']!r}")
+    title = _collapse(_text(raw.get("title")) or _text(item.get("title")))
+    if not title:
+        raise ValueError(f"{arxiv_id}: no title")
+    authors = raw.get("authors") or []
+    if not isinstance(authors, list):
+        raise TypeError(f"{arxiv_id}: 'authors' is not a list")
+    submitted = _parse_datetime(raw.get("submittedOnDailyAt"))
+    listed_at = submitted or _parse_datetime(item.get("publishedAt"))
+    paper = Paper(
+        arxiv_id=arxiv_id,
+        title=title,
+        abstract=_collapse(_text(raw.get("summary")) or _text(item.get("summary"))),
+        authors=tuple(
+            _collapse(_text(a.get("name"))) for a in authors if isinstance(a, dict) and _text(a.get("name"))
+        ),
+        upvotes=_int(raw.get("upvotes")),
+        published_at=_parse_datetime(raw.get("publishedAt")),
+        submitted_at=listed_at,
+        thumbnail=_text(item.get("thumbnail")) or _text(item.get("mediaUrl")) or None,
+        github_repo=_text(raw.get("githubRepo")) or None,
+        github_stars=_int(raw.get("githubStars")),
+        project_page=_text(raw.get("projectPage")) or None,
+        ai_summary=_collapse(_text(raw.get("ai_summary"))) or None,
+        ai_keywords=tuple(
+            _collapse(k) for k in raw.get("ai_keywords") or () if isinstance(k, str) and k.strip()
+        ),
+        num_comments=_int(item.get("numComments")),
+        organization=_organization(item.get("organization") or raw.get("organization")),
+    )
+    return paper, listed_at.date() if listed_at else None
+
+
+def _paper_from_card(card: Tag) -> Paper | None:
+    link = card.select_one('h3 > a[href^="/papers/"]')
+    if link is None:
+        return None
+    href = str(link.get("href", ""))
+    arxiv_id = href.removeprefix("/papers/").split("?")[0].split("#")[0].strip("/")
+    title = _collapse(link.get_text(" "))
+    if not ARXIV_ID.match(arxiv_id) or not title:
+        return None
+    thumbnail = None
+    image = card.select_one(f'a[href="{href}"] img[src]')
+    if image is not None and str(image.get("src", "")).startswith("http"):
+        thumbnail = str(image["src"])
+    comments = card.select_one('a[href$="#community"]')
+    return Paper(
+        arxiv_id=arxiv_id,
+        title=title,
+        upvotes=_card_upvotes(card),
+        thumbnail=thumbnail,
+        num_comments=_int(_collapse(comments.get_text(" "))) if comments else None,
+    )
+
+
+def _card_upvotes(card: Tag) -> int | None:
+    """The vote count: the number beside the vote checkbox, else the first bare number."""
+    checkbox = card.select_one('input[type="checkbox"]')
+    scopes = [checkbox.parent] if checkbox is not None and checkbox.parent is not None else []
+    scopes.append(card)
+    for scope in scopes:
+        for text in scope.find_all(string=True):
+            if text.find_parent("h3") is not None:
+                continue
+            value = _int(text.strip())
+            if value is not None:
+                return value
+    return None
+
+
+def _organization(value: Any) -> str | None:
+    if isinstance(value, dict):
+        return _text(value.get("fullname")) or _text(value.get("name")) or None
+    return None
+
+
+def _text(value: Any) -> str:
+    return value.strip() if isinstance(value, str) else ""
+
+
+def _collapse(text: str) -> str:
+    return " ".join(text.split())
+
+
+def _int(value: Any) -> int | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str) and value.strip().replace(",", "").isdigit():
+        return int(value.strip().replace(",", ""))
+    return None
+
+
+def _parse_datetime(value: Any) -> datetime | None:
+    if not isinstance(value, str) or not value.strip():
+        return None
+    try:
+        return datetime.fromisoformat(value.strip())
+    except ValueError:
+        return None
