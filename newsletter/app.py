@@ -1,0 +1,56 @@
+"""The one composition root: builds the real HTTP client, database engine and clock from settings."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+import httpx
+from httpx_retries import Retry, RetryTransport
+from sqlalchemy import create_engine
+from sqlalchemy.engine import make_url
+
+from newsletter import __version__
+from newsletter.config import DatabaseSettings, SourcesSettings
+from newsletter.store import Store
+
+USER_AGENT = f"newsletter/{__version__} (self-hosted paper digest; +python-httpx)"
+RETRY_STATUSES = (429, 500, 502, 503, 504)
+
+
+def utcnow() -> datetime:
+    """The real clock; everything below the CLI takes `now` as an argument."""
+    return datetime.now(UTC)
+
+
+def open_store(settings: DatabaseSettings) -> Store:
+    """An engine for the configured URL, wrapped in a Store with its schema up to date."""
+    url = make_url(settings.url)
+    if url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:"):
+        Path(url.database).parent.mkdir(parents=True, exist_ok=True)
+    engine = create_engine(url, pool_pre_ping=url.get_backend_name() != "sqlite")
+    store = Store(engine)
+    store.migrate()
+    return store
+
+
+def build_http_client(
+    settings: SourcesSettings, transport: httpx.BaseTransport | None = None
+) -> httpx.Client:
+    """The client every source uses: timeouts, our User-Agent, bounded retries honouring Retry-After.
+
+    `transport` is the network; tests pass an `httpx.MockTransport` serving saved pages.
+    """
+    retry = Retry(
+        total=settings.retries,
+        backoff_factor=settings.backoff_s,
+        status_forcelist=RETRY_STATUSES,
+        max_backoff_wait=settings.max_wait_s,
+        respect_retry_after_header=True,
+    )
+    return httpx.Client(
+        transport=RetryTransport(transport=transport or httpx.HTTPTransport(), retry=retry),
+        timeout=httpx.Timeout(settings.timeout_s),
+        headers={"User-Agent": USER_AGENT},
+        follow_redirects=True,
+    )

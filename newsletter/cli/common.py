@@ -1,0 +1,168 @@
+"""What every command shares: the runtime (settings, store, clock, network), --config and exit codes."""
+
+from __future__ import annotations
+
+import functools
+import logging
+import os
+import sys
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from enum import IntEnum
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+import httpx
+from sqlalchemy.exc import SQLAlchemyError
+
+from newsletter import app
+from newsletter.collect import CollectError, ScrapeError, SourceUnreachable
+from newsletter.config import ConfigError, Settings, load_settings
+from newsletter.store import Store
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+class Exit(IntEnum):
+    """What the exit code of every command means."""
+
+    OK = 0
+    NOTHING_NEW = 1
+    USAGE = 2
+    UNREACHABLE = 3
+    STORE = 4
+
+
+class _Formatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        message = super().format(record)
+        if record.levelno >= logging.WARNING:
+            return f"{record.levelname.lower()}: {message}"
+        return message
+
+
+class _StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    """Writes to whatever sys.stderr is at the time, so captured runs see the count lines."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.setFormatter(_Formatter("%(message)s"))
+
+    @property
+    def stream(self) -> Any:
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, _value: Any) -> None:
+        pass
+
+
+@dataclass
+class Runtime:
+    """The edges a command needs; tests pass their own clock and network transport."""
+
+    environ: Mapping[str, str] = field(default_factory=lambda: os.environ)
+    transport: httpx.BaseTransport | None = None
+    clock: Callable[[], datetime] = app.utcnow
+    config_path: Path | None = None
+    _settings: Settings | None = None
+    _store: Store | None = None
+
+    def settings(self) -> Settings:
+        if self._settings is None:
+            self._settings = load_settings(self._resolve_config(), self.environ)
+            logging.getLogger().setLevel(self._settings.log.level.upper())
+        return self._settings
+
+    def _resolve_config(self) -> Path | None:
+        if self.config_path is not None:
+            return self.config_path
+        if self.environ.get("NEWSLETTER_CONFIG"):
+            return Path(self.environ["NEWSLETTER_CONFIG"])
+        default = Path("config.toml")
+        return default if default.is_file() else None
+
+    def store(self) -> Store:
+        if self._store is None:
+            self._store = app.open_store(self.settings().database)
+        return self._store
+
+    def http_client(self) -> httpx.Client:
+        return app.build_http_client(self.settings().sources, self.transport)
+
+    def close(self) -> None:
+        if self._store is not None:
+            self._store.dispose()
+
+
+def _set_config(ctx: click.Context, _param: click.Parameter, value: Path | None) -> None:
+    if value is not None:
+        ctx.ensure_object(Runtime).config_path = value
+
+
+def config_option(func: F) -> F:
+    """`--config PATH`, accepted before or after the command name."""
+    return click.option(
+        "--config",
+        type=click.Path(path_type=Path, dir_okay=False),
+        expose_value=False,
+        is_eager=True,
+        callback=_set_config,
+        help="Config file (default: $NEWSLETTER_CONFIG, else ./config.toml, else built-in defaults).",
+    )(func)
+
+
+def command(func: F) -> F:
+    """Wrap a command body: one-line errors with meaningful exit codes instead of tracebacks."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        runtime = click.get_current_context().ensure_object(Runtime)
+        try:
+            code = func(runtime, *args, **kwargs)
+        except (ConfigError, ScrapeError, CollectError) as exc:
+            fail(str(exc), Exit.USAGE)
+        except SourceUnreachable as exc:
+            fail(f"source unreachable: {exc}", Exit.UNREACHABLE)
+        except SQLAlchemyError as exc:
+            fail(f"store: {type(exc).__name__}: {str(exc).splitlines()[0]}", Exit.STORE)
+        finally:
+            runtime.close()
+        sys.exit(int(code or Exit.OK))
+
+    return config_option(wrapper)  # type: ignore[return-value]
+
+
+def fail(message: str, code: Exit) -> None:
+    """Print one clear error line and exit with `code`."""
+    click.echo(f"error: {message}", err=True)
+    sys.exit(int(code))
+
+
+class DateParam(click.ParamType):  # type: ignore[type-arg]
+    """A YYYY-MM-DD date on the command line."""
+
+    name = "YYYY-MM-DD"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> date:
+        if isinstance(value, date):
+            return value
+        try:
+            return date.fromisoformat(str(value))
+        except ValueError:
+            self.fail(f"{value!r} is not a date like 2025-05-30", param, ctx)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@config_option
+@click.version_option(package_name="newsletter")
+@click.pass_context
+def cli(ctx: click.Context) -> None:
+    """Trending ML papers from Hugging Face, matched to each subscriber's topics."""
+    ctx.ensure_object(Runtime)
+    root = logging.getLogger()
+    if not any(isinstance(h, _StderrHandler) for h in root.handlers):
+        root.addHandler(_StderrHandler())
+    root.setLevel(logging.INFO)

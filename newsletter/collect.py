@@ -1,0 +1,120 @@
+"""The collect stage: fetch or read a document, scrape it, and store it in one transaction."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date, datetime
+from pathlib import Path
+
+import httpx
+
+from newsletter.config import SourcesSettings
+from newsletter.models import FetchReport, Listing
+from newsletter.scrape import ScrapeError, ScrapeResult, parse_api, parse_document, parse_page
+from newsletter.sources import hf
+from newsletter.sources.hf import SourceUnreachable
+from newsletter.store import Store
+
+log = logging.getLogger(__name__)
+
+__all__ = ["CollectError", "ScrapeError", "SourceUnreachable", "collect_source", "import_file"]
+
+
+class CollectError(Exception):
+    """Input that cannot be imported (unreadable file); nothing was stored."""
+
+
+@dataclass(frozen=True, slots=True)
+class _Parsed:
+    listings: list[Listing]
+    method: str
+    skipped: int
+    pages: int
+
+
+def collect_source(
+    client: httpx.Client,
+    store: Store,
+    settings: SourcesSettings,
+    name: str,
+    day: date | None,
+    now: datetime,
+) -> FetchReport:
+    """Fetch one source from the network and store what it lists."""
+
+    def parse() -> _Parsed:
+        if name == hf.API:
+            return _fetch_api_pages(client, settings, day)
+        request = hf.request_for(name, settings.base_url, day)
+        result = parse_page(hf.fetch_text(client, request), day)
+        return _Parsed(result.listings, result.method, result.skipped, 1)
+
+    return _store_parsed(store, name, name, parse, now)
+
+
+def _fetch_api_pages(client: httpx.Client, settings: SourcesSettings, day: date | None) -> _Parsed:
+    listings: list[Listing] = []
+    skipped = 0
+    pages = 0
+    for page in range(settings.api_max_pages):
+        request = hf.request_for(
+            hf.API, settings.base_url, day, sort=settings.api_sort, limit=settings.api_limit, page=page
+        )
+        result: ScrapeResult = parse_api(hf.fetch_text(client, request), day)
+        pages += 1
+        listings.extend(result.listings)
+        skipped += result.skipped
+        if len(result.listings) + result.skipped < settings.api_limit:
+            break
+    return _Parsed(listings, "api json", skipped, pages)
+
+
+def import_file(store: Store, path: Path, day: date | None, now: datetime) -> FetchReport:
+    """Import a saved papers page or a saved API response, as if it had been fetched."""
+
+    def parse() -> _Parsed:
+        try:
+            text = path.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            raise CollectError(f"{path}: no such file") from None
+        except (OSError, UnicodeDecodeError) as exc:
+            raise CollectError(f"{path}: cannot be read: {exc}") from None
+        try:
+            result = parse_document(text, day)
+        except ScrapeError as exc:
+            raise ScrapeError(f"{path}: {exc}") from None
+        except RecursionError:
+            raise ScrapeError(f"{path}: document nested too deeply to read") from None
+        return _Parsed(result.listings, result.method, result.skipped, 1)
+
+    return _store_parsed(store, "file", f"file {path.name}", parse, now)
+
+
+def _store_parsed(
+    store: Store, source: str, label: str, parse: Callable[[], _Parsed], now: datetime
+) -> FetchReport:
+    """Run `parse`, then write every listing and the fetch log row in one transaction."""
+    try:
+        parsed = parse()
+    except (SourceUnreachable, ScrapeError, CollectError) as exc:
+        with store.write() as conn:
+            store.papers.record_fetch(conn, now, now, None, source, error=f"{label}: {exc}")
+        raise
+    # A source that gives no date is dated by the day we saw the listing.
+    items = [(item.paper, item.listing_date or now.date()) for item in parsed.listings]
+    with store.write() as conn:
+        counts = store.papers.upsert(conn, items, source, now)
+        report = FetchReport(
+            source=label,
+            pages=parsed.pages,
+            method=parsed.method,
+            papers=len(items),
+            new=counts.new,
+            updated=counts.updated,
+            skipped=parsed.skipped,
+        )
+        store.papers.record_fetch(conn, now, now, report, source)
+    log.info(report.line())
+    return report

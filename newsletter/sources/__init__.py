@@ -1,0 +1,1 @@
+"""Network sources: one module per site, each fetching with an httpx client passed in."""

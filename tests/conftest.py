@@ -1,0 +1,81 @@
+"""Shared test fixtures: real SQLite files, the saved Hugging Face pages, and the CLI runner."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from click.testing import CliRunner, Result
+
+from newsletter import app
+from newsletter.cli import cli
+from newsletter.cli.common import Runtime
+from newsletter.config import DatabaseSettings
+from newsletter.store import Store
+
+FIXTURES = Path(__file__).parent / "fixtures"
+HF_API = FIXTURES / "hf" / "api"
+HF_HTML = FIXTURES / "hf" / "html"
+HF_MALFORMED = FIXTURES / "hf" / "malformed"
+PAGE_2024_08_01 = HF_HTML / "papers_2024-08-01.html"
+API_2024_08_01 = HF_API / "daily_papers_2024-08-01.json"
+FIXED_NOW = datetime(2024, 8, 2, 6, 0, tzinfo=UTC)
+
+
+def api_files() -> list[Path]:
+    return sorted(HF_API.glob("*.json"))
+
+
+def load_api(path: Path) -> list[dict[str, Any]]:
+    data = json.loads(path.read_text(encoding="utf-8"))
+    assert isinstance(data, list)
+    return data
+
+
+@pytest.fixture
+def db_url(tmp_path: Path) -> str:
+    return f"sqlite:///{tmp_path / 'newsletter.db'}"
+
+
+@pytest.fixture
+def store(db_url: str) -> Iterator[Store]:
+    opened = app.open_store(DatabaseSettings(url=db_url))
+    yield opened
+    opened.dispose()
+
+
+@dataclass
+class CliRunnerFn:
+    """Runs `newsletter ...` in-process with a test's own environment, network and clock."""
+
+    env: dict[str, str]
+
+    def __call__(
+        self,
+        *args: str,
+        transport: httpx.BaseTransport | None = None,
+        clock: Callable[[], datetime] = lambda: FIXED_NOW,
+        env: Mapping[str, str | None] | None = None,
+    ) -> Result:
+        """`env` adds variables; a None value removes one."""
+        merged: dict[str, str] = dict(self.env)
+        for key, value in (env or {}).items():
+            if value is None:
+                merged.pop(key, None)
+            else:
+                merged[key] = value
+        runtime = Runtime(environ=merged, transport=transport, clock=clock)
+        return CliRunner().invoke(cli, list(args), obj=runtime, catch_exceptions=False)
+
+
+@pytest.fixture
+def run_cli(db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> CliRunnerFn:
+    # Run from an empty directory so no stray ./config.toml is picked up.
+    monkeypatch.chdir(tmp_path)
+    return CliRunnerFn(env={"NEWSLETTER_DATABASE_URL": db_url})

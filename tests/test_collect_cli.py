@@ -1,0 +1,133 @@
+"""`newsletter fetch --file` and `newsletter papers` on the saved files, through the real CLI and SQLite."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from tests.conftest import API_2024_08_01, HF_MALFORMED, PAGE_2024_08_01, api_files, load_api
+
+
+def stored(run_cli, *args: str) -> list[dict]:
+    result = run_cli("papers", "--json", *args)
+    assert result.exit_code == 0, result.output
+    return [json.loads(line) for line in result.stdout.splitlines()]
+
+
+@pytest.mark.parametrize("path", api_files(), ids=lambda p: p.name)
+def test_every_api_file_imports_one_for_one_and_twice_changes_nothing(run_cli, path):
+    first = run_cli("fetch", "--file", str(path))
+    assert first.exit_code == 0, first.output
+    items = load_api(path)
+    assert f"{len(items)} papers (api json), {len(items)} new, 0 updated" in first.stderr
+
+    rows = {row["arxiv_id"]: row for row in stored(run_cli)}
+    assert len(rows) == len(items)
+    for item in items:
+        row = rows[item["paper"]["id"]]
+        assert row["title"] == " ".join(item["paper"]["title"].split())
+        assert row["upvotes"] == item["paper"]["upvotes"]
+        assert len(row["authors"]) == len(item["paper"]["authors"])
+        assert row["first_source"] == "file"
+
+    second = run_cli("fetch", "--file", str(path))
+    assert second.exit_code == 1, second.output
+    assert "0 new, 0 updated" in second.stderr
+    assert "nothing new" in second.stderr
+    assert {row["arxiv_id"]: row for row in stored(run_cli)} == rows
+
+
+def test_page_after_same_days_api_updates_11_and_adds_2(run_cli):
+    assert run_cli("fetch", "--file", str(API_2024_08_01)).exit_code == 0
+    before = {row["arxiv_id"]: row for row in stored(run_cli)}
+
+    result = run_cli("fetch", "--file", str(PAGE_2024_08_01))
+    assert result.exit_code == 0, result.output
+    assert "13 papers (embedded json), 2 new, 11 updated" in result.stderr
+
+    after = {row["arxiv_id"]: row for row in stored(run_cli)}
+    assert len(after) == 13
+    assert set(before) <= set(after)
+    changed = [pid for pid in before if after[pid]["upvotes"] != before[pid]["upvotes"]]
+    assert len(changed) == 11
+    assert after["2407.21783"]["upvotes"] == 94
+    # First sighting stays with the API import.
+    assert all(after[pid]["first_seen_at"] == before[pid]["first_seen_at"] for pid in before)
+
+
+def test_papers_date_filter_uses_listing_date(run_cli):
+    run_cli("fetch", "--file", str(API_2024_08_01))
+    run_cli("fetch", "--file", str(api_files()[0]))  # 2024-05-29
+    assert len(stored(run_cli, "--date", "2024-08-01")) == 11
+    assert len(stored(run_cli, "--date", "2024-05-29")) == 8
+    assert stored(run_cli, "--date", "2024-05-30") == []
+
+
+def test_papers_text_listing_is_most_upvoted_first(run_cli):
+    run_cli("fetch", "--file", str(PAGE_2024_08_01))
+    lines = run_cli("papers").stdout.splitlines()
+    assert len(lines) == 13
+    assert lines[0].split()[:2] == ["2407.21783", "94"]
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (None, "none of the 26 items is a readable paper"),
+        ("<html><body>Sign in to continue</body></html>", "no paper data"),
+        ('[{"paper": {"id": "2407.21783", "title": "Trunc', "not valid JSON"),
+    ],
+    ids=["malformed-archive", "no-json-no-cards", "truncated-json"],
+)
+def test_bad_files_fail_clearly_and_keep_stored_papers(run_cli, tmp_path, content, message):
+    assert run_cli("fetch", "--file", str(API_2024_08_01)).exit_code == 0
+    before = stored(run_cli)
+    if content is None:
+        path = next(HF_MALFORMED.glob("*.json"))
+    else:
+        path = tmp_path / "bad.input"
+        path.write_text(content)
+    result = run_cli("fetch", "--file", str(path))
+    assert result.exit_code == 2
+    errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1 and message in errors[0]
+    assert "Traceback" not in result.output
+    assert stored(run_cli) == before
+
+
+def test_missing_file_is_a_usage_error(run_cli, tmp_path):
+    result = run_cli("fetch", "--file", str(tmp_path / "nope.json"))
+    assert result.exit_code == 2
+    assert "no such file" in result.stderr
+
+
+def test_bad_date_is_a_usage_error(run_cli):
+    result = run_cli("papers", "--date", "2024-13-45")
+    assert result.exit_code == 2
+    assert "is not a date" in result.output
+
+
+def test_trending_with_date_is_a_usage_error(run_cli):
+    result = run_cli("fetch", "--source", "hf-trending", "--date", "2024-08-01")
+    assert result.exit_code == 2
+    assert "hf-trending has no date" in result.stderr
+
+
+def test_config_option_works_after_the_command(run_cli, tmp_path):
+    other = tmp_path / "other.db"
+    config = tmp_path / "custom.toml"
+    config.write_text(f'[database]\nurl = "sqlite:///{other}"\n')
+    # The env override would win, so run without it to see the file take effect.
+    result = run_cli(
+        "fetch", "--file", str(API_2024_08_01), "--config", str(config), env={"NEWSLETTER_DATABASE_URL": None}
+    )
+    assert result.exit_code == 0, result.output
+    assert other.exists()
+
+
+def test_every_command_has_help(run_cli):
+    for args in (["--help"], ["fetch", "--help"], ["papers", "--help"]):
+        result = run_cli(*args)
+        assert result.exit_code == 0
+        assert "--config" in result.stdout

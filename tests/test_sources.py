@@ -1,0 +1,151 @@
+"""Fetching from the network, faked only at the transport: retries, backoff, paging and failures."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+from datetime import date
+
+import httpx
+import pytest
+
+from newsletter import app
+from newsletter.collect import SourceUnreachable, collect_source
+from newsletter.config import SourcesSettings
+from tests.conftest import API_2024_08_01, FIXED_NOW, PAGE_2024_08_01, load_api
+from tests.scripted_http import ScriptedHttp, ok, status
+
+FAST = SourcesSettings(backoff_s=0.01, retries=3, timeout_s=5)
+PAGE = PAGE_2024_08_01.read_text()
+API_TEXT = API_2024_08_01.read_text()
+
+
+def run(store, net: ScriptedHttp, name: str, day: date | None = None, settings: SourcesSettings = FAST):
+    with app.build_http_client(settings, net.transport) as client:
+        return collect_source(client, store, settings, name, day, FIXED_NOW)
+
+
+def test_trending_page_is_fetched_with_our_user_agent(store):
+    net = ScriptedHttp({"/papers/trending": [ok(PAGE)]})
+    report = run(store, net, "hf-trending")
+    assert (report.papers, report.new, report.method) == (13, 13, "embedded json")
+    assert net.requests[0].headers["user-agent"].startswith("newsletter/")
+    assert len(store.papers.listed()) == 13
+
+
+def test_daily_page_uses_the_date_in_the_path(store):
+    net = ScriptedHttp({"/papers/date/2024-08-01": [ok(PAGE)]})
+    report = run(store, net, "hf-daily", date(2024, 8, 1))
+    assert report.papers == 13
+    assert len(store.papers.listed(date(2024, 8, 1))) == 13
+
+
+def test_api_pages_with_p_until_a_short_page(store):
+    items = load_api(API_2024_08_01)
+
+    def page(request: httpx.Request) -> httpx.Response:
+        p, limit = int(request.url.params["p"]), int(request.url.params["limit"])
+        assert request.url.params["date"] == "2024-08-01"
+        assert request.url.params["sort"] == "trending"
+        return ok(json.dumps(items[p * limit : (p + 1) * limit]), "application/json")
+
+    net = ScriptedHttp({"/api/daily_papers": [page]})
+    report = run(store, net, "hf-api", date(2024, 8, 1), replace(FAST, api_limit=4))
+    assert [r.url.params["p"] for r in net.requests] == ["0", "1", "2"]
+    assert (report.pages, report.papers, report.new) == (3, 11, 11)
+
+
+def test_429_then_200_honours_retry_after(store):
+    net = ScriptedHttp({"/papers/trending": [status(429, **{"Retry-After": "1"}), ok(PAGE)]})
+    report = run(store, net, "hf-trending")
+    assert report.papers == 13
+    assert net.count("/papers/trending") == 2
+
+
+def test_503_three_times_then_200_succeeds(store):
+    net = ScriptedHttp({"/papers/trending": [status(503), status(503), status(503), ok(PAGE)]})
+    assert run(store, net, "hf-trending").papers == 13
+    assert net.count("/papers/trending") == 4
+
+
+def test_503_beyond_the_retry_budget_is_unreachable_and_stores_nothing(store):
+    net = ScriptedHttp({"/papers/trending": [status(503)]})
+    with pytest.raises(SourceUnreachable, match="HTTP 503"):
+        run(store, net, "hf-trending")
+    assert net.count("/papers/trending") == 1 + FAST.retries
+    assert store.papers.listed() == []
+    assert store.papers.recent_fetches()[0].error is not None
+
+
+def test_timeout_is_retried(store):
+    net = ScriptedHttp({"/papers/trending": [httpx.ReadTimeout("slow"), ok(PAGE)]})
+    assert run(store, net, "hf-trending").papers == 13
+    assert net.count("/papers/trending") == 2
+
+
+def test_timeouts_every_time_are_unreachable(store):
+    net = ScriptedHttp({"/papers/trending": [httpx.ConnectTimeout("slow")]})
+    with pytest.raises(SourceUnreachable, match="timed out"):
+        run(store, net, "hf-trending")
+    assert store.papers.listed() == []
+
+
+def test_500_is_unreachable_after_retries(store):
+    net = ScriptedHttp({"/papers/trending": [status(500)]})
+    with pytest.raises(SourceUnreachable, match="HTTP 500"):
+        run(store, net, "hf-trending")
+    assert net.count("/papers/trending") == 4
+
+
+def test_404_is_not_retried(store):
+    net = ScriptedHttp({})
+    with pytest.raises(SourceUnreachable, match="HTTP 404"):
+        run(store, net, "hf-daily", date(2024, 8, 1))
+    assert len(net.requests) == 1
+
+
+def test_redirect_to_login_is_unreachable(store):
+    login = httpx.Response(302, headers={"location": "/login?next=%2Fpapers%2Ftrending"})
+    net = ScriptedHttp({"/papers/trending": [login], "/login": [ok("<html><form>Sign in</form></html>")]})
+    with pytest.raises(SourceUnreachable, match="redirected to a login page"):
+        run(store, net, "hf-trending")
+    assert store.papers.listed() == []
+
+
+def test_api_page_failing_midway_stores_nothing(store):
+    items = load_api(API_2024_08_01)
+    net = ScriptedHttp({"/api/daily_papers": [ok(json.dumps(items[:4]), "application/json"), status(503)]})
+    with pytest.raises(SourceUnreachable):
+        run(store, net, "hf-api", date(2024, 8, 1), replace(FAST, api_limit=4))
+    assert store.papers.listed() == []
+
+
+def test_refetch_updates_upvotes_without_duplicating(store):
+    net = ScriptedHttp({"/api/daily_papers": [ok(API_TEXT, "application/json")]})
+    run(store, net, "hf-api", date(2024, 8, 1))
+    net = ScriptedHttp({"/papers/date/2024-08-01": [ok(PAGE)]})
+    report = run(store, net, "hf-daily", date(2024, 8, 1))
+    assert (report.new, report.updated) == (2, 11)
+    papers = {p.paper.arxiv_id: p for p in store.papers.listed()}
+    assert len(papers) == 13
+    assert papers["2407.21783"].paper.upvotes == 94
+    # The card-less API import had authors; the page's JSON has them too, and nothing is erased.
+    assert len(papers["2407.21783"].paper.authors) > 500
+    assert papers["2407.21783"].first_source == "hf-api"
+
+
+def test_cli_offline_exits_3_and_writes_no_papers(run_cli):
+    # Port 9 on loopback refuses connections: the shape of a machine with no network.
+    result = run_cli(
+        "fetch", env={"NEWSLETTER_SOURCES_BASE_URL": "http://127.0.0.1:9", "NEWSLETTER_SOURCES_RETRIES": "0"}
+    )
+    assert result.exit_code == 3, result.output
+    assert "source unreachable" in result.stderr
+    assert run_cli("papers", "--json").stdout == ""
+
+
+def test_cli_fetch_through_a_scripted_network(run_cli):
+    net = ScriptedHttp({"/papers/trending": [ok(PAGE)]})
+    result = run_cli("fetch", transport=net.transport)
+    assert result.exit_code == 0, result.output
+    assert "scrape: hf-trending, 1 page, 13 papers (embedded json), 13 new, 0 updated" in result.stderr

@@ -1,0 +1,55 @@
+"""The store's schema versioning and upsert rules on a real SQLite file."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import date, timedelta
+
+from sqlalchemy import select
+
+from newsletter import app
+from newsletter.config import DatabaseSettings
+from newsletter.scrape import parse_api
+from newsletter.store.schema import MIGRATIONS, schema_version
+from tests.conftest import API_2024_08_01, FIXED_NOW
+
+
+def test_schema_is_created_at_first_use_and_versioned(db_url, tmp_path):
+    store = app.open_store(DatabaseSettings(url=db_url))
+    with store.read() as conn:
+        assert conn.execute(select(schema_version.c.version)).scalar_one() == len(MIGRATIONS)
+    store.dispose()
+    # Reopening applies nothing twice.
+    again = app.open_store(DatabaseSettings(url=db_url))
+    with again.read() as conn:
+        assert conn.execute(select(schema_version.c.version)).scalars().all() == [len(MIGRATIONS)]
+    again.dispose()
+
+
+def test_sqlite_parent_directory_is_created(tmp_path):
+    store = app.open_store(DatabaseSettings(url=f"sqlite:///{tmp_path / 'deep' / 'dir' / 'n.db'}"))
+    assert (tmp_path / "deep" / "dir" / "n.db").exists()
+    store.dispose()
+
+
+def test_empty_fields_never_erase_stored_values(store):
+    paper = parse_api(API_2024_08_01.read_text()).listings[0].paper
+    with store.write() as conn:
+        store.papers.upsert(conn, [(paper, date(2024, 8, 1))], "hf-api", FIXED_NOW)
+    bare = replace(paper, abstract="", authors=(), thumbnail=None, upvotes=paper.upvotes + 7)
+    with store.write() as conn:
+        counts = store.papers.upsert(
+            conn, [(bare, date(2024, 8, 2))], "hf-trending", FIXED_NOW + timedelta(hours=1)
+        )
+    assert (counts.new, counts.updated) == (0, 1)
+    [row] = store.papers.listed()
+    assert row.paper.abstract == paper.abstract
+    assert row.paper.authors == paper.authors
+    assert row.paper.thumbnail == paper.thumbnail
+    assert row.paper.upvotes == paper.upvotes + 7
+    assert (row.first_source, row.first_listing_date, row.first_seen_at) == (
+        "hf-api",
+        date(2024, 8, 1),
+        FIXED_NOW,
+    )
+    assert store.papers.listing_dates(paper.arxiv_id) == [date(2024, 8, 1), date(2024, 8, 2)]
