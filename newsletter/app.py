@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import secrets
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -11,8 +13,13 @@ from sqlalchemy import create_engine
 from sqlalchemy.engine import make_url
 
 from newsletter import __version__
-from newsletter.config import DatabaseSettings, SourcesSettings
+from newsletter.config import DatabaseSettings, Settings, SourcesSettings
+from newsletter.deliver import Transport
+from newsletter.deliver.outbox import OutboxTransport
+from newsletter.deliver.smtp import SmtpTransport
+from newsletter.services import Services
 from newsletter.store import Store
+from newsletter.tokens import Signer
 
 USER_AGENT = f"newsletter/{__version__} (self-hosted paper digest; +python-httpx)"
 RETRY_STATUSES = (429, 500, 502, 503, 504)
@@ -53,4 +60,36 @@ def build_http_client(
         timeout=httpx.Timeout(settings.timeout_s),
         headers={"User-Agent": USER_AGENT},
         follow_redirects=True,
+    )
+
+
+def build_transport(settings: Settings) -> Transport:
+    """The transport [delivery] names: the outbox folder (default) or the SMTP relay."""
+    if settings.delivery.transport == "smtp":
+        return SmtpTransport(settings.smtp)
+    return OutboxTransport(Path(settings.delivery.outbox))
+
+
+def build_signer(settings: Settings, store: Store) -> Signer:
+    """Signs links with NEWSLETTER_WEB_SECRET_KEY, else with a random key generated once per database."""
+    key = settings.web.secret_key or store.meta_value("secret_key", lambda: secrets.token_urlsafe(32))
+    return Signer(key)
+
+
+def build_services(
+    settings: Settings,
+    store: Store,
+    *,
+    clock: Callable[[], datetime] = utcnow,
+    transport: Callable[[], Transport] | None = None,
+    http_transport: httpx.BaseTransport | None = None,
+) -> Services:
+    """Everything a long-running job needs; tests pass their own clock, mail transport and network."""
+    return Services(
+        store=store,
+        settings=settings,
+        clock=clock,
+        make_transport=transport or (lambda: build_transport(settings)),
+        make_http_client=lambda: build_http_client(settings.sources, http_transport),
+        make_signer=lambda: build_signer(settings, store),
     )

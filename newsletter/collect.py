@@ -13,13 +13,22 @@ import httpx
 from newsletter.config import SourcesSettings
 from newsletter.models import FetchReport, Listing
 from newsletter.scrape import ScrapeError, ScrapeResult, parse_api, parse_document, parse_page
+from newsletter.services import Services
 from newsletter.sources import hf
 from newsletter.sources.hf import SourceUnreachable
 from newsletter.store import Store
 
 log = logging.getLogger(__name__)
 
-__all__ = ["CollectError", "ScrapeError", "SourceUnreachable", "collect_source", "import_file"]
+__all__ = [
+    "CollectError",
+    "FetchOutcome",
+    "ScrapeError",
+    "SourceUnreachable",
+    "collect_source",
+    "import_file",
+    "run_fetch",
+]
 
 
 class CollectError(Exception):
@@ -118,3 +127,34 @@ def _store_parsed(
         store.papers.record_fetch(conn, now, now, report, source)
     log.info(report.line())
     return report
+
+
+@dataclass(frozen=True, slots=True)
+class FetchOutcome:
+    """Every enabled source's report, and the sources that failed."""
+
+    reports: list[FetchReport]
+    failures: list[str]
+
+    def line(self) -> str:
+        papers = sum(r.papers for r in self.reports)
+        new = sum(r.new for r in self.reports)
+        failed = f"; failed: {'; '.join(self.failures)}" if self.failures else ""
+        return f"fetch: {len(self.reports)} sources ok, {papers} papers, {new} new{failed}"
+
+
+def run_fetch(svc: Services, day: date | None = None) -> FetchOutcome:
+    """Fetch every enabled source; one failing source does not stop the others."""
+    settings = svc.settings.sources
+    now = svc.clock()
+    reports: list[FetchReport] = []
+    failures: list[str] = []
+    with svc.make_http_client() as client:
+        for name in settings.enabled:
+            listing_day = None if name == hf.TRENDING else (day or now.date())
+            try:
+                reports.append(collect_source(client, svc.store, settings, name, listing_day, now))
+            except (SourceUnreachable, ScrapeError) as exc:
+                failures.append(f"{name}: {exc}")
+                log.error("fetch: %s failed: %s", name, exc)
+    return FetchOutcome(reports, failures)

@@ -12,6 +12,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from limits import parse_many
+
+from newsletter.subscribers import InvalidInput, check_hour, check_per_email, check_timezone
+
 ENV_PREFIX = "NEWSLETTER_"
 SOURCE_NAMES = ("hf-trending", "hf-daily", "hf-api")
 
@@ -59,6 +63,155 @@ class SourcesSettings:
 
 
 @dataclass(frozen=True)
+class SubscribersSettings:
+    default_timezone: str = "UTC"
+    default_hour: int = 7
+    default_per_email: int = 10
+
+    def validate(self) -> None:
+        try:
+            check_timezone(self.default_timezone)
+            check_hour(self.default_hour)
+            check_per_email(self.default_per_email)
+        except InvalidInput as exc:
+            raise ConfigError(f"subscribers.default_{exc.field}: {exc.message}") from None
+
+
+@dataclass(frozen=True)
+class RankSettings:
+    ranker: str = "lexical"
+    threshold: float = 0.2
+    popularity_weight: float = 0.2
+
+    def validate(self) -> None:
+        if self.ranker not in ("lexical", "hybrid"):
+            raise ConfigError("rank.ranker: must be 'lexical' or 'hybrid'")
+        if not 0.0 <= self.threshold <= 1.0 or not 0.0 <= self.popularity_weight <= 1.0:
+            raise ConfigError("rank: threshold and popularity_weight must be between 0 and 1")
+
+
+@dataclass(frozen=True)
+class IssueSettings:
+    window_days: int = 3
+    empty_day: str = "trending"
+
+    def validate(self) -> None:
+        if not 0 <= self.window_days <= 30:
+            raise ConfigError("issue.window_days: must be between 0 and 30")
+        if self.empty_day not in ("trending", "skip"):
+            raise ConfigError("issue.empty_day: must be 'trending' or 'skip'")
+
+
+@dataclass(frozen=True)
+class DeliverySettings:
+    transport: str = "outbox"
+    outbox: str = "outbox"
+    from_address: str = "papers@newsletter.invalid"
+    from_name: str = "Trending Papers"
+    reply_to: str = ""
+    list_id: str = "papers.newsletter.invalid"
+    postal_line: str = "Sent by a self-hosted newsletter. Reply to this email to reach its operator."
+    batch_size: int = 50
+    retry_minutes: tuple[str, ...] = ("1", "5", "15", "60")
+    retry_deadline_hours: float = 24.0
+    max_connection_failures: int = 5
+    lease_s: int = 300
+    admin_email: str = ""
+
+    def validate(self) -> None:
+        if self.transport not in ("outbox", "smtp"):
+            raise ConfigError("delivery.transport: must be 'outbox' or 'smtp'")
+        if "@" not in self.from_address:
+            raise ConfigError("delivery.from_address: must be an email address")
+        try:
+            minutes = [float(m) for m in self.retry_minutes]
+        except ValueError:
+            raise ConfigError("delivery.retry_minutes: must be numbers of minutes") from None
+        if not minutes or any(m <= 0 for m in minutes):
+            raise ConfigError("delivery.retry_minutes: give at least one positive number of minutes")
+        if self.batch_size < 1 or self.max_connection_failures < 1 or self.lease_s < 10:
+            raise ConfigError("delivery: batch_size and max_connection_failures >= 1, lease_s >= 10")
+
+    @property
+    def retry_delays(self) -> tuple[float, ...]:
+        """The backoff schedule in seconds."""
+        return tuple(float(m) * 60 for m in self.retry_minutes)
+
+
+LOCAL_HOSTS = ("localhost", "127.0.0.1", "::1")
+
+
+@dataclass(frozen=True)
+class SmtpSettings:
+    host: str = "localhost"
+    port: int = 587
+    security: str = "starttls"
+    pool_size: int = 4
+    timeout_s: float = 30.0
+    rate_per_s: float = 0.0
+    user: str = secret()
+    password: str = secret()
+
+    def validate(self) -> None:
+        if self.security not in ("starttls", "ssl", "none"):
+            raise ConfigError("smtp.security: must be 'starttls', 'ssl' or 'none'")
+        if self.security == "none" and self.host not in LOCAL_HOSTS:
+            raise ConfigError(
+                f"smtp.security = 'none' is allowed only for localhost, not {self.host!r}: "
+                "mail would cross the network in plaintext"
+            )
+        if not 1 <= self.pool_size <= 64 or self.timeout_s <= 0 or self.rate_per_s < 0:
+            raise ConfigError("smtp: pool_size 1..64, timeout_s > 0, rate_per_s >= 0")
+
+
+@dataclass(frozen=True)
+class WebSettings:
+    base_url: str = "http://localhost:8000"
+    host: str = "127.0.0.1"
+    port: int = 8000
+    subscribe_limit_ip: str = "10/hour"
+    subscribe_limit_address: str = "3/hour"
+    login_limit_ip: str = "10/15minutes"
+    secret_key: str = secret()
+    admin_password_hash: str = secret()
+    admin_token: str = secret()
+
+    def validate(self) -> None:
+        if not self.base_url.startswith(("http://", "https://")):
+            raise ConfigError("web.base_url: must start with https:// (or http:// for local testing)")
+        if not 1 <= self.port <= 65535:
+            raise ConfigError("web.port: must be 1..65535")
+        for name in ("subscribe_limit_ip", "subscribe_limit_address", "login_limit_ip"):
+            try:
+                parse_many(getattr(self, name))
+            except ValueError:
+                raise ConfigError(f"web.{name}: not a rate like '10/hour'") from None
+
+    @property
+    def secure_cookies(self) -> bool:
+        """Cookies carry the Secure flag whenever the public address is https."""
+        return self.base_url.startswith("https://")
+
+
+@dataclass(frozen=True)
+class ScheduleSettings:
+    fetch_times: tuple[str, ...] = ("06:00", "18:00")
+    tick_minutes: int = 5
+    misfire_grace_s: int = 600
+    lease_s: int = 60
+
+    def validate(self) -> None:
+        for text in self.fetch_times:
+            parts = text.split(":")
+            if len(parts) != 2 or not all(p.isdigit() for p in parts):
+                raise ConfigError(f"schedule.fetch_times: {text!r} is not HH:MM")
+            if not (0 <= int(parts[0]) <= 23 and 0 <= int(parts[1]) <= 59):
+                raise ConfigError(f"schedule.fetch_times: {text!r} is not a time of day")
+        if not 1 <= self.tick_minutes <= 60 or self.misfire_grace_s < 1 or self.lease_s < 10:
+            raise ConfigError("schedule: tick_minutes 1..60, misfire_grace_s >= 1, lease_s >= 10")
+
+
+@dataclass(frozen=True)
 class LogSettings:
     level: str = "INFO"
 
@@ -71,6 +224,13 @@ class LogSettings:
 class Settings:
     database: DatabaseSettings = field(default_factory=DatabaseSettings)
     sources: SourcesSettings = field(default_factory=SourcesSettings)
+    subscribers: SubscribersSettings = field(default_factory=SubscribersSettings)
+    rank: RankSettings = field(default_factory=RankSettings)
+    issue: IssueSettings = field(default_factory=IssueSettings)
+    delivery: DeliverySettings = field(default_factory=DeliverySettings)
+    smtp: SmtpSettings = field(default_factory=SmtpSettings)
+    web: WebSettings = field(default_factory=WebSettings)
+    schedule: ScheduleSettings = field(default_factory=ScheduleSettings)
     log: LogSettings = field(default_factory=LogSettings)
 
 

@@ -6,6 +6,9 @@ from dataclasses import dataclass
 from datetime import date, datetime
 
 HF_BASE = "https://huggingface.co"
+STATUSES = ("pending", "active", "unsubscribed", "bounced")
+CADENCES = ("daily", "weekly")
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,3 +72,38 @@ class FetchReport:
             f"scrape: {self.source}, {self.pages} {page_word}, {self.papers} papers ({self.method}), "
             f"{self.new} new, {self.updated} updated{skipped}"
         )
+
+
+@dataclass(frozen=True, slots=True)
+class Subscriber:
+    """A reader: where to send, what they want, and when."""
+
+    id: int
+    email: str
+    status: str
+    topics: tuple[str, ...]
+    excludes: tuple[str, ...]
+    timezone: str
+    hour: int
+    cadence: str
+    weekday: int
+    per_email: int
+    created_at: datetime
+    confirmed_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Pick:
+    """A paper chosen for a subscriber, with its score and why it was chosen."""
+
+    paper: Paper
+    score: float
+    relevance: float
+    topic: str
+    matched: tuple[str, ...]
+
+    def reason(self) -> str:
+        """The "why you got this" line."""
+        if self.matched:
+            return f"matches your topic “{self.topic}”: {', '.join(self.matched)}"
+        return f"close in meaning to your topic “{self.topic}”"

@@ -6,9 +6,25 @@ import sys
 
 from newsletter.cli.collect import fetch, papers
 from newsletter.cli.common import cli
+from newsletter.cli.deliver import issue_status, preview, send
+from newsletter.cli.rank import picks, rank_eval
+from newsletter.cli.service import admin_hash, run, serve
+from newsletter.cli.subscribers import subscribers
 
-cli.add_command(fetch)
-cli.add_command(papers)
+for _command in (
+    fetch,
+    papers,
+    subscribers,
+    picks,
+    rank_eval,
+    send,
+    preview,
+    issue_status,
+    run,
+    serve,
+    admin_hash,
+):
+    cli.add_command(_command)
 
 
 def main() -> None:

@@ -33,6 +33,7 @@ class Exit(IntEnum):
     USAGE = 2
     UNREACHABLE = 3
     STORE = 4
+    DELIVERY = 5
 
 
 class _Formatter(logging.Formatter):

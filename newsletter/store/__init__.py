@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import Connection, Engine, event, text
+from sqlalchemy import Connection, Engine, event, insert, select, text
 
+from newsletter.store.embeddings import EmbeddingCache
+from newsletter.store.leases import LeaseStore
+from newsletter.store.ledger import LedgerStore
 from newsletter.store.papers import PaperStore
-from newsletter.store.schema import migrate
+from newsletter.store.schema import meta, migrate
+from newsletter.store.subscribers import SubscriberStore
 
 __all__ = ["Store"]
 
@@ -22,6 +26,13 @@ class Store:
         if engine.dialect.name == "sqlite":
             _configure_sqlite(engine)
         self.papers = PaperStore(self)
+        self.subscribers = SubscriberStore(self)
+        self.ledger = LedgerStore(self)
+        self.leases = LeaseStore(self)
+
+    def embedding_cache(self, kind: str, model: str) -> EmbeddingCache:
+        """A VectorCache for the ranker, kept in this database."""
+        return EmbeddingCache(self, kind, model)
 
     def migrate(self) -> int:
         """Create or upgrade the schema; safe to call from several processes at once."""
@@ -43,6 +54,23 @@ class Store:
         """One read-only transaction, a consistent snapshot."""
         with self.engine.connect() as conn, conn.begin():
             yield conn
+
+    def meta_value(self, key: str, factory: Callable[[], str]) -> str:
+        """A value kept in the database, created by `factory` on first use (first writer wins)."""
+        with self.write() as conn:
+            found = conn.execute(select(meta.c.value).where(meta.c.key == key)).scalar()
+            if found is None:
+                found = factory()
+                conn.execute(insert(meta).values(key=key, value=found))
+            return str(found)
+
+    def claim_once(self, key: str, value: str) -> bool:
+        """True for the first caller to claim `key` (any process), False ever after."""
+        with self.write() as conn:
+            if conn.execute(select(meta.c.key).where(meta.c.key == key)).first() is not None:
+                return False
+            conn.execute(insert(meta).values(key=key, value=value))
+            return True
 
     def dispose(self) -> None:
         self.engine.dispose()

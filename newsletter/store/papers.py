@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection, RowMapping, func, insert, select, update
@@ -190,6 +190,13 @@ class PaperStore:
                 for row in conn.execute(query).mappings()
             ]
 
+    def last_success(self) -> datetime | None:
+        """When a fetch last succeeded, if ever."""
+        query = select(func.max(fetches.c.finished_at)).where(fetches.c.error.is_(None))
+        with self._store.read() as conn:
+            value: datetime | None = conn.execute(query).scalar()
+        return value
+
     def listed(self, listing_date: date | None = None) -> list[StoredPaper]:
         """Stored papers, most upvoted first; only those listed on `listing_date` when given."""
         query = select(papers)
@@ -207,6 +214,22 @@ class PaperStore:
                 )
                 for row in conn.execute(query).mappings()
             ]
+
+    def pool(self, issue_date: date, window_days: int) -> list[Paper]:
+        """The papers listed from `window_days` days before `issue_date` up to it, by arxiv_id."""
+        start = issue_date - timedelta(days=window_days)
+        listed = select(listings.c.arxiv_id).where(listings.c.listing_date.between(start, issue_date))
+        query = select(papers).where(papers.c.arxiv_id.in_(listed)).order_by(papers.c.arxiv_id)
+        with self._store.read() as conn:
+            return [paper_from_row(row) for row in conn.execute(query).mappings()]
+
+    def by_ids(self, arxiv_ids: set[str]) -> dict[str, Paper]:
+        """The stored papers with these ids."""
+        if not arxiv_ids:
+            return {}
+        query = select(papers).where(papers.c.arxiv_id.in_(sorted(arxiv_ids)))
+        with self._store.read() as conn:
+            return {row["arxiv_id"]: paper_from_row(row) for row in conn.execute(query).mappings()}
 
     def listing_dates(self, arxiv_id: str) -> list[date]:
         """Every date on which a source listed the paper."""

@@ -14,12 +14,16 @@ from sqlalchemy import (
     Connection,
     Date,
     DateTime,
+    ForeignKey,
+    Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Table,
     Text,
     TypeDecorator,
+    UniqueConstraint,
     inspect,
     text,
 )
@@ -51,6 +55,8 @@ class UTCDateTime(TypeDecorator[datetime]):
 
 
 metadata = MetaData()
+# 64-bit ids on PostgreSQL; SQLite only autoincrements a column typed exactly INTEGER.
+ID = BigInteger().with_variant(Integer, "sqlite")
 
 schema_version = Table(
     "schema_version",
@@ -94,7 +100,7 @@ listings = Table(
 fetches = Table(
     "fetches",
     metadata,
-    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
+    Column("id", ID, primary_key=True, autoincrement=True),
     Column("started_at", UTCDateTime, nullable=False),
     Column("finished_at", UTCDateTime, nullable=False),
     Column("source", String(64), nullable=False),
@@ -105,6 +111,120 @@ fetches = Table(
     Column("updated", Integer, nullable=False, default=0),
     Column("skipped", Integer, nullable=False, default=0),
     Column("error", Text),
+)
+
+
+subscribers = Table(
+    "subscribers",
+    metadata,
+    Column("id", ID, primary_key=True, autoincrement=True),
+    Column("email", Text, nullable=False),
+    # Case-folded address: uniqueness is case-insensitive.
+    Column("email_key", String(320), nullable=False, unique=True),
+    Column("status", String(16), nullable=False),
+    Column("topics", JSON, nullable=False),
+    Column("excludes", JSON, nullable=False),
+    # Digest of (topics, excludes): subscribers with the same key are ranked once, together.
+    Column("topics_key", String(64), nullable=False),
+    Column("timezone", String(64), nullable=False),
+    Column("hour", Integer, nullable=False),
+    Column("cadence", String(8), nullable=False),
+    Column("weekday", Integer, nullable=False),
+    Column("per_email", Integer, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("confirmed_at", UTCDateTime),
+    Column("updated_at", UTCDateTime, nullable=False),
+    Index("ix_subscribers_status_topics", "status", "topics_key"),
+)
+
+sent_papers = Table(
+    "sent_papers",
+    metadata,
+    Column("subscriber_id", ID, ForeignKey("subscribers.id", ondelete="CASCADE"), primary_key=True),
+    Column("arxiv_id", String(32), primary_key=True),
+    Column("issue_date", Date, nullable=False),
+    Column("sent_at", UTCDateTime, nullable=False),
+    Index("ix_sent_papers_arxiv", "arxiv_id"),
+)
+
+embeddings = Table(
+    "embeddings",
+    metadata,
+    Column("kind", String(16), primary_key=True),
+    Column("model", String(64), primary_key=True),
+    Column("key", String(255), primary_key=True),
+    Column("vector", LargeBinary, nullable=False),
+)
+
+
+issues = Table(
+    "issues",
+    metadata,
+    Column("id", ID, primary_key=True, autoincrement=True),
+    Column("issue_date", Date, nullable=False, unique=True),
+    Column("created_at", UTCDateTime, nullable=False),
+    # Set when sending starts: from then on the preview and the send use the snapshot.
+    Column("frozen_at", UTCDateTime),
+)
+
+# The frozen pool: each paper as it was when sending started.
+issue_papers = Table(
+    "issue_papers",
+    metadata,
+    Column("issue_id", ID, ForeignKey("issues.id", ondelete="CASCADE"), primary_key=True),
+    Column("arxiv_id", String(32), primary_key=True),
+    Column("paper", JSON, nullable=False),
+)
+
+# Papers an admin removed from an issue before it was frozen.
+issue_skips = Table(
+    "issue_skips",
+    metadata,
+    Column("issue_date", Date, primary_key=True),
+    Column("arxiv_id", String(32), primary_key=True),
+    Column("created_at", UTCDateTime, nullable=False),
+)
+
+deliveries = Table(
+    "deliveries",
+    metadata,
+    Column("id", ID, primary_key=True, autoincrement=True),
+    Column("issue_id", ID, ForeignKey("issues.id", ondelete="CASCADE"), nullable=False),
+    Column("subscriber_id", ID, ForeignKey("subscribers.id", ondelete="CASCADE"), nullable=False),
+    # queued, sending, sent, deferred, failed, skipped
+    Column("status", String(16), nullable=False),
+    # digest (papers on their topics) or trending (an empty day's "here is what is trending")
+    Column("kind", String(16), nullable=False),
+    Column("picks", JSON, nullable=False),
+    Column("trending", JSON, nullable=False),
+    Column("message_id", String(255), nullable=False),
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("next_attempt_at", UTCDateTime, nullable=False),
+    Column("claimed_by", String(64)),
+    Column("claimed_until", UTCDateTime),
+    Column("last_reply", Text),
+    Column("sent_at", UTCDateTime),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    UniqueConstraint("issue_id", "subscriber_id", name="uq_deliveries_issue_subscriber"),
+    Index("ix_deliveries_due", "issue_id", "status", "next_attempt_at"),
+)
+
+meta = Table(
+    "meta",
+    metadata,
+    Column("key", String(64), primary_key=True),
+    Column("value", Text, nullable=False),
+)
+
+
+# Who may act alone (the scheduler): taken when free or stale, renewed while alive.
+leases = Table(
+    "leases",
+    metadata,
+    Column("name", String(64), primary_key=True),
+    Column("holder", String(128), nullable=False),
+    Column("expires_at", UTCDateTime, nullable=False),
 )
 
 
@@ -133,6 +253,9 @@ def add_column(table: Table, name: str) -> Callable[[Connection], None]:
 # Migration N brings the schema from version N-1 to N. Append only; never edit a released step.
 MIGRATIONS: list[Callable[[Connection], None]] = [
     _create(papers, listings, fetches),
+    _create(subscribers, sent_papers, embeddings),
+    _create(issues, issue_papers, issue_skips, deliveries, meta),
+    _create(leases),
 ]
 
 

@@ -1,0 +1,67 @@
+"""`newsletter picks` and `newsletter rank-eval`."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from pathlib import Path
+
+import click
+
+from newsletter.cli.common import DateParam, Exit, Runtime, command, fail
+from newsletter.edition import subscriber_picks
+from newsletter.rank import make_scorer
+from newsletter.rank.evaluate import evaluate, load_eval_papers, load_eval_topics
+
+
+@click.command()
+@click.option("--email", required=True, help="The subscriber.")
+@click.option("--date", "day", type=DateParam(), help="Issue date (default: today, UTC).")
+@click.option("--ranker", type=click.Choice(["lexical", "hybrid"]), help="Override [rank] ranker.")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per pick.")
+@command
+def picks(runtime: Runtime, email: str, day: date | None, ranker: str | None, as_json: bool) -> int:
+    """Show the papers a subscriber would get, with scores and reasons."""
+    store = runtime.store()
+    sub = store.subscribers.by_email(email)
+    if sub is None:
+        fail(f"no subscriber {email}", Exit.USAGE)
+        return Exit.USAGE
+    settings = runtime.settings()
+    issue_date = day or runtime.clock().date()
+    chosen = subscriber_picks(store, settings, sub, issue_date, runtime.clock(), ranker=ranker)
+    for rank, pick in enumerate(chosen, start=1):
+        if as_json:
+            row = {
+                "rank": rank,
+                "arxiv_id": pick.paper.arxiv_id,
+                "title": pick.paper.title,
+                "score": pick.score,
+                "relevance": pick.relevance,
+                "topic": pick.topic,
+                "matched": list(pick.matched),
+            }
+            click.echo(json.dumps(row, ensure_ascii=False))
+        else:
+            click.echo(f"{rank:>2}. {pick.score:.3f}  {pick.paper.arxiv_id}  {pick.paper.title}")
+            click.echo(f"      why: {pick.reason()}")
+    if not chosen:
+        click.echo(f"picks: nothing on {sub.email}'s topics for {issue_date}", err=True)
+    return Exit.OK
+
+
+@click.command("rank-eval")
+@click.option("--papers", "papers_path", required=True, type=click.Path(path_type=Path, dir_okay=False))
+@click.option("--topics", "topics_path", required=True, type=click.Path(path_type=Path, dir_okay=False))
+@click.option("--ranker", type=click.Choice(["lexical", "hybrid"]), default="lexical", show_default=True)
+@command
+def rank_eval(runtime: Runtime, papers_path: Path, topics_path: Path, ranker: str) -> int:
+    """Score a ranker on labelled papers: mean nDCG@10 and P@10 as JSON."""
+    try:
+        papers, categories = load_eval_papers(papers_path)
+        topics = load_eval_topics(topics_path)
+    except (OSError, ValueError) as exc:
+        fail(str(exc), Exit.USAGE)
+    scorer = make_scorer(ranker)
+    click.echo(json.dumps(evaluate(scorer, papers, categories, topics), indent=2))
+    return Exit.OK

@@ -1,0 +1,143 @@
+"""`newsletter subscribers add|list|remove|set-topics`."""
+
+from __future__ import annotations
+
+import json
+
+import click
+
+from newsletter.cli.common import Exit, Runtime, command, fail
+from newsletter.models import CADENCES, STATUSES, Subscriber
+from newsletter.store.subscribers import DuplicateSubscriber
+from newsletter.subscribers import InvalidInput, normalize_email, preferences
+
+
+@click.group()
+def subscribers() -> None:
+    """Add, list, change and remove subscribers (admin actions)."""
+
+
+@subscribers.command("add")
+@click.argument("email")
+@click.option(
+    "--topic", "topics", multiple=True, required=True, help="A topic, e.g. 'LLM reasoning'. Repeat."
+)
+@click.option(
+    "--exclude", "excludes", multiple=True, help="Drop papers mentioning this, e.g. 'survey'. Repeat."
+)
+@click.option("--tz", "timezone", help="IANA time zone, e.g. Asia/Kolkata (default from config).")
+@click.option("--hour", type=int, help="Local delivery hour 0-23 (default from config).")
+@click.option("--cadence", type=click.Choice(CADENCES), default="daily", show_default=True)
+@click.option("--weekday", default="mon", show_default=True, help="Weekday for weekly digests.")
+@click.option("--per-email", type=int, help="Papers per email, 1-30 (default from config).")
+@click.option("--pending", is_flag=True, help="Leave the subscriber waiting for email confirmation.")
+@command
+def add(
+    runtime: Runtime,
+    email: str,
+    topics: tuple[str, ...],
+    excludes: tuple[str, ...],
+    timezone: str | None,
+    hour: int | None,
+    cadence: str,
+    weekday: str,
+    per_email: int | None,
+    pending: bool,
+) -> int:
+    """Add a subscriber, active at once unless --pending."""
+    defaults = runtime.settings().subscribers
+    try:
+        address = normalize_email(email)
+        prefs = preferences(
+            topics,
+            excludes,
+            timezone=timezone or defaults.default_timezone,
+            hour=defaults.default_hour if hour is None else hour,
+            cadence=cadence,
+            weekday=weekday,
+            per_email=defaults.default_per_email if per_email is None else per_email,
+        )
+        subscriber = runtime.store().subscribers.add(
+            address, prefs, "pending" if pending else "active", runtime.clock()
+        )
+    except (InvalidInput, DuplicateSubscriber) as exc:
+        fail(str(exc), Exit.USAGE)
+    click.echo(
+        f"subscribers: added {subscriber.email} ({subscriber.status}, {len(subscriber.topics)} topics)"
+    )
+    return Exit.OK
+
+
+@subscribers.command("list")
+@click.option("--status", type=click.Choice(STATUSES), help="Only subscribers with this status.")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
+@command
+def list_(runtime: Runtime, status: str | None, as_json: bool) -> int:
+    """List subscribers in the order they joined."""
+    for sub in runtime.store().subscribers.listed(status):
+        click.echo(json.dumps(subscriber_json(sub), ensure_ascii=False) if as_json else _line(sub))
+    return Exit.OK
+
+
+@subscribers.command("remove")
+@click.argument("email")
+@command
+def remove(runtime: Runtime, email: str) -> int:
+    """Delete a subscriber and their history."""
+    if not runtime.store().subscribers.remove(email):
+        fail(f"no subscriber {email}", Exit.USAGE)
+    click.echo(f"subscribers: removed {email}")
+    return Exit.OK
+
+
+@subscribers.command("set-topics")
+@click.argument("email")
+@click.option("--topic", "topics", multiple=True, required=True, help="A topic. Repeat.")
+@click.option("--exclude", "excludes", multiple=True, help="An exclusion term. Repeat.")
+@command
+def set_topics(runtime: Runtime, email: str, topics: tuple[str, ...], excludes: tuple[str, ...]) -> int:
+    """Replace a subscriber's topics and exclusions."""
+    store = runtime.store()
+    sub = store.subscribers.by_email(email)
+    if sub is None:
+        fail(f"no subscriber {email}", Exit.USAGE)
+        return Exit.USAGE
+    try:
+        prefs = preferences(
+            topics,
+            excludes,
+            timezone=sub.timezone,
+            hour=sub.hour,
+            cadence=sub.cadence,
+            weekday=sub.weekday,
+            per_email=sub.per_email,
+        )
+    except InvalidInput as exc:
+        fail(str(exc), Exit.USAGE)
+    store.subscribers.set_preferences(sub.id, prefs, runtime.clock())
+    click.echo(f"subscribers: {sub.email} now has {len(prefs.topics)} topics")
+    return Exit.OK
+
+
+def _line(sub: Subscriber) -> str:
+    topics = "; ".join(sub.topics)
+    excludes = f"  (-{', -'.join(sub.excludes)})" if sub.excludes else ""
+    return f"{sub.email:<32} {sub.status:<12} {sub.timezone} {sub.hour:02d}:00  {topics}{excludes}"
+
+
+def subscriber_json(sub: Subscriber) -> dict[str, object]:
+    """A subscriber as a JSON-ready dict."""
+    return {
+        "id": sub.id,
+        "email": sub.email,
+        "status": sub.status,
+        "topics": list(sub.topics),
+        "excludes": list(sub.excludes),
+        "timezone": sub.timezone,
+        "hour": sub.hour,
+        "cadence": sub.cadence,
+        "weekday": sub.weekday,
+        "per_email": sub.per_email,
+        "created_at": sub.created_at.isoformat(),
+        "confirmed_at": sub.confirmed_at.isoformat() if sub.confirmed_at else None,
+    }

@@ -1,0 +1,213 @@
+"""Text analysis for ranking: words, stems, ML abbreviations and phrases, each traced to its surface text."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+from itertools import pairwise
+
+import snowballstemmer
+
+from newsletter.models import Paper
+from newsletter.rank.vocabulary import ABBREVIATIONS, CAPITALS_ONLY, CONJUNCTIONS, STOPWORDS
+
+# Letters and digits make words; hyphens, slashes and other punctuation split them, so
+# "vision-language" and "vision language" analyse alike.
+_WORD = re.compile(r"[^\W_]+")
+# Clause punctuation ends a phrase: no phrase spans "robots. Models".
+_BREAK = re.compile(r"[.,;:!?()\[\]{}\"|]")
+# What separates the items of a topic list: "speech, audio and music".
+_ITEMS = re.compile(r"\s*(?:[,;/&|+]|\band\b|\bor\b)\s*", re.IGNORECASE)
+
+_STEMMER = snowballstemmer.stemmer("english")
+
+
+@dataclass(frozen=True, slots=True)
+class Term:
+    """One indexable term of a text: a stem, a two-stem phrase ("robot manipul") or an abbreviation.
+
+    `group` numbers the abbreviation (spelt out or short) that the term belongs to, or is -1:
+    "LLM" and "large language models" each give one group of words, phrases and the abbreviation.
+    `widest` marks the abbreviation term that stands for its whole group.
+    """
+
+    key: str
+    start: int
+    end: int
+    kind: str  # "word", "phrase" or "abbrev"
+    group: int = -1
+    widest: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class _Word:
+    stem: str
+    start: int
+    end: int
+    clause: int  # punctuation ends a clause: no phrase or abbreviation spans two
+    chunk: int  # a conjunction also ends a chunk: no phrase spans "rendering and 3D"
+
+
+@lru_cache(maxsize=65536)
+def stem(word: str) -> str:
+    """The snowball stem of one lowercase word."""
+    return str(_STEMMER.stemWord(word))
+
+
+def _stems(phrase: str) -> tuple[str, ...]:
+    return tuple(stem(w) for w in _WORD.findall(phrase.lower()) if w not in STOPWORDS)
+
+
+@lru_cache(maxsize=1)
+def _long_forms() -> tuple[dict[str, tuple[str, ...]], dict[tuple[str, ...], str], int]:
+    """Expansions (abbreviation -> its first long form's stems) and the reverse index over all long forms."""
+    expand: dict[str, tuple[str, ...]] = {}
+    contract: dict[tuple[str, ...], str] = {}
+    for abbrev, forms in ABBREVIATIONS.items():
+        expand[abbrev] = _stems(forms[0])
+        for form in forms:
+            contract[_stems(form)] = abbrev
+    return expand, contract, max(len(key) for key in contract)
+
+
+def abbreviation(word: str) -> str | None:
+    """The dictionary abbreviation that `word` spells ("LLMs" -> "llm"), if any."""
+    expand = _long_forms()[0]
+    lower = word.lower()
+    candidates = [lower, lower[:-1]] if lower.endswith("s") and len(lower) > 2 else [lower]
+    for candidate in candidates:
+        if candidate in expand:
+            # An abbreviation that is also an English word ("rag", "slam") counts only in capitals.
+            if candidate in CAPITALS_ONLY and word == lower:
+                return None
+            return candidate
+    return None
+
+
+def spell_out(text: str) -> str:
+    """`text` with each abbreviation replaced by its long form ("ML" -> "machine learning")."""
+
+    def replace(match: re.Match[str]) -> str:
+        abbrev = abbreviation(match.group())
+        return match.group() if abbrev is None else ABBREVIATIONS[abbrev][0]
+
+    return _WORD.sub(replace, text)
+
+
+def _words(text: str) -> list[_Word]:
+    """Stems of the non-stopwords of `text` in order; an abbreviation expands into its long form's stems."""
+    words: list[_Word] = []
+    clause = chunk = 0
+    last = 0
+    expand = _long_forms()[0]
+    for match in _WORD.finditer(text):
+        if _BREAK.search(text, last, match.start()):
+            clause += 1
+            chunk += 1
+        last = match.end()
+        surface = match.group()
+        abbrev = abbreviation(surface)
+        if abbrev is not None:
+            words.extend(_Word(s, match.start(), match.end(), clause, chunk) for s in expand[abbrev])
+            continue
+        lower = surface.lower()
+        if lower in CONJUNCTIONS:
+            chunk += 1
+        # An acronym that spells a stopword ("DID", difference-in-differences) is still a word.
+        if lower not in STOPWORDS or (len(surface) > 1 and surface.isupper()):
+            words.append(_Word(stem(lower), match.start(), match.end(), clause, chunk))
+    return words
+
+
+def _abbreviation_windows(words: Sequence[_Word]) -> list[tuple[int, int, str]]:
+    """(first, past-last, abbreviation) for each run of stems that spells out a dictionary long form."""
+    _, contract, longest = _long_forms()
+    windows: list[tuple[int, int, str]] = []
+    for i in range(len(words)):
+        for n in range(2, longest + 1):
+            window = words[i : i + n]
+            if len(window) < n or window[-1].clause != window[0].clause:
+                break
+            abbrev = contract.get(tuple(w.stem for w in window))
+            if abbrev is not None:
+                windows.append((i, i + n, abbrev))
+    return windows
+
+
+@lru_cache(maxsize=32768)
+def analyse(text: str) -> tuple[Term, ...]:
+    """The terms of `text`: stems, adjacent-stem phrases, and abbreviations found spelt out or short."""
+    words = _words(text)
+    windows = sorted(_abbreviation_windows(words), key=lambda w: (w[0] - w[1], w[0]))
+    # Each stem belongs to the widest abbreviation around it ("MLLM" holds "LLM" and "LM").
+    group = [-1] * len(words)
+    widest: set[int] = set()
+    for number, (begin, past, _) in enumerate(windows):
+        if group[begin] == -1:
+            widest.add(number)
+        for i in range(begin, past):
+            if group[i] == -1:
+                group[i] = number
+    terms = [Term(w.stem, w.start, w.end, "word", group[i]) for i, w in enumerate(words)]
+    for i, (first, second) in enumerate(pairwise(words)):
+        # Phrases inside an expanded abbreviation count too, so "RL" and "reinforcement
+        # learning" give the same terms.
+        if first.chunk == second.chunk and first.stem != second.stem:
+            same = group[i] if group[i] == group[i + 1] else -1
+            terms.append(Term(f"{first.stem} {second.stem}", first.start, second.end, "phrase", same))
+    for number, (begin, past, abbrev) in enumerate(windows):
+        start, end = words[begin].start, words[past - 1].end
+        terms.append(Term(abbrev, start, end, "abbrev", group[begin], number in widest))
+    return tuple(terms)
+
+
+def topic_items(topic: str) -> list[str]:
+    """The items of a topic that lists several ("speech, audio and music"), or [] for a single one."""
+    items = [item for item in _ITEMS.split(topic) if _WORD.search(item)]
+    return items if len(items) > 1 else []
+
+
+def paper_fields(paper: Paper) -> dict[str, str]:
+    """The text fields a ranker reads, by name; absent fields are empty."""
+    return {
+        "title": paper.title,
+        "abstract": paper.abstract,
+        "summary": paper.ai_summary or "",
+        # One keyword per clause, so no phrase spans two keywords.
+        "keywords": " ; ".join(paper.ai_keywords),
+    }
+
+
+def _stem_clauses(text: str) -> list[tuple[str, int]]:
+    return [(w.stem, w.clause) for w in _words(text)]
+
+
+def _contains(sequence: Sequence[tuple[str, int]], phrase: tuple[str, ...]) -> bool:
+    n = len(phrase)
+    for i in range(len(sequence) - n + 1):
+        window = sequence[i : i + n]
+        if window[0][1] == window[-1][1] and tuple(s for s, _ in window) == phrase:
+            return True
+    return False
+
+
+def excluded(paper: Paper, terms: Sequence[str]) -> str | None:
+    """The first of `terms` whose analysed form occurs in the paper's title, abstract, summary or keywords."""
+    sequences = [_stem_clauses(text) for text in paper_fields(paper).values() if text]
+    for term in terms:
+        phrase = tuple(s for s, _ in _stem_clauses(term))
+        if phrase and any(_contains(seq, phrase) for seq in sequences):
+            return term
+    return None
+
+
+def surfaces(text: str, spans: Sequence[tuple[int, int]]) -> Iterator[str]:
+    """The distinct pieces of `text` at `spans`, in order, whitespace collapsed."""
+    seen: set[str] = set()
+    for start, end in spans:
+        piece = " ".join(text[start:end].split())
+        if piece and piece.lower() not in seen:
+            seen.add(piece.lower())
+            yield piece

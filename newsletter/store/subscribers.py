@@ -1,0 +1,204 @@
+"""Subscribers, and the history of which papers each one has been sent."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections import defaultdict
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from datetime import date, datetime
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import Connection, delete, func, insert, select, update
+from sqlalchemy.exc import IntegrityError
+
+from newsletter.models import Subscriber
+from newsletter.store.schema import sent_papers, subscribers
+from newsletter.subscribers import Preferences, email_key
+
+if TYPE_CHECKING:
+    from newsletter.store import Store
+
+
+class DuplicateSubscriber(ValueError):
+    """The address is already subscribed (compared case-insensitively)."""
+
+
+def topics_key(topics: Sequence[str], excludes: Sequence[str]) -> str:
+    """One key per distinct (topics, excludes) set, whatever the order or case."""
+    canonical = json.dumps(
+        [sorted(t.casefold() for t in topics), sorted(e.casefold() for e in excludes)],
+        ensure_ascii=False,
+    )
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def subscriber_from_row(row: Mapping[str, Any]) -> Subscriber:
+    """A stored row as a Subscriber."""
+    return Subscriber(
+        id=row["id"],
+        email=row["email"],
+        status=row["status"],
+        topics=tuple(row["topics"]),
+        excludes=tuple(row["excludes"]),
+        timezone=row["timezone"],
+        hour=row["hour"],
+        cadence=row["cadence"],
+        weekday=row["weekday"],
+        per_email=row["per_email"],
+        created_at=row["created_at"],
+        confirmed_at=row["confirmed_at"],
+    )
+
+
+def _preference_values(prefs: Preferences) -> dict[str, Any]:
+    return {
+        "topics": list(prefs.topics),
+        "excludes": list(prefs.excludes),
+        "topics_key": topics_key(prefs.topics, prefs.excludes),
+        "timezone": prefs.timezone,
+        "hour": prefs.hour,
+        "cadence": prefs.cadence,
+        "weekday": prefs.weekday,
+        "per_email": prefs.per_email,
+    }
+
+
+class SubscriberStore:
+    """Queries and writes for subscribers and their sent history."""
+
+    def __init__(self, store: Store) -> None:
+        self._store = store
+
+    def add(self, email: str, prefs: Preferences, status: str, now: datetime) -> Subscriber:
+        """Create a subscriber; raises DuplicateSubscriber if the address is known."""
+        values = {
+            "email": email,
+            "email_key": email_key(email),
+            "status": status,
+            "created_at": now,
+            "updated_at": now,
+            "confirmed_at": now if status == "active" else None,
+            **_preference_values(prefs),
+        }
+        try:
+            with self._store.write() as conn:
+                new_id = conn.execute(insert(subscribers).values(**values)).inserted_primary_key
+                assert new_id is not None
+                return self._get(conn, int(new_id[0]))
+        except IntegrityError:
+            raise DuplicateSubscriber(f"{email} is already subscribed") from None
+
+    def get(self, subscriber_id: int) -> Subscriber | None:
+        with self._store.read() as conn:
+            row = conn.execute(select(subscribers).where(subscribers.c.id == subscriber_id)).mappings()
+            found = row.first()
+            return subscriber_from_row(dict(found)) if found else None
+
+    def _get(self, conn: Connection, subscriber_id: int) -> Subscriber:
+        row = conn.execute(select(subscribers).where(subscribers.c.id == subscriber_id)).mappings().one()
+        return subscriber_from_row(dict(row))
+
+    def by_email(self, email: str) -> Subscriber | None:
+        """The subscriber with this address, compared case-insensitively."""
+        with self._store.read() as conn:
+            query = select(subscribers).where(subscribers.c.email_key == email_key(email))
+            row = conn.execute(query).mappings().first()
+            return subscriber_from_row(dict(row)) if row else None
+
+    def listed(self, status: str | None = None) -> list[Subscriber]:
+        """All subscribers in id order, or those with `status`."""
+        query = select(subscribers).order_by(subscribers.c.id)
+        if status is not None:
+            query = query.where(subscribers.c.status == status)
+        with self._store.read() as conn:
+            return [subscriber_from_row(dict(row)) for row in conn.execute(query).mappings()]
+
+    def iter_status(self, status: str, batch: int = 5000) -> Iterator[Subscriber]:
+        """Stream subscribers with `status` in id order, a batch per query, never all at once."""
+        last = 0
+        while True:
+            query = (
+                select(subscribers)
+                .where(subscribers.c.status == status, subscribers.c.id > last)
+                .order_by(subscribers.c.id)
+                .limit(batch)
+            )
+            with self._store.read() as conn:
+                rows = [subscriber_from_row(dict(row)) for row in conn.execute(query).mappings()]
+            yield from rows
+            if len(rows) < batch:
+                return
+            last = rows[-1].id
+
+    def counts_by_status(self) -> dict[str, int]:
+        query = select(subscribers.c.status, func.count()).group_by(subscribers.c.status)
+        with self._store.read() as conn:
+            return {status: int(count) for status, count in conn.execute(query)}
+
+    def remove(self, email: str) -> bool:
+        """Delete a subscriber and their history; False if there was none."""
+        with self._store.write() as conn:
+            result = conn.execute(delete(subscribers).where(subscribers.c.email_key == email_key(email)))
+            return bool(result.rowcount)
+
+    def set_preferences(self, subscriber_id: int, prefs: Preferences, now: datetime) -> Subscriber:
+        """Replace topics, exclusions and delivery choices."""
+        with self._store.write() as conn:
+            conn.execute(
+                update(subscribers)
+                .where(subscribers.c.id == subscriber_id)
+                .values(updated_at=now, **_preference_values(prefs))
+            )
+            return self._get(conn, subscriber_id)
+
+    def set_status(
+        self, subscriber_id: int, status: str, now: datetime, conn: Connection | None = None
+    ) -> None:
+        """Change a subscriber's status; confirming stamps confirmed_at once."""
+        values: dict[str, Any] = {"status": status, "updated_at": now}
+        if status == "active":
+            values["confirmed_at"] = func.coalesce(subscribers.c.confirmed_at, now)
+        statement = update(subscribers).where(subscribers.c.id == subscriber_id).values(**values)
+        if conn is not None:
+            conn.execute(statement)
+            return
+        with self._store.write() as own:
+            own.execute(statement)
+
+    def sent_ids(self, subscriber_ids: Iterable[int], arxiv_ids: Sequence[str]) -> dict[int, set[str]]:
+        """Which of `arxiv_ids` each subscriber has already been sent."""
+        ids = list(subscriber_ids)
+        found: dict[int, set[str]] = defaultdict(set)
+        if not ids or not arxiv_ids:
+            return found
+        with self._store.read() as conn:
+            for start in range(0, len(ids), 5000):
+                query = select(sent_papers.c.subscriber_id, sent_papers.c.arxiv_id).where(
+                    sent_papers.c.subscriber_id.in_(ids[start : start + 5000]),
+                    sent_papers.c.arxiv_id.in_(list(arxiv_ids)),
+                )
+                for subscriber_id, arxiv_id in conn.execute(query):
+                    found[subscriber_id].add(arxiv_id)
+        return found
+
+    def record_sent(
+        self, conn: Connection, subscriber_id: int, arxiv_ids: Sequence[str], issue_date: date, now: datetime
+    ) -> None:
+        """Remember that these papers reached the subscriber, inside the caller's transaction."""
+        if not arxiv_ids:
+            return
+        already = set(
+            conn.execute(
+                select(sent_papers.c.arxiv_id).where(
+                    sent_papers.c.subscriber_id == subscriber_id, sent_papers.c.arxiv_id.in_(list(arxiv_ids))
+                )
+            ).scalars()
+        )
+        rows = [
+            {"subscriber_id": subscriber_id, "arxiv_id": a, "issue_date": issue_date, "sent_at": now}
+            for a in dict.fromkeys(arxiv_ids)
+            if a not in already
+        ]
+        if rows:
+            conn.execute(insert(sent_papers), rows)

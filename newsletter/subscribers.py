@@ -1,0 +1,198 @@
+"""Subscriber input, validated and normalised before anything is stored; pure, no I/O."""
+
+from __future__ import annotations
+
+import functools
+import re
+import unicodedata
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
+
+from email_validator import EmailNotValidError, validate_email
+
+from newsletter.models import CADENCES, STATUSES, WEEKDAYS
+
+MAX_TOPICS = 50
+MAX_TOPIC_CHARS = 200
+MAX_EXCLUDES = 50
+MAX_PER_EMAIL = 30
+MAX_LOCAL_PART = 64
+MAX_ADDRESS = 254
+# C0 and C1 control characters, including CR and LF, plus the Unicode line and paragraph separators.
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+
+
+class InvalidInput(ValueError):
+    """Input a person typed that we refuse; `field` names the form field, the message says why."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(f"{field}: {message}")
+        self.field = field
+        self.message = message
+
+
+@dataclass(frozen=True, slots=True)
+class Preferences:
+    """Everything a subscriber chooses, already validated."""
+
+    topics: tuple[str, ...]
+    excludes: tuple[str, ...] = ()
+    timezone: str = "UTC"
+    hour: int = 7
+    cadence: str = "daily"
+    weekday: int = 0
+    per_email: int = 10
+
+
+def normalize_email(raw: str) -> str:
+    """A valid, normalised address (domain lowercased, IDN kept in Unicode), or InvalidInput."""
+    text = _clean("email", raw, max_chars=MAX_ADDRESS)
+    if not text:
+        raise InvalidInput("email", "enter an email address")
+    try:
+        result = validate_email(text, check_deliverability=False, allow_smtputf8=False)
+    except EmailNotValidError as exc:
+        raise InvalidInput("email", str(exc)) from None
+    local = result.local_part or ""
+    if len(local.encode()) > MAX_LOCAL_PART:
+        raise InvalidInput("email", f"the part before the @-sign is over {MAX_LOCAL_PART} characters")
+    return str(result.normalized)
+
+
+def email_key(email: str) -> str:
+    """The case-insensitive identity of an address, used for uniqueness."""
+    return email.casefold()
+
+
+def split_topic_lines(lines: Iterable[str]) -> tuple[list[str], list[str]]:
+    """Topics and exclusions from free text: one per line, a leading '-' marks an exclusion."""
+    topics: list[str] = []
+    excludes: list[str] = []
+    for line in lines:
+        text = line.strip()
+        if not text:
+            continue
+        if text.startswith("-"):
+            excludes.append(text[1:])
+        else:
+            topics.append(text)
+    return topics, excludes
+
+
+def clean_topics(raw: Sequence[str]) -> tuple[str, ...]:
+    """Validated topics: 1..50, each 1..200 characters, no control characters, duplicates dropped."""
+    topics = _clean_list("topics", raw, MAX_TOPICS)
+    if not topics:
+        raise InvalidInput("topics", "give at least one topic")
+    return topics
+
+
+def clean_excludes(raw: Sequence[str]) -> tuple[str, ...]:
+    """Validated exclusion terms ("survey", "-medical" both work)."""
+    return _clean_list("excludes", [term.strip().lstrip("-") for term in raw], MAX_EXCLUDES)
+
+
+def _clean_list(field: str, raw: Sequence[str], limit: int) -> tuple[str, ...]:
+    if len(raw) > limit:
+        raise InvalidInput(field, f"at most {limit} allowed, got {len(raw)}")
+    seen: dict[str, str] = {}
+    for item in raw:
+        text = " ".join(_clean(field, item, max_chars=MAX_TOPIC_CHARS).split())
+        if not text:
+            raise InvalidInput(field, "an entry is empty")
+        seen.setdefault(text.casefold(), text)
+    return tuple(seen.values())
+
+
+def check_timezone(name: str) -> str:
+    """An IANA time zone name such as Asia/Kolkata, or InvalidInput."""
+    text = _clean("timezone", name, max_chars=64)
+    if text not in _zone_names():
+        raise InvalidInput("timezone", f"unknown time zone {text!r}; use an IANA name like Europe/Paris")
+    try:
+        ZoneInfo(text)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise InvalidInput("timezone", f"unknown time zone {text!r}") from None
+    return text
+
+
+def check_hour(hour: int) -> int:
+    """A delivery hour 0..23."""
+    if not 0 <= hour <= 23:
+        raise InvalidInput("hour", f"must be between 0 and 23, got {hour}")
+    return hour
+
+
+def check_cadence(cadence: str) -> str:
+    """'daily' or 'weekly'."""
+    if cadence not in CADENCES:
+        raise InvalidInput("cadence", f"must be one of {', '.join(CADENCES)}")
+    return cadence
+
+
+def parse_weekday(value: str | int) -> int:
+    """A weekday as 0 (Monday) .. 6, from a number or a name like 'mon' or 'Monday'."""
+    if isinstance(value, int):
+        if 0 <= value <= 6:
+            return value
+        raise InvalidInput("weekday", "must be 0 (Monday) to 6 (Sunday)")
+    text = value.strip().lower()[:3]
+    if text in WEEKDAYS:
+        return WEEKDAYS.index(text)
+    if text.isdigit():
+        return parse_weekday(int(text))
+    raise InvalidInput("weekday", f"unknown weekday {value!r}")
+
+
+def check_per_email(count: int) -> int:
+    """Papers per email, 1..30."""
+    if not 1 <= count <= MAX_PER_EMAIL:
+        raise InvalidInput("per_email", f"must be between 1 and {MAX_PER_EMAIL}, got {count}")
+    return count
+
+
+def check_status(status: str) -> str:
+    """One of the subscriber statuses."""
+    if status not in STATUSES:
+        raise InvalidInput("status", f"must be one of {', '.join(STATUSES)}")
+    return status
+
+
+def preferences(
+    topics: Sequence[str],
+    excludes: Sequence[str] = (),
+    *,
+    timezone: str,
+    hour: int,
+    cadence: str = "daily",
+    weekday: str | int = 0,
+    per_email: int = 10,
+) -> Preferences:
+    """Validate every preference at once; the first problem raises InvalidInput."""
+    return Preferences(
+        topics=clean_topics(topics),
+        excludes=clean_excludes(excludes),
+        timezone=check_timezone(timezone),
+        hour=check_hour(hour),
+        cadence=check_cadence(cadence),
+        weekday=parse_weekday(weekday),
+        per_email=check_per_email(per_email),
+    )
+
+
+def _clean(field: str, value: str, *, max_chars: int) -> str:
+    if not isinstance(value, str):
+        raise InvalidInput(field, "must be text")
+    text = unicodedata.normalize("NFC", value)
+    if _CONTROL.search(text):
+        raise InvalidInput(field, "must not contain control characters or line breaks")
+    text = text.strip()
+    if len(text) > max_chars:
+        raise InvalidInput(field, f"at most {max_chars} characters, got {len(text)}")
+    return text
+
+
+@functools.cache
+def _zone_names() -> frozenset[str]:
+    return frozenset(available_timezones())

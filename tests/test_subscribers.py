@@ -1,0 +1,107 @@
+"""Subscribers through the CLI on a real SQLite file: validation, uniqueness, and every command."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+
+def listed(run_cli) -> list[dict]:
+    result = run_cli("subscribers", "list", "--json")
+    assert result.exit_code == 0, result.output
+    return [json.loads(line) for line in result.stdout.splitlines()]
+
+
+def test_add_creates_an_active_subscriber_with_defaults(run_cli):
+    result = run_cli("subscribers", "add", "Ada@Example.COM", "--topic", "LLM reasoning", "--topic", "speech")
+    assert result.exit_code == 0, result.output
+    [sub] = listed(run_cli)
+    assert sub["email"] == "Ada@example.com"
+    assert sub["status"] == "active"
+    assert sub["topics"] == ["LLM reasoning", "speech"]
+    assert (sub["timezone"], sub["hour"], sub["cadence"], sub["per_email"]) == ("UTC", 7, "daily", 10)
+    assert sub["confirmed_at"] is not None
+
+
+def test_pending_waits_for_confirmation(run_cli):
+    assert run_cli("subscribers", "add", "bo@example.org", "--topic", "robotics", "--pending").exit_code == 0
+    [sub] = listed(run_cli)
+    assert sub["status"] == "pending" and sub["confirmed_at"] is None
+
+
+def test_all_options_are_stored(run_cli):
+    result = run_cli(
+        "subscribers", "add", "cy@example.org", "--topic", "robot manipulation", "--exclude", "-survey",
+        "--exclude", "medical", "--tz", "Asia/Kolkata", "--hour", "6", "--cadence", "weekly",
+        "--weekday", "fri", "--per-email", "30",
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    [sub] = listed(run_cli)
+    assert sub["excludes"] == ["survey", "medical"]
+    assert (sub["timezone"], sub["hour"], sub["cadence"], sub["weekday"], sub["per_email"]) == (
+        "Asia/Kolkata", 6, "weekly", 4, 30,
+    )  # fmt: skip
+
+
+def test_set_topics_and_remove(run_cli):
+    run_cli("subscribers", "add", "dee@example.org", "--topic", "speech")
+    result = run_cli("subscribers", "set-topics", "DEE@example.org", "--topic", "NeRF", "--exclude", "survey")
+    assert result.exit_code == 0, result.output
+    [sub] = listed(run_cli)
+    assert (sub["topics"], sub["excludes"]) == (["NeRF"], ["survey"])
+    assert run_cli("subscribers", "remove", "dee@EXAMPLE.org").exit_code == 0
+    assert listed(run_cli) == []
+    missing = run_cli("subscribers", "remove", "dee@example.org")
+    assert missing.exit_code == 2 and "no subscriber" in missing.stderr
+
+
+def test_list_text_shows_email_status_and_topics(run_cli):
+    run_cli("subscribers", "add", "eve@example.org", "--topic", "speech", "--exclude", "survey")
+    out = run_cli("subscribers", "list").stdout
+    assert "eve@example.org" in out and "active" in out and "speech" in out and "-survey" in out
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["not-an-email", "--topic", "x"], "email:"),
+        (["a@b", "--topic", "x"], "email:"),
+        (["x" * 65 + "@example.org", "--topic", "x"], "over 64 characters"),
+        (["ok@example.org", "--topic", ""], "topics: an entry is empty"),
+        (["ok@example.org", "--topic", "   "], "topics: an entry is empty"),
+        (["ok@example.org", "--topic", "t" * 201], "at most 200 characters"),
+        (["ok@example.org", *[arg for i in range(51) for arg in ("--topic", f"topic {i}")]], "at most 50"),
+        (["ok@example.org", "--topic", "x", "--tz", "Mars/Olympus"], "unknown time zone"),
+        (["ok@example.org", "--topic", "x", "--hour", "24"], "between 0 and 23"),
+        (["ok@example.org", "--topic", "x", "--hour", "-1"], "between 0 and 23"),
+        (["ok@example.org", "--topic", "x", "--per-email", "31"], "between 1 and 30"),
+        (["ok@example.org", "--topic", "bad\r\nBcc: victim@example.org"], "control characters"),
+        (["ok@example.org\r\nBcc: x@example.org", "--topic", "x"], "control characters"),
+        (["ok@example.org", "--topic", "x", "--exclude", "a\x00b"], "control characters"),
+        (["ok@example.org", "--topic", "x", "--tz", "UTC\n"], "control characters"),
+        (["ok@example.org", "--topic", "x", "--weekday", "someday"], "unknown weekday"),
+    ],
+)
+def test_bad_input_is_refused_and_nothing_is_stored(run_cli, args, message):
+    result = run_cli("subscribers", "add", *args)
+    assert result.exit_code == 2, result.output
+    assert message in result.output
+    assert "Traceback" not in result.output
+    assert listed(run_cli) == []
+
+
+def test_duplicate_is_refused_case_insensitively(run_cli):
+    assert run_cli("subscribers", "add", "fay@example.org", "--topic", "speech").exit_code == 0
+    result = run_cli("subscribers", "add", "FAY@Example.org", "--topic", "robotics")
+    assert result.exit_code == 2
+    assert "already subscribed" in result.stderr
+    [sub] = listed(run_cli)
+    assert sub["topics"] == ["speech"]
+
+
+def test_set_topics_refuses_bad_topics_and_keeps_the_old_ones(run_cli):
+    run_cli("subscribers", "add", "gus@example.org", "--topic", "speech")
+    result = run_cli("subscribers", "set-topics", "gus@example.org", "--topic", "x" * 300)
+    assert result.exit_code == 2
+    assert listed(run_cli)[0]["topics"] == ["speech"]
