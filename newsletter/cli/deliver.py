@@ -1,0 +1,172 @@
+"""`newsletter send`, `newsletter preview` and `newsletter issue`."""
+
+from __future__ import annotations
+
+import sys
+import webbrowser
+from datetime import date, timedelta
+from pathlib import Path
+
+import click
+from rich.progress import Progress
+
+from newsletter import app
+from newsletter.cli.common import DateParam, Exit, Runtime, command, fail
+from newsletter.deliver.run import send_issue
+from newsletter.edition import Edition, EmptyPool, Plan
+from newsletter.models import Subscriber
+from newsletter.store.ledger import Outcome
+
+
+def _subscriber(runtime: Runtime, email: str) -> Subscriber:
+    sub = runtime.store().subscribers.by_email(email)
+    if sub is None:
+        fail(f"no subscriber {email}", Exit.USAGE)
+        raise AssertionError("unreachable")
+    return sub
+
+
+@click.command()
+@click.option("--date", "day", type=DateParam(), help="Issue date (default: today, UTC).")
+@click.option("--dry-run", is_flag=True, help="Rank and render everything, send and store nothing.")
+@click.option("--only", "only_email", help="Send only to this subscriber.")
+@command
+def send(runtime: Runtime, day: date | None, dry_run: bool, only_email: str | None) -> int:
+    """Send the issue to every active subscriber who has not had it yet.
+
+    Safe to rerun: the ledger holds one row per (issue, subscriber). Exit codes:
+    0 done, 2 usage error, 5 stopped early (relay unreachable or TLS failure).
+    """
+    store, settings = runtime.store(), runtime.settings()
+    issue_date = day or runtime.clock().date()
+    only = _subscriber(runtime, only_email) if only_email else None
+    if only is not None and only.status != "active":
+        fail(f"{only.email} is {only.status}, not active", Exit.USAGE)
+    if dry_run:
+        return _dry_run(runtime, issue_date, only)
+    transport = app.build_transport(settings)
+    signer = app.build_signer(settings, store)
+    progress = Progress(transient=True, disable=not sys.stderr.isatty())
+
+    def advance(_outcome: Outcome) -> None:
+        progress.advance(task)
+
+    with progress:
+        task = progress.add_task("sending", total=None)
+        try:
+            _queued, summary = send_issue(
+                store, settings, transport, signer, issue_date, runtime.clock, only=only, on_outcome=advance
+            )
+        except EmptyPool as exc:
+            fail(str(exc), Exit.NOTHING_NEW)
+            return Exit.NOTHING_NEW
+        finally:
+            transport.close()
+    click.echo(summary.line())
+    return Exit.DELIVERY if summary.stopped else Exit.OK
+
+
+def _dry_run(runtime: Runtime, issue_date: date, only: Subscriber | None) -> int:
+    store, settings = runtime.store(), runtime.settings()
+    edition = Edition.open(store, settings, issue_date, runtime.clock(), freeze=False)
+    if not edition.pool:
+        fail(
+            f"no papers listed for the issue of {issue_date}: run `newsletter fetch` first", Exit.NOTHING_NEW
+        )
+    signer = app.build_signer(settings, store)
+    subscribers = [only] if only else list(store.subscribers.iter_status("active"))
+    plans = edition.plan(subscribers)
+    sizes = [len(edition.render(plan, signer).html) for plan in plans if plan.kind != "skip"]
+    kinds = {kind: sum(1 for p in plans if p.kind == kind) for kind in ("digest", "trending", "skip")}
+    largest = max(sizes, default=0)
+    click.echo(
+        f"dry run: would send {kinds['digest']} digests and {kinds['trending']} trending-only emails, "
+        f"skip {kinds['skip']}; largest HTML {largest / 1024:.1f} KB; nothing sent or stored"
+    )
+    return Exit.OK
+
+
+def preview_plan(runtime: Runtime, edition: Edition, sub: Subscriber) -> Plan:
+    """What `send` would deliver to `sub`: its ledger row when queued already, else a fresh plan."""
+    store = runtime.store()
+    if edition.issue is not None:
+        for delivery in store.ledger.deliveries_of(edition.issue, sub.id):
+            return edition.plan_from_delivery(delivery)
+    return edition.plan([sub])[0]
+
+
+class IssueDate(DateParam):
+    """A date, or 'today' / 'tomorrow'."""
+
+    def convert(self, value: object, param: click.Parameter | None, ctx: click.Context | None) -> date:
+        runtime = ctx.ensure_object(Runtime) if ctx else Runtime()
+        if value == "tomorrow":
+            return runtime.clock().date() + timedelta(days=1)
+        if value == "today":
+            return runtime.clock().date()
+        return super().convert(value, param, ctx)
+
+
+@click.command()
+@click.option("--email", required=True, help="The subscriber.")
+@click.option(
+    "--date",
+    "day",
+    type=IssueDate(),
+    default="tomorrow",
+    show_default=True,
+    help="tomorrow, today or a date.",
+)
+@click.option("--out", type=click.Path(path_type=Path, dir_okay=False), help="Write to this file.")
+@click.option("--text", "as_text", is_flag=True, help="The plain-text part instead of the HTML.")
+@click.option("--open", "open_browser", is_flag=True, help="Open the result in a browser.")
+@command
+def preview(
+    runtime: Runtime, email: str, day: date, out: Path | None, as_text: bool, open_browser: bool
+) -> int:
+    """Render exactly what `send` would deliver to one subscriber."""
+    sub = _subscriber(runtime, email)
+    store, settings = runtime.store(), runtime.settings()
+    edition = Edition.open(store, settings, day, runtime.clock(), freeze=False)
+    plan = preview_plan(runtime, edition, sub)
+    if plan.kind == "skip":
+        click.echo(
+            f"preview: {sub.email} gets no email on {day} (nothing on their topics, empty_day = skip)",
+            err=True,
+        )
+        return Exit.NOTHING_NEW
+    rendered = edition.render(plan, app.build_signer(settings, store))
+    body = rendered.text if as_text else rendered.html
+    click.echo(f"subject: {rendered.subject}", err=True)
+    if out is None and not open_browser:
+        # Bytes, not text: the CRLF line ends of the MIME part must reach the file unchanged.
+        sys.stdout.flush()
+        sys.stdout.buffer.write(body.encode("utf-8"))
+        sys.stdout.buffer.flush()
+        return Exit.OK
+    target = out or Path(f"preview-{day.isoformat()}-{sub.id}.{'txt' if as_text else 'html'}")
+    target.write_bytes(body.encode("utf-8"))
+    click.echo(f"preview: wrote {target}", err=True)
+    if open_browser:
+        webbrowser.open(target.resolve().as_uri())
+    return Exit.OK
+
+
+@click.command("issue")
+@click.option(
+    "--date", "day", type=IssueDate(), default="today", show_default=True, help="today, tomorrow or a date."
+)
+@command
+def issue_status(runtime: Runtime, day: date) -> int:
+    """Show an issue's status and its ledger counts."""
+    store = runtime.store()
+    record = store.ledger.find_issue(day)
+    if record is None:
+        pool = store.papers.pool(day, runtime.settings().issue.window_days)
+        click.echo(f"issue {day}: not started; {len(pool)} papers in the pool so far")
+        return Exit.OK
+    counts = store.ledger.counts(record)
+    state = f"frozen at {record.frozen_at:%Y-%m-%d %H:%M} UTC" if record.frozen_at else "open"
+    click.echo(f"issue {day}: {state}; {len(store.ledger.snapshot(record))} papers")
+    click.echo("  " + ", ".join(f"{status} {n}" for status, n in counts.items()))
+    return Exit.OK

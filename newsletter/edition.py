@@ -1,0 +1,240 @@
+"""An edition: one issue date's paper pool, each subscriber's picks from it, and their rendered email.
+
+The admin preview and the real send both go through `Edition`; only where the bytes go differs.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, replace
+from datetime import UTC, date, datetime, time
+from typing import Any
+
+from newsletter.config import Settings
+from newsletter.mime import Sender, build_message, message_id
+from newsletter.models import Paper, Pick, Subscriber
+from newsletter.rank import make_scorer
+from newsletter.rank.base import Scorer
+from newsletter.rank.picks import Picker, PickRules, TopicSet
+from newsletter.render import EditionRenderer, Links, Masthead, RenderedEmail, make_environment, templates_dir
+from newsletter.store import Store
+from newsletter.store.ledger import Delivery, IssueRecord
+from newsletter.tokens import Signer
+
+log = logging.getLogger(__name__)
+EMBEDDING_MODEL = "all-MiniLM-L6-v2"
+
+
+class EmptyPool(Exception):
+    """No paper was listed in the issue's window: the issue is not sent empty."""
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    """What one subscriber gets: their picks, or an empty-day trending email, or nothing."""
+
+    subscriber: Subscriber
+    kind: str  # digest, trending or skip
+    picks: tuple[Pick, ...]
+    trending: tuple[Paper, ...]
+
+
+def scorer_for(store: Store, name: str) -> Scorer:
+    """The configured scorer, with its embeddings kept in the store."""
+    return make_scorer(
+        name,
+        paper_cache=store.embedding_cache("paper", EMBEDDING_MODEL),
+        topic_cache=store.embedding_cache("topic", EMBEDDING_MODEL),
+    )
+
+
+def sender_of(settings: Settings) -> Sender:
+    d = settings.delivery
+    return Sender(address=d.from_address, name=d.from_name, reply_to=d.reply_to, list_id=d.list_id)
+
+
+class Edition:
+    """The issue of one date: its pool (frozen once sending starts), picker and renderer."""
+
+    def __init__(
+        self,
+        store: Store,
+        settings: Settings,
+        issue: IssueRecord | None,
+        issue_date: date,
+        pool: Sequence[Paper],
+        scorer: Scorer,
+    ) -> None:
+        self.store = store
+        self.settings = settings
+        self.issue = issue
+        self.issue_date = issue_date
+        self.pool = list(pool)
+        self.papers = {p.arxiv_id: p for p in self.pool}
+        rules = PickRules(settings.rank.threshold, settings.rank.popularity_weight)
+        self.picker = Picker(scorer, self.pool, rules)
+        self._renderer: EditionRenderer | None = None
+
+    @classmethod
+    def open(
+        cls,
+        store: Store,
+        settings: Settings,
+        issue_date: date,
+        now: datetime,
+        *,
+        freeze: bool,
+        ranker: str = "",
+    ) -> Edition:
+        """The edition of `issue_date`; `freeze=True` snapshots the pool (sending starts)."""
+        issue = store.ledger.issue(issue_date, now) if freeze else store.ledger.find_issue(issue_date)
+        if issue is not None and issue.frozen_at is not None:
+            pool = store.ledger.snapshot(issue)
+        else:
+            skipped = store.ledger.skipped_papers(issue_date)
+            current = [
+                p
+                for p in store.papers.pool(issue_date, settings.issue.window_days)
+                if p.arxiv_id not in skipped
+            ]
+            if freeze and issue is not None:
+                if not current:
+                    raise EmptyPool(
+                        f"no papers listed for the issue of {issue_date}: run `newsletter fetch` first"
+                    )
+                pool = store.ledger.freeze(issue, current, now)
+                log.info("issue: %s frozen with %d papers", issue_date, len(pool))
+            else:
+                pool = current
+        return cls(
+            store, settings, issue, issue_date, pool, scorer_for(store, ranker or settings.rank.ranker)
+        )
+
+    def plan(self, subscribers: Iterable[Subscriber]) -> list[Plan]:
+        """Picks for many subscribers: each distinct topic set is ranked once."""
+        subs = list(subscribers)
+        sets = {s.id: TopicSet(s.topics, s.excludes) for s in subs}
+        ranked = self.picker.rank(sets.values())
+        sent = self.store.subscribers.sent_ids([s.id for s in subs], list(self.papers))
+        plans = []
+        for sub in subs:
+            picks = tuple(self.picker.picks(ranked[sets[sub.id]], sub.per_email, sent.get(sub.id, set())))
+            trending = tuple(self.picker.trending_outside((p.paper.arxiv_id for p in picks), 3))
+            if picks:
+                kind = "digest"
+            else:
+                kind = "trending" if self.settings.issue.empty_day == "trending" and trending else "skip"
+            plans.append(Plan(sub, kind, picks, trending))
+        return plans
+
+    def ledger_row(self, plan: Plan, now: datetime) -> dict[str, Any]:
+        """The delivery row that will carry `plan` to the subscriber."""
+        assert self.issue is not None
+        return {
+            "issue_id": self.issue.id,
+            "subscriber_id": plan.subscriber.id,
+            "status": "skipped" if plan.kind == "skip" else "queued",
+            "kind": plan.kind,
+            "picks": [pick_to_json(p) for p in plan.picks],
+            "trending": [p.arxiv_id for p in plan.trending],
+            "message_id": message_id(
+                self.issue_date.isoformat(), plan.subscriber.id, sender_of(self.settings)
+            ),
+            "attempts": 0,
+            "next_attempt_at": now,
+            "last_reply": "nothing on their topics (empty_day = skip)" if plan.kind == "skip" else None,
+            "created_at": now,
+            "updated_at": now,
+        }
+
+    def plan_from_delivery(self, delivery: Delivery) -> Plan:
+        """The plan a ledger row froze, rebuilt against this edition's pool."""
+        picks = tuple(pick_from_json(p, self.papers) for p in delivery.picks)
+        trending = tuple(self.papers[a] for a in delivery.trending if a in self.papers)
+        return Plan(delivery.subscriber, delivery.kind, picks, trending)
+
+    @property
+    def renderer(self) -> EditionRenderer:
+        # Built on first use: premailer runs here, once per issue, never per subscriber.
+        if self._renderer is None:
+            masthead = Masthead(
+                brand=self.settings.delivery.from_name, postal_line=self.settings.delivery.postal_line
+            )
+            env = make_environment(templates_dir())
+            self._renderer = EditionRenderer(env, self.issue_date, self.pool, masthead)
+        return self._renderer
+
+    def render(self, plan: Plan, signer: Signer) -> RenderedEmail:
+        """The subscriber's email exactly as it will be sent, parts in their on-the-wire form."""
+        links = links_for(self.settings.web.base_url, signer, plan.subscriber, self.issue_date)
+        rendered = self.renderer.render(plan.subscriber, plan.picks, plan.trending, links)
+        return replace(rendered, html=wire_text(rendered.html), text=wire_text(rendered.text))
+
+    def message(
+        self, plan: Plan, rendered: RenderedEmail, msg_id: str, now: datetime, signer: Signer
+    ) -> bytes:
+        """MIME bytes for one subscriber."""
+        links = links_for(self.settings.web.base_url, signer, plan.subscriber, self.issue_date)
+        return build_message(
+            rendered,
+            to=plan.subscriber.email,
+            message_id=msg_id,
+            date=now,
+            unsubscribe_url=links.unsubscribe,
+            sender=sender_of(self.settings),
+        )
+
+
+def wire_text(text: str) -> str:
+    """Text as a MIME part carries it: CRLF line ends and a final line break.
+
+    The preview prints exactly these bytes, so it matches the delivered part byte for byte.
+    """
+    lines = text.replace("\r\n", "\n").split("\n")
+    if lines and lines[-1] == "":
+        lines.pop()
+    return "\r\n".join(lines) + "\r\n"
+
+
+def links_for(base_url: str, signer: Signer, subscriber: Subscriber, issue_date: date) -> Links:
+    """The signed manage and unsubscribe links of one subscriber, stamped with the issue's date."""
+    base = base_url.rstrip("/")
+    stamp = datetime.combine(issue_date, time(0), tzinfo=UTC)
+    return Links(
+        manage=f"{base}/manage/{signer.mint('manage', subscriber, at=stamp)}",
+        unsubscribe=f"{base}/unsubscribe/{signer.mint('unsubscribe', subscriber, at=stamp)}",
+    )
+
+
+def pick_to_json(pick: Pick) -> dict[str, Any]:
+    return {
+        "arxiv_id": pick.paper.arxiv_id,
+        "score": pick.score,
+        "relevance": pick.relevance,
+        "topic": pick.topic,
+        "matched": list(pick.matched),
+    }
+
+
+def pick_from_json(data: dict[str, Any], papers: dict[str, Paper]) -> Pick:
+    return Pick(
+        paper=papers[data["arxiv_id"]],
+        score=float(data["score"]),
+        relevance=float(data["relevance"]),
+        topic=str(data["topic"]),
+        matched=tuple(data["matched"]),
+    )
+
+
+def subscriber_picks(
+    store: Store,
+    settings: Settings,
+    subscriber: Subscriber,
+    issue_date: date,
+    now: datetime,
+    ranker: str | None = None,
+) -> list[Pick]:
+    """The papers `subscriber` would get in the issue of `issue_date` (without freezing it)."""
+    edition = Edition.open(store, settings, issue_date, now, freeze=False, ranker=ranker or "")
+    return list(edition.plan([subscriber])[0].picks)

@@ -1,0 +1,122 @@
+"""Text shaping for the email templates: safe URLs, author lists, blurbs, dates; pure functions."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from datetime import date
+from typing import Any
+from urllib.parse import urlsplit
+
+from markupsafe import Markup
+
+from newsletter.models import Paper
+
+BLURB_LIMIT = 300
+AUTHORS_SHOWN = 6
+# English names, not strftime's %a/%b, so the output does not depend on the host's locale.
+WEEKDAY_NAMES = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+MONTH_NAMES = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+SAFE_SCHEMES = frozenset({"http", "https"})
+ELLIPSIS = "…"
+
+# A full stop, question or exclamation mark followed by space and something that can start a sentence.
+_SENTENCE_END = re.compile('[.!?]["\u201d\u2019)\\]]?(?=\\s+["\u201c\u2018(\\[]?[A-Z0-9])')
+# Words whose trailing full stop does not end a sentence; checked case-insensitively.
+_ABBREVIATIONS = frozenset({"al", "etc", "vs", "fig", "figs", "eq", "eqs", "cf", "approx", "resp", "no"})
+# Initialisms such as "U.S." or "e.g.": letters with a full stop after each.
+_INITIALISM = re.compile(r"(?:[A-Za-z]\.)+[A-Za-z]")
+# C0 controls but tab, newline and CR; DEL; lone surrogates (JSON's "\\ud800" decodes to one, and lxml drops
+# the rest of the document at it); U+FFFE/U+FFFF. No mail client can show any of them.
+_UNPRINTABLE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff\ufffe\uffff]")
+_TRAILING_JUNK = ",;:-\u2013\u2014(["
+
+
+def printable(text: str) -> str:
+    """`text` without the characters that no mail client can show."""
+    return _UNPRINTABLE.sub("", text)
+
+
+def finalize(value: Any) -> Any:
+    """Jinja's finalize hook: every plain string a template prints goes through `printable`."""
+    # Markup is already-rendered template output (a macro's result, a marker), cleaned when it was made.
+    if isinstance(value, str) and not isinstance(value, Markup):
+        return printable(value)
+    return value
+
+
+def oneline(text: str | None) -> str:
+    """`text` with every run of whitespace (newlines included) turned into one space."""
+    return " ".join((text or "").split())
+
+
+def http_url(value: str | None) -> str:
+    """`value` if it is an absolute http(s) URL, else "" so the template leaves the link out."""
+    url = (value or "").strip()
+    # Browsers drop tabs and newlines inside a scheme ("java\tscript:"), so any such URL is refused outright.
+    if not url or any(ch.isspace() or ord(ch) < 0x20 or ord(ch) == 0x7F for ch in url):
+        return ""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return ""
+    if parts.scheme.lower() not in SAFE_SCHEMES or not parts.netloc:
+        return ""
+    return url
+
+
+def authors_line(authors: Sequence[str], shown: int = AUTHORS_SHOWN) -> str:
+    """The first `shown` authors, then "and N others"."""
+    names = [oneline(name) for name in authors if name.strip()]
+    if len(names) <= shown:
+        return ", ".join(names)
+    rest = len(names) - shown
+    return f"{', '.join(names[:shown])} and {rest} {'other' if rest == 1 else 'others'}"
+
+
+def shorten(text: str, limit: int) -> str:
+    """`text` on one line, cut at a word boundary with an ellipsis when longer than `limit` characters."""
+    text = oneline(text)
+    if len(text) <= limit:
+        return text
+    cut = text.rfind(" ", 0, limit)  # the space itself is dropped, which leaves room for the ellipsis
+    head = text[:cut] if cut > 0 else text[: max(limit - 1, 0)]
+    return head.rstrip(_TRAILING_JUNK + " ") + ELLIPSIS
+
+
+def cut_at_sentence(text: str, limit: int = BLURB_LIMIT) -> str:
+    """`text` cut after its last sentence that ends within `limit` characters, or at a word if none does."""
+    text = oneline(text)
+    if len(text) <= limit:
+        return text
+    best = 0
+    for match in _SENTENCE_END.finditer(text):
+        if match.end() > limit:
+            break
+        word = text[: match.start()].rsplit(" ", 1)[-1].lower()
+        if word not in _ABBREVIATIONS and not _INITIALISM.fullmatch(word):
+            best = match.end()
+    # A lone short first sentence ("We study X.") says less than a longer cut, so fall back to words.
+    if best >= limit * 2 // 5:
+        return text[:best]
+    return shorten(text, limit)
+
+
+def blurb(paper: Paper, limit: int = BLURB_LIMIT) -> str:
+    """The AI summary when there is one, else the abstract, cut at a sentence boundary."""
+    return cut_at_sentence(paper.ai_summary or paper.abstract, limit)
+
+
+def thousands(value: int) -> str:
+    """`value` with thousands separators: 12345 -> "12,345"."""
+    return f"{value:,}"
+
+
+def long_date(day: date) -> str:
+    """The header's date: "Tue 25 Nov 2025"."""
+    return f"{WEEKDAY_NAMES[day.weekday()]} {day.day} {MONTH_NAMES[day.month - 1]} {day.year}"
+
+
+def short_date(day: date) -> str:
+    """The subject's date: "Tue 25 Nov"."""
+    return f"{WEEKDAY_NAMES[day.weekday()]} {day.day} {MONTH_NAMES[day.month - 1]}"

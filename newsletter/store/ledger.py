@@ -1,0 +1,335 @@
+"""Issues, their frozen paper pools, and the delivery ledger: one row per (issue, subscriber)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import Connection, and_, func, insert, or_, select, update
+
+from newsletter.models import Paper, Subscriber
+from newsletter.store.schema import deliveries, issue_papers, issue_skips, issues, sent_papers, subscribers
+from newsletter.store.serialize import paper_from_json, paper_to_json
+from newsletter.store.subscribers import subscriber_from_row
+
+if TYPE_CHECKING:
+    from newsletter.store import Store
+
+STATUSES = ("queued", "sending", "sent", "deferred", "failed", "skipped")
+
+
+@dataclass(frozen=True, slots=True)
+class IssueRecord:
+    id: int
+    issue_date: date
+    frozen_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class Delivery:
+    """A claimed ledger row, with its subscriber as they are right now."""
+
+    id: int
+    issue_id: int
+    issue_date: date
+    subscriber: Subscriber
+    status: str
+    kind: str
+    picks: list[dict[str, Any]]
+    trending: list[str]
+    message_id: str
+    attempts: int
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """What happened to one delivery attempt, to be written to the ledger."""
+
+    delivery: Delivery
+    status: str  # sent, deferred, failed or skipped
+    reply: str
+    next_attempt_at: datetime | None = None
+    bounced: bool = False
+
+
+# Subscriber columns under a prefix, so they never collide with the ledger's own names.
+_SUBSCRIBER_COLUMNS = [column.label(f"sub_{column.name}") for column in subscribers.c]
+
+
+def _due(now: datetime) -> Any:
+    waiting = and_(deliveries.c.status.in_(("queued", "deferred")), deliveries.c.next_attempt_at <= now)
+    # A sender that died mid-batch left rows in 'sending'; once its lease is over they are due again.
+    abandoned = and_(deliveries.c.status == "sending", deliveries.c.claimed_until < now)
+    return or_(waiting, abandoned)
+
+
+class LedgerStore:
+    """Queries and writes for issues and deliveries."""
+
+    def __init__(self, store: Store) -> None:
+        self._store = store
+
+    def issue(self, issue_date: date, now: datetime) -> IssueRecord:
+        """The issue of `issue_date`, created on first use."""
+        with self._store.write() as conn:
+            row = conn.execute(select(issues).where(issues.c.issue_date == issue_date)).mappings().first()
+            if row is None:
+                conn.execute(insert(issues).values(issue_date=issue_date, created_at=now))
+                row = conn.execute(select(issues).where(issues.c.issue_date == issue_date)).mappings().one()
+            return IssueRecord(row["id"], row["issue_date"], row["frozen_at"])
+
+    def find_issue(self, issue_date: date) -> IssueRecord | None:
+        with self._store.read() as conn:
+            row = conn.execute(select(issues).where(issues.c.issue_date == issue_date)).mappings().first()
+            return IssueRecord(row["id"], row["issue_date"], row["frozen_at"]) if row else None
+
+    def freeze(self, issue: IssueRecord, pool: Sequence[Paper], now: datetime) -> list[Paper]:
+        """Snapshot the pool once; later calls (any process) get the first snapshot back."""
+        with self._store.write() as conn:
+            locked = select(issues.c.frozen_at).where(issues.c.id == issue.id).with_for_update()
+            if conn.execute(locked).scalar() is None:
+                if pool:
+                    conn.execute(
+                        insert(issue_papers),
+                        [
+                            {"issue_id": issue.id, "arxiv_id": p.arxiv_id, "paper": paper_to_json(p)}
+                            for p in pool
+                        ],
+                    )
+                conn.execute(update(issues).where(issues.c.id == issue.id).values(frozen_at=now))
+            return self._snapshot(conn, issue.id)
+
+    def snapshot(self, issue: IssueRecord) -> list[Paper]:
+        """The frozen pool, by arxiv_id."""
+        with self._store.read() as conn:
+            return self._snapshot(conn, issue.id)
+
+    def _snapshot(self, conn: Connection, issue_id: int) -> list[Paper]:
+        query = select(issue_papers.c.paper).where(issue_papers.c.issue_id == issue_id)
+        return sorted((paper_from_json(p) for p in conn.execute(query).scalars()), key=lambda p: p.arxiv_id)
+
+    def skip_paper(self, issue_date: date, arxiv_id: str, now: datetime) -> None:
+        """Keep a paper out of an issue that is not frozen yet."""
+        with self._store.write() as conn:
+            exists = select(issue_skips).where(
+                issue_skips.c.issue_date == issue_date, issue_skips.c.arxiv_id == arxiv_id
+            )
+            if conn.execute(exists).first() is None:
+                conn.execute(
+                    insert(issue_skips).values(issue_date=issue_date, arxiv_id=arxiv_id, created_at=now)
+                )
+
+    def skipped_papers(self, issue_date: date) -> set[str]:
+        with self._store.read() as conn:
+            query = select(issue_skips.c.arxiv_id).where(issue_skips.c.issue_date == issue_date)
+            return set(conn.execute(query).scalars())
+
+    def queued_subscribers(self, issue: IssueRecord, subscriber_ids: Sequence[int]) -> set[int]:
+        """Which of these subscribers already have a row for the issue."""
+        found: set[int] = set()
+        with self._store.read() as conn:
+            for start in range(0, len(subscriber_ids), 5000):
+                query = select(deliveries.c.subscriber_id).where(
+                    deliveries.c.issue_id == issue.id,
+                    deliveries.c.subscriber_id.in_(list(subscriber_ids[start : start + 5000])),
+                )
+                found.update(conn.execute(query).scalars())
+        return found
+
+    def enqueue(self, rows: Sequence[dict[str, Any]]) -> int:
+        """Insert ledger rows that do not exist yet; returns how many were added."""
+        if not rows:
+            return 0
+        with self._store.write() as conn:
+            issue_id = rows[0]["issue_id"]
+            ids = [r["subscriber_id"] for r in rows]
+            present = set(
+                conn.execute(
+                    select(deliveries.c.subscriber_id).where(
+                        deliveries.c.issue_id == issue_id, deliveries.c.subscriber_id.in_(ids)
+                    )
+                ).scalars()
+            )
+            fresh = [r for r in rows if r["subscriber_id"] not in present]
+            if fresh:
+                conn.execute(insert(deliveries), fresh)
+            return len(fresh)
+
+    def claim(
+        self,
+        issue: IssueRecord,
+        worker: str,
+        now: datetime,
+        lease_s: int,
+        limit: int,
+        only_subscriber: int | None = None,
+    ) -> list[Delivery]:
+        """Reserve up to `limit` due rows for `worker`; SKIP LOCKED lets several workers share a queue."""
+        with self._store.write() as conn:
+            query = (
+                select(deliveries.c.id)
+                .where(deliveries.c.issue_id == issue.id, _due(now))
+                .order_by(deliveries.c.id)
+                .limit(limit)
+                .with_for_update(skip_locked=True)
+            )
+            if only_subscriber is not None:
+                query = query.where(deliveries.c.subscriber_id == only_subscriber)
+            ids = list(conn.execute(query).scalars())
+            if not ids:
+                return []
+            conn.execute(
+                update(deliveries)
+                .where(deliveries.c.id.in_(ids))
+                .values(status="sending", claimed_by=worker, claimed_until=now + timedelta(seconds=lease_s))
+            )
+            rows = conn.execute(
+                select(deliveries, *_SUBSCRIBER_COLUMNS)
+                .join(subscribers, subscribers.c.id == deliveries.c.subscriber_id)
+                .where(deliveries.c.id.in_(ids))
+                .order_by(deliveries.c.id)
+            ).mappings()
+            return [self._delivery(row, issue) for row in rows]
+
+    def _delivery(self, row: Any, issue: IssueRecord) -> Delivery:
+        subscriber = subscriber_from_row({c.name: row[f"sub_{c.name}"] for c in subscribers.c})
+        return Delivery(
+            id=row["id"],
+            issue_id=issue.id,
+            issue_date=issue.issue_date,
+            subscriber=subscriber,
+            status=row["status"],
+            kind=row["kind"],
+            picks=list(row["picks"]),
+            trending=list(row["trending"]),
+            message_id=row["message_id"],
+            attempts=row["attempts"],
+            created_at=row["created_at"],
+        )
+
+    def deliveries_of(self, issue: IssueRecord, subscriber_id: int) -> list[Delivery]:
+        """The ledger row of one subscriber for one issue, if any (without claiming it)."""
+        with self._store.read() as conn:
+            rows = conn.execute(
+                select(deliveries, *_SUBSCRIBER_COLUMNS)
+                .join(subscribers, subscribers.c.id == deliveries.c.subscriber_id)
+                .where(deliveries.c.issue_id == issue.id, deliveries.c.subscriber_id == subscriber_id)
+            ).mappings()
+            return [self._delivery(row, issue) for row in rows]
+
+    def record(self, outcomes: Sequence[Outcome], now: datetime) -> None:
+        """Write a group of outcomes in one transaction; a paper counts as sent only here."""
+        if not outcomes:
+            return
+        with self._store.write() as conn:
+            for outcome in outcomes:
+                d = outcome.delivery
+                values: dict[str, Any] = {
+                    "status": outcome.status,
+                    "last_reply": outcome.reply[:1000],
+                    "updated_at": now,
+                    "claimed_by": None,
+                    "claimed_until": None,
+                }
+                if outcome.status != "skipped":
+                    values["attempts"] = deliveries.c.attempts + 1
+                if outcome.status == "sent":
+                    values["sent_at"] = now
+                if outcome.next_attempt_at is not None:
+                    values["next_attempt_at"] = outcome.next_attempt_at
+                conn.execute(update(deliveries).where(deliveries.c.id == d.id).values(**values))
+                if outcome.status == "sent":
+                    self._store.subscribers.record_sent(
+                        conn, d.subscriber.id, [p["arxiv_id"] for p in d.picks], d.issue_date, now
+                    )
+                if outcome.bounced:
+                    conn.execute(
+                        update(subscribers)
+                        .where(subscribers.c.id == d.subscriber.id, subscribers.c.status == "active")
+                        .values(status="bounced", updated_at=now)
+                    )
+
+    def release(self, claimed: Sequence[Delivery], now: datetime) -> None:
+        """Hand claimed rows that were never attempted back to the queue."""
+        if not claimed:
+            return
+        with self._store.write() as conn:
+            conn.execute(
+                update(deliveries)
+                .where(deliveries.c.id.in_([d.id for d in claimed]), deliveries.c.status == "sending")
+                .values(status="queued", claimed_by=None, claimed_until=None, updated_at=now)
+            )
+
+    def issues_with_due_rows(self, now: datetime) -> list[IssueRecord]:
+        """Issues that have rows to send now (new, retries that are due, or abandoned claims)."""
+        query = (
+            select(issues)
+            .where(issues.c.id.in_(select(deliveries.c.issue_id).where(_due(now)).distinct()))
+            .order_by(issues.c.issue_date)
+        )
+        with self._store.read() as conn:
+            return [
+                IssueRecord(r["id"], r["issue_date"], r["frozen_at"]) for r in conn.execute(query).mappings()
+            ]
+
+    def queued_on(self, issue_date: date) -> set[int]:
+        """Subscribers that already have a row for the issue of `issue_date`."""
+        query = (
+            select(deliveries.c.subscriber_id)
+            .join(issues, issues.c.id == deliveries.c.issue_id)
+            .where(issues.c.issue_date == issue_date)
+        )
+        with self._store.read() as conn:
+            return set(conn.execute(query).scalars())
+
+    def counts(self, issue: IssueRecord) -> dict[str, int]:
+        """Ledger rows of the issue by status."""
+        query = (
+            select(deliveries.c.status, func.count())
+            .where(deliveries.c.issue_id == issue.id)
+            .group_by(deliveries.c.status)
+        )
+        with self._store.read() as conn:
+            found = {status: int(n) for status, n in conn.execute(query)}
+        return {status: found.get(status, 0) for status in STATUSES}
+
+    def recent_issues(self, limit: int = 10) -> list[tuple[IssueRecord, dict[str, int]]]:
+        """The latest issues with their ledger counts, newest first."""
+        with self._store.read() as conn:
+            rows = conn.execute(select(issues).order_by(issues.c.issue_date.desc()).limit(limit)).mappings()
+            records = [IssueRecord(r["id"], r["issue_date"], r["frozen_at"]) for r in rows]
+        return [(record, self.counts(record)) for record in records]
+
+    def recent_for(self, subscriber_id: int, limit: int = 5) -> list[tuple[date, str, int, datetime | None]]:
+        """A subscriber's latest digests: (issue date, status, papers, sent at), newest first."""
+        query = (
+            select(issues.c.issue_date, deliveries.c.status, deliveries.c.picks, deliveries.c.sent_at)
+            .join(issues, issues.c.id == deliveries.c.issue_id)
+            .where(deliveries.c.subscriber_id == subscriber_id)
+            .order_by(issues.c.issue_date.desc())
+            .limit(limit)
+        )
+        with self._store.read() as conn:
+            return [(d, status, len(picks), sent_at) for d, status, picks, sent_at in conn.execute(query)]
+
+    def sent_digests(
+        self, subscriber_id: int, limit: int = 30
+    ) -> list[tuple[date, list[dict[str, Any]], datetime | None]]:
+        """A subscriber's delivered digests: (issue date, picks, sent at), newest first."""
+        query = (
+            select(issues.c.issue_date, deliveries.c.picks, deliveries.c.sent_at)
+            .join(issues, issues.c.id == deliveries.c.issue_id)
+            .where(deliveries.c.subscriber_id == subscriber_id, deliveries.c.status == "sent")
+            .order_by(issues.c.issue_date.desc())
+            .limit(limit)
+        )
+        with self._store.read() as conn:
+            return [(d, list(picks), sent_at) for d, picks, sent_at in conn.execute(query)]
+
+    def sent_count(self, subscriber_id: int) -> int:
+        with self._store.read() as conn:
+            query = select(func.count()).where(sent_papers.c.subscriber_id == subscriber_id)
+            return int(conn.execute(query).scalar_one())

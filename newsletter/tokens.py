@@ -1,0 +1,100 @@
+"""Signed single-purpose links: confirm, manage, unsubscribe, feedback, feed."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from itsdangerous import BadData, SignatureExpired, TimestampSigner, URLSafeSerializer, URLSafeTimedSerializer
+
+from newsletter.models import Subscriber
+from newsletter.subscribers import email_key
+
+# One salt per purpose: a token minted for one action never works for another.
+PURPOSES = ("confirm", "manage", "unsubscribe", "feedback", "feed")
+# Confirmation links expire; unsubscribe links never do (RFC 8058 readers may click a year later).
+MAX_AGE_S = {"confirm": 48 * 3600, "manage": 90 * 24 * 3600, "feedback": 30 * 24 * 3600}
+
+
+class InvalidToken(Exception):
+    """A token that is forged, expired, for another purpose, or for a subscriber who is gone."""
+
+    def __init__(self, message: str, expired: bool = False) -> None:
+        super().__init__(message)
+        self.expired = expired
+
+
+@dataclass(frozen=True, slots=True)
+class TokenClaim:
+    """What a valid token names: the subscriber, and a fingerprint of their address."""
+
+    subscriber_id: int
+    fingerprint: str
+
+
+def fingerprint(email: str) -> str:
+    """A short digest of the address, so a token dies with the address it was minted for."""
+    return hashlib.sha256(email_key(email).encode()).hexdigest()[:16]
+
+
+class Signer:
+    """Mints and checks tokens with the secret key; `now` for expiry comes from itsdangerous' clock."""
+
+    def __init__(self, secret_key: str) -> None:
+        if len(secret_key) < 16:
+            raise ValueError("the signing key must be at least 16 characters")
+        self._secret = secret_key
+
+    def derived_key(self, purpose: str) -> str:
+        """A separate key for another signed thing (session cookie, CSRF cookie), derived from the secret."""
+        return hmac.new(self._secret.encode(), f"newsletter.{purpose}".encode(), hashlib.sha256).hexdigest()
+
+    def _serializer(self, purpose: str) -> URLSafeSerializer | URLSafeTimedSerializer:
+        if purpose not in PURPOSES:
+            raise ValueError(f"unknown token purpose {purpose!r}")
+        salt = f"newsletter.{purpose}"
+        if purpose in MAX_AGE_S:
+            return URLSafeTimedSerializer(self._secret, salt=salt)
+        return URLSafeSerializer(self._secret, salt=salt)
+
+    def mint(self, purpose: str, subscriber: Subscriber, at: datetime | None = None) -> str:
+        """A token for `purpose` naming `subscriber`, stamped `at` (default: now) if it expires.
+
+        An issue's links are stamped with the issue's date, so the same email renders to the same
+        bytes whenever it is built: the preview, the send and any retry.
+        """
+        payload: dict[str, Any] = {"s": subscriber.id, "f": fingerprint(subscriber.email)}
+        serializer = self._serializer(purpose)
+        if at is not None and isinstance(serializer, URLSafeTimedSerializer):
+            stamp = int(at.timestamp())
+
+            class Stamped(TimestampSigner):
+                def get_timestamp(self) -> int:
+                    return stamp
+
+            serializer = URLSafeTimedSerializer(self._secret, salt=f"newsletter.{purpose}", signer=Stamped)
+        return str(serializer.dumps(payload))
+
+    def check(self, purpose: str, token: str) -> dict[str, Any]:
+        """The token's payload; InvalidToken if forged, expired or minted for another purpose."""
+        serializer = self._serializer(purpose)
+        try:
+            if isinstance(serializer, URLSafeTimedSerializer):
+                payload = serializer.loads(token, max_age=MAX_AGE_S[purpose])
+            else:
+                payload = serializer.loads(token)
+        except SignatureExpired:
+            raise InvalidToken("this link has expired", expired=True) from None
+        except BadData:
+            raise InvalidToken("this link is not valid") from None
+        if not isinstance(payload, dict) or not isinstance(payload.get("s"), int):
+            raise InvalidToken("this link is not valid")
+        return payload
+
+    def claim(self, purpose: str, token: str) -> TokenClaim:
+        """The subscriber a token names; the caller must compare the fingerprint with the stored address."""
+        payload = self.check(purpose, token)
+        return TokenClaim(subscriber_id=payload["s"], fingerprint=str(payload.get("f", "")))

@@ -1,0 +1,286 @@
+"""Sending the digest to a real aiosmtpd server on loopback, with real SQLite and the real fixtures."""
+
+from __future__ import annotations
+
+import json
+import time
+from datetime import UTC, datetime, timedelta
+from email.message import Message
+
+import pytest
+
+from newsletter.app import open_store
+from newsletter.config import DatabaseSettings
+from tests.conftest import HF_API
+from tests.smtp_server import ScriptedHandler, start_server
+
+MARCH = HF_API / "daily_papers_2025-03-11.json"
+DAY = "2025-03-11"
+MORNING = datetime(2025, 3, 11, 7, 0, tzinfo=UTC)
+TOPICS = ("LLM", "reasoning", "video generation", "diffusion", "agents")
+
+
+@pytest.fixture
+def smtp():
+    handler = ScriptedHandler()
+    controller = start_server(handler)
+    yield handler, controller
+    controller.stop()
+
+
+@pytest.fixture
+def mail_env(smtp, tmp_path):
+    _, controller = smtp
+    return {
+        "NEWSLETTER_DELIVERY_TRANSPORT": "smtp",
+        "NEWSLETTER_SMTP_HOST": "127.0.0.1",
+        "NEWSLETTER_SMTP_PORT": str(controller.port),
+        "NEWSLETTER_SMTP_SECURITY": "none",
+        "NEWSLETTER_SMTP_POOL_SIZE": "2",
+        "NEWSLETTER_WEB_BASE_URL": "https://papers.example.org",
+        "NEWSLETTER_WEB_SECRET_KEY": "test-secret-key-0123456789",
+        "NEWSLETTER_DELIVERY_FROM_ADDRESS": "papers@example.org",
+    }
+
+
+class Mail:
+    """The CLI, a clock that can move, and the SMTP server's view."""
+
+    def __init__(self, run_cli, env, handler, db_url):
+        self.run_cli, self.env, self.handler, self.db_url = run_cli, env, handler, db_url
+        self.now = MORNING
+
+    def cli(self, *args, env=None):
+        return self.run_cli(*args, env={**self.env, **(env or {})}, clock=lambda: self.now)
+
+    def subscribe(self, email, *topics, extra=()):
+        args = ["subscribers", "add", email, "--per-email", "5", *extra]
+        for topic in topics or TOPICS:
+            args += ["--topic", topic]
+        result = self.cli(*args)
+        assert result.exit_code == 0, result.output
+
+    def send(self, *args, code=0, env=None):
+        result = self.cli("send", "--date", DAY, *args, env=env)
+        assert result.exit_code == code, result.output
+        return result
+
+    def store(self):
+        return open_store(DatabaseSettings(url=self.db_url))
+
+    def ledger(self):
+        store = self.store()
+        try:
+            issue = store.ledger.find_issue(MORNING.date())
+            assert issue is not None
+            return {s.email: store.ledger.deliveries_of(issue, s.id) for s in store.subscribers.listed()}
+        finally:
+            store.dispose()
+
+
+@pytest.fixture
+def mail(run_cli, mail_env, smtp, db_url):
+    m = Mail(run_cli, mail_env, smtp[0], db_url)
+    result = m.cli("fetch", "--file", str(MARCH), "--date", DAY)
+    assert result.exit_code == 0, result.output
+    return m
+
+
+def html_part(msg: Message) -> str:
+    part = msg.get_body(("html",))
+    assert part is not None
+    return part.get_content()
+
+
+def test_every_active_subscriber_receives_exactly_one_and_a_rerun_sends_nothing(mail):
+    for i in range(5):
+        mail.subscribe(f"reader{i}@example.org")
+    mail.subscribe("waiting@example.org", extra=["--pending"])
+    first = mail.send()
+    assert "send: 5 sent, 0 deferred, 0 failed, 0 skipped" in first.stdout
+    got = mail.handler.by_recipient()
+    assert sorted(got) == [f"reader{i}@example.org" for i in range(5)]
+    assert all(len(msgs) == 1 for msgs in got.values())
+
+    second = mail.send()
+    assert "send: 0 sent" in second.stdout
+    assert len(mail.handler.received) == 5
+
+
+def test_the_message_has_both_parts_and_the_list_headers(mail):
+    mail.subscribe("ada@example.org")
+    mail.send()
+    [item] = mail.handler.received
+    msg = item.parsed()
+    assert msg.get_content_type() == "multipart/alternative"
+    assert [p.get_content_type() for p in msg.iter_parts()] == ["text/plain", "text/html"]
+    assert all(p.get_content_charset() == "utf-8" for p in msg.iter_parts())
+    assert msg["List-Unsubscribe"].startswith("<https://papers.example.org/unsubscribe/")
+    assert msg["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    assert msg["List-Id"]
+    assert msg["Message-ID"] == f"<digest.{DAY}.1@example.org>"
+    assert msg["Date"] and msg["To"] == "ada@example.org"
+    assert msg["Subject"].startswith("Your papers for Tue 11 Mar")
+    assert "papers@example.org" in msg["From"]
+    assert "https://papers.example.org/manage/" in html_part(msg)
+
+
+def test_scraped_markup_arrives_inert(mail, tmp_path):
+    items = json.loads(MARCH.read_text())
+    items[0]["paper"]["title"] = "<script>alert(1)</script> LLM reasoning & agents"
+    items[0]["paper"]["githubRepo"] = "javascript:alert(1)"
+    hostile = tmp_path / "hostile.json"
+    hostile.write_text(json.dumps(items))
+    assert mail.cli("fetch", "--file", str(hostile), "--date", DAY).exit_code == 0
+    mail.subscribe("eve@example.org", "LLM reasoning")
+    mail.send()
+    [item] = mail.handler.received
+    msg = item.parsed()
+    html = html_part(msg)
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+    assert "<script" not in html.lower()
+    assert "javascript:" not in html.lower()
+
+
+def test_unsubscribed_between_runs_receives_nothing_more(mail):
+    mail.subscribe("stay@example.org")
+    mail.subscribe("leave@example.org")
+    mail.handler.script["leave@example.org"] = ["451"]
+    mail.send()
+    assert [r.recipient for r in mail.handler.received] == ["stay@example.org"]
+    store = mail.store()
+    sub = store.subscribers.by_email("leave@example.org")
+    store.subscribers.set_status(sub.id, "unsubscribed", mail.now)
+    store.dispose()
+    mail.now += timedelta(hours=2)
+    result = mail.send()
+    assert "1 skipped" in result.stdout
+    assert [r.recipient for r in mail.handler.received] == ["stay@example.org"]
+
+
+def test_451_defers_and_the_next_run_delivers_under_the_same_message_id(mail):
+    mail.subscribe("later@example.org")
+    mail.handler.script["later@example.org"] = ["451"]
+    first = mail.send()
+    assert "0 sent, 1 deferred" in first.stdout
+    [row] = mail.ledger()["later@example.org"]
+    assert row.status == "deferred"
+    assert mail.send().stdout.startswith("send: 0 sent, 0 deferred")  # not due yet: backoff
+    mail.now += timedelta(minutes=2)
+    assert "1 sent" in mail.send().stdout
+    [item] = mail.handler.received
+    assert item.message_id == row.message_id
+    assert mail.handler.attempts["later@example.org"] == 2
+
+
+def test_550_marks_the_row_failed_and_the_subscriber_bounced(mail):
+    mail.subscribe("gone@example.org")
+    mail.subscribe("fine@example.org")
+    mail.handler.script["gone@example.org"] = ["550"]
+    result = mail.send()
+    assert "1 sent, 0 deferred, 1 failed" in result.stdout
+    [row] = mail.ledger()["gone@example.org"]
+    assert row.status == "failed"
+    store = mail.store()
+    assert store.subscribers.by_email("gone@example.org").status == "bounced"
+    store.dispose()
+
+
+@pytest.mark.parametrize("action", ["drop-before-dot", "drop-after-dot"])
+def test_a_dropped_connection_is_retried_under_the_same_message_id(mail, action):
+    mail.subscribe("flaky@example.org")
+    mail.handler.script["flaky@example.org"] = [action]
+    assert "1 deferred" in mail.send().stdout
+    [row] = mail.ledger()["flaky@example.org"]
+    if action == "drop-after-dot":
+        assert [u.message_id for u in mail.handler.unacknowledged] == [row.message_id]
+    mail.now += timedelta(minutes=2)
+    assert "1 sent" in mail.send().stdout
+    assert [r.message_id for r in mail.handler.received] == [row.message_id]
+
+
+def test_preview_is_byte_identical_to_the_sent_html(mail, tmp_path):
+    mail.subscribe("same@example.org")
+    before = tmp_path / "before.html"
+    result = mail.cli("preview", "--email", "same@example.org", "--date", DAY, "--out", str(before))
+    assert result.exit_code == 0, result.output
+    # Let the wall clock move on: nothing in the email may depend on when it is built.
+    time.sleep(1.1)
+    mail.send()
+    [item] = mail.handler.received
+    sent_html = html_part(item.parsed())
+    assert before.read_bytes() == sent_html.encode("utf-8")
+    after = mail.cli("preview", "--email", "same@example.org", "--date", DAY)
+    assert after.stdout_bytes == sent_html.encode("utf-8")
+    text = mail.cli("preview", "--email", "same@example.org", "--date", DAY, "--text").stdout_bytes
+    assert text == item.parsed().get_body(("plain",)).get_content().encode("utf-8")
+
+
+def test_relay_down_defers_trips_the_breaker_and_loses_nothing(mail, smtp):
+    for i in range(8):
+        mail.subscribe(f"r{i}@example.org")
+    _, controller = smtp
+    controller.stop()
+    result = mail.send(code=5)
+    assert "consecutive connection failures" in result.stdout
+    rows = [row for rows in mail.ledger().values() for row in rows]
+    assert len(rows) == 8
+    assert {row.status for row in rows} <= {"deferred", "queued"}
+    # The breaker trips at the 5th failure; the other connection's attempt in flight also fails.
+    assert 5 <= sum(row.status == "deferred" for row in rows) <= 5 + 1
+    assert not mail.handler.received
+
+
+def test_starttls_never_falls_back_to_plaintext(mail):
+    mail.subscribe("tls@example.org")
+    result = mail.send(env={"NEWSLETTER_SMTP_SECURITY": "starttls"}, code=5)
+    assert "does not offer STARTTLS" in result.stdout
+    assert mail.handler.received == []
+    assert mail.handler.attempts == {}
+
+
+def test_plaintext_to_a_remote_host_is_refused_by_config(mail):
+    result = mail.cli("send", "--date", DAY, env={"NEWSLETTER_SMTP_HOST": "smtp.example.org"})
+    assert result.exit_code == 2
+    assert "allowed only for localhost" in result.stderr
+
+
+def test_empty_day_sends_trending_or_nothing_per_config(mail):
+    mail.subscribe("nomatch@example.org", "marine biology of coral reefs")
+    result = mail.send()
+    assert "1 sent" in result.stdout
+    [item] = mail.handler.received
+    assert item.parsed()["Subject"].startswith("Nothing on your topics today")
+    mail.subscribe("nomatch2@example.org", "marine biology of coral reefs")
+    skip = mail.send(env={"NEWSLETTER_ISSUE_EMPTY_DAY": "skip"})
+    assert "0 sent" in skip.stdout
+    assert "skipped (empty_day = skip)" in skip.stderr
+    assert len(mail.handler.received) == 1
+
+
+def test_only_and_dry_run(mail):
+    mail.subscribe("a@example.org")
+    mail.subscribe("b@example.org")
+    dry = mail.send("--dry-run")
+    assert "would send 2 digests" in dry.stdout
+    assert mail.handler.received == []
+    mail.send("--only", "B@example.org")
+    assert [r.recipient for r in mail.handler.received] == ["b@example.org"]
+
+
+def test_outbox_is_the_default_transport(run_cli, tmp_path):
+    assert run_cli("fetch", "--file", str(MARCH), "--date", DAY).exit_code == 0
+    run_cli("subscribers", "add", "box@example.org", "--topic", "LLM")
+    result = run_cli("send", "--date", DAY, clock=lambda: MORNING)
+    assert result.exit_code == 0, result.output
+    files = list((tmp_path / "outbox").glob("*.eml"))
+    assert len(files) == 1
+    assert b"List-Unsubscribe-Post: List-Unsubscribe=One-Click" in files[0].read_bytes()
+
+
+def test_issue_shows_status_and_counts(mail):
+    mail.subscribe("c@example.org")
+    assert "not started" in mail.cli("issue", "--date", DAY).stdout
+    mail.send()
+    out = mail.cli("issue", "--date", DAY).stdout
+    assert "frozen at" in out and "sent 1" in out
