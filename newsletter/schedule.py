@@ -1,0 +1,204 @@
+"""The daily rhythm: fetch at set times; a delivery tick sends each reader's issue on their morning."""
+
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.triggers.cron import CronTrigger
+from apscheduler.triggers.interval import IntervalTrigger
+
+from newsletter.alerts import Alerter
+from newsletter.deliver.run import enqueue
+from newsletter.deliver.send import SendLoop, SendSummary, worker_name
+from newsletter.edition import Edition, EmptyPool
+from newsletter.models import Subscriber
+from newsletter.services import Services
+
+log = logging.getLogger(__name__)
+LEASE = "scheduler"
+
+
+def slot(day: date, hour: int, zone: ZoneInfo) -> datetime:
+    """The instant of `hour`:00 local time on `day`; in a DST gap it falls just after the jump."""
+    return datetime.combine(day, time(hour), tzinfo=zone)
+
+
+def due_date(sub: Subscriber, now: datetime) -> date | None:
+    """The local date whose issue `sub` should have by `now`, or None if it is not time yet.
+
+    Keyed by the local date, so a DST change can neither send twice (the repeated hour is the
+    same date) nor skip (the missing hour compares as the instant after the jump).
+    """
+    zone = ZoneInfo(sub.timezone)
+    local = now.astimezone(zone)
+    if sub.cadence == "weekly" and local.weekday() != sub.weekday:
+        return None
+    start = slot(local.date(), sub.hour, zone)
+    if now < start:
+        return None
+    if sub.confirmed_at is not None and sub.confirmed_at > start:
+        # Joined after today's delivery time: the first digest comes on the next morning.
+        return None
+    return local.date()
+
+
+@dataclass
+class TickReport:
+    queued: int = 0
+    waiting: list[str] = field(default_factory=list)
+    summaries: list[SendSummary] = field(default_factory=list)
+
+    @property
+    def sent(self) -> int:
+        return sum(s.sent for s in self.summaries)
+
+    def line(self) -> str:
+        totals = {
+            k: sum(getattr(s, k) for s in self.summaries) for k in ("sent", "deferred", "failed", "skipped")
+        }
+        wait = f"; waiting for papers: {', '.join(self.waiting)}" if self.waiting else ""
+        return (
+            f"tick: {self.queued} queued, {totals['sent']} sent, {totals['deferred']} deferred, "
+            f"{totals['failed']} failed, {totals['skipped']} skipped{wait}"
+        )
+
+
+def due_subscribers(subscribers: Iterable[Subscriber], now: datetime) -> dict[date, list[Subscriber]]:
+    """Active subscribers whose delivery time has passed, by their local issue date."""
+    due: dict[date, list[Subscriber]] = defaultdict(list)
+    for sub in subscribers:
+        day = due_date(sub, now)
+        if day is not None:
+            due[day].append(sub)
+    return due
+
+
+def delivery_tick(svc: Services, alerter: Alerter, worker: str) -> TickReport:
+    """Queue everyone who is due, then send every due ledger row."""
+    store, settings, now = svc.store, svc.settings, svc.clock()
+    report = TickReport()
+    due = due_subscribers(store.subscribers.iter_status("active"), now)
+    for issue_date, subs in sorted(due.items()):
+        known = store.ledger.queued_on(issue_date)
+        fresh = [s for s in subs if s.id not in known]
+        if not fresh:
+            continue
+        try:
+            edition = Edition.open(store, settings, issue_date, now, freeze=True)
+        except EmptyPool as exc:
+            report.waiting.append(issue_date.isoformat())
+            alerter.raise_once(f"empty-pool:{issue_date}", f"the issue of {issue_date} is waiting", str(exc))
+            continue
+        report.queued += sum(1 for _ in fresh)
+        enqueue(edition, fresh, now)
+    for issue in store.ledger.issues_with_due_rows(svc.clock()):
+        edition = Edition.open(store, settings, issue.issue_date, svc.clock(), freeze=True)
+        transport = svc.transport()
+        try:
+            loop = SendLoop(
+                edition=edition,
+                transport=transport,
+                signer=svc.signer(),
+                clock=svc.clock,
+                connections=svc.connections(),
+                worker=worker,
+            )
+            summary = loop.run()
+        finally:
+            transport.close()
+        report.summaries.append(summary)
+        if summary.stopped:
+            alerter.raise_once(
+                f"delivery-stopped:{issue.issue_date}",
+                f"sending the issue of {issue.issue_date} stopped",
+                summary.stopped,
+            )
+    log.info(report.line())
+    return report
+
+
+def last_fetch_slot(now: datetime, fetch_times: Iterable[str]) -> datetime | None:
+    """The most recent configured fetch time (UTC) at or before `now`, within the last day."""
+    slots = []
+    for text in fetch_times:
+        hour, minute = (int(part) for part in text.split(":"))
+        for day in (now.date(), now.date() - timedelta(days=1)):
+            at = datetime.combine(day, time(hour, minute), tzinfo=now.tzinfo)
+            if at <= now:
+                slots.append(at)
+    return max(slots, default=None)
+
+
+@dataclass
+class Runner:
+    """Runs the jobs under the scheduler lease: only the holder acts, even with several processes."""
+
+    svc: Services
+    fetch: Callable[[], object]
+    holder: str = field(default_factory=worker_name)
+
+    def __post_init__(self) -> None:
+        self.alerter = Alerter(self.svc)
+
+    def holds_lease(self) -> bool:
+        ttl = self.svc.settings.schedule.lease_s
+        held = self.svc.store.leases.acquire(LEASE, self.holder, self.svc.clock(), ttl)
+        if not held:
+            log.debug("schedule: another scheduler holds the lease; standing by")
+        return held
+
+    def tick(self) -> TickReport | None:
+        if not self.holds_lease():
+            return None
+        return delivery_tick(self.svc, self.alerter, self.holder)
+
+    def fetch_job(self) -> object:
+        if not self.holds_lease():
+            return None
+        return self.fetch()
+
+    def catch_up_fetch(self) -> object:
+        """Fetch now if the last scheduled fetch was missed (a restart just after its time)."""
+        if not self.holds_lease():
+            return None
+        now = self.svc.clock()
+        due = last_fetch_slot(now, self.svc.settings.schedule.fetch_times)
+        last = self.svc.store.papers.last_success()
+        if due is not None and (last is None or last < due):
+            log.info("schedule: the fetch of %s UTC was missed; fetching now", f"{due:%H:%M}")
+            return self.fetch()
+        return None
+
+    def release(self) -> None:
+        self.svc.store.leases.release(LEASE, self.holder)
+
+
+def build_scheduler(runner: Runner) -> BackgroundScheduler:
+    """APScheduler 3 with the fetch times and the delivery tick; coalesced, one instance, misfire grace."""
+    settings = runner.svc.settings.schedule
+    scheduler = BackgroundScheduler(
+        timezone="UTC",
+        job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": settings.misfire_grace_s},
+    )
+    for text in settings.fetch_times:
+        hour, minute = (int(part) for part in text.split(":"))
+        scheduler.add_job(
+            runner.fetch_job, CronTrigger(hour=hour, minute=minute, timezone="UTC"), id=f"fetch-{text}"
+        )
+    scheduler.add_job(runner.catch_up_fetch, id="catch-up-fetch")
+    scheduler.add_job(
+        runner.tick,
+        IntervalTrigger(minutes=settings.tick_minutes, timezone="UTC"),
+        id="delivery-tick",
+        next_run_time=runner.svc.clock(),
+    )
+    scheduler.add_job(
+        runner.holds_lease, IntervalTrigger(seconds=max(5, settings.lease_s // 3), timezone="UTC"), id="lease"
+    )
+    return scheduler

@@ -1,0 +1,56 @@
+"""Leases: one holder at a time for a named role, handed over when the holder stops renewing."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
+
+from sqlalchemy import insert, or_, select, update
+from sqlalchemy.exc import IntegrityError
+
+from newsletter.store.schema import leases
+
+if TYPE_CHECKING:
+    from newsletter.store import Store
+
+
+class LeaseStore:
+    """Take, renew and release leases; the same SQL on SQLite and PostgreSQL."""
+
+    def __init__(self, store: Store) -> None:
+        self._store = store
+
+    def acquire(self, name: str, holder: str, now: datetime, ttl_s: float) -> bool:
+        """Take or renew `name` for `holder`; False while someone else holds a live lease."""
+        expires = now + timedelta(seconds=ttl_s)
+        with self._store.write() as conn:
+            taken = conn.execute(
+                update(leases)
+                .where(leases.c.name == name, or_(leases.c.holder == holder, leases.c.expires_at < now))
+                .values(holder=holder, expires_at=expires)
+            ).rowcount
+            if taken:
+                return True
+            if conn.execute(select(leases.c.name).where(leases.c.name == name)).first() is not None:
+                return False
+            try:
+                with conn.begin_nested():
+                    conn.execute(insert(leases).values(name=name, holder=holder, expires_at=expires))
+            except IntegrityError:
+                return False
+            return True
+
+    def release(self, name: str, holder: str) -> None:
+        """Give the lease up at once, so a standby takes over without waiting for expiry."""
+        with self._store.write() as conn:
+            conn.execute(
+                update(leases)
+                .where(leases.c.name == name, leases.c.holder == holder)
+                .values(expires_at=datetime(1970, 1, 1, tzinfo=UTC))
+            )
+
+    def holder(self, name: str, now: datetime) -> str | None:
+        """Who holds a live lease on `name`, if anyone."""
+        with self._store.read() as conn:
+            row = conn.execute(select(leases).where(leases.c.name == name)).mappings().first()
+            return row["holder"] if row and row["expires_at"] > now else None

@@ -1,0 +1,261 @@
+"""The admin pages: sign-in, dashboard, and the preview of tomorrow's issue for any reader."""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from dataclasses import dataclass
+from datetime import date, timedelta
+from typing import Any
+from urllib.parse import urlencode
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from newsletter.collect import run_fetch
+from newsletter.deliver import SendError, TransportUnusable
+from newsletter.edition import Edition, Plan
+from newsletter.models import Subscriber
+from newsletter.notices import deliver_notice, preview_notice
+from newsletter.render import RenderedEmail
+from newsletter.subscribers import InvalidInput, clean_excludes, clean_topics, split_topic_lines
+from newsletter.web.context import WebContext, client_ip
+from newsletter.web.public import posted
+
+log = logging.getLogger(__name__)
+ADMIN_POSTS = frozenset(
+    {"/admin/login", "/admin/logout", "/admin/preview/send", "/admin/skip", "/admin/fetch"}
+)
+
+
+def check_password(password_hash: str, password: str) -> bool:
+    """True if `password` matches the argon2 hash from the environment."""
+    if not password_hash or not password:
+        return False
+    try:
+        return PasswordHasher().verify(password_hash, password)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+def check_bearer(expected: str, header: str | None) -> bool:
+    """True if the Authorization header carries the configured API token."""
+    if not expected or not header or not header.startswith("Bearer "):
+        return False
+    return secrets.compare_digest(header.removeprefix("Bearer ").strip(), expected)
+
+
+def is_admin(request: Request) -> bool:
+    return bool(request.session.get("admin"))
+
+
+@dataclass(frozen=True, slots=True)
+class PreviewResult:
+    """What the preview shows: the plan (picks and reasons) and the exact email."""
+
+    edition: Edition
+    plan: Plan
+    rendered: RenderedEmail | None
+
+
+def build_preview(ctx: WebContext, issue_date: date, email: str, topics: str) -> PreviewResult:
+    """Tomorrow's email for a reader (or ad-hoc topics), through the same code path as the real send."""
+    svc = ctx.svc
+    edition = Edition.open(svc.store, svc.settings, issue_date, svc.clock(), freeze=False)
+    if email:
+        sub = svc.store.subscribers.by_email(email)
+        if sub is None:
+            raise InvalidInput("email", f"no subscriber {email}")
+        plan = _plan_for(edition, sub)
+    else:
+        lines, excludes = split_topic_lines(topics.replace("\r\n", "\n").split("\n"))
+        defaults = svc.settings.subscribers
+        adhoc = Subscriber(
+            id=0,
+            email=svc.settings.delivery.admin_email or "preview@example.org",
+            status="active",
+            topics=clean_topics(lines),
+            excludes=clean_excludes(excludes),
+            timezone=defaults.default_timezone,
+            hour=defaults.default_hour,
+            cadence="daily",
+            weekday=0,
+            per_email=defaults.default_per_email,
+            created_at=svc.clock(),
+        )
+        plan = edition.plan([adhoc])[0]
+    rendered = None if plan.kind == "skip" else edition.render(plan, svc.signer())
+    return PreviewResult(edition, plan, rendered)
+
+
+def _plan_for(edition: Edition, sub: Subscriber) -> Plan:
+    # Once queued, a reader's email is what its ledger row froze; before that, a fresh plan.
+    if edition.issue is not None:
+        for delivery in edition.store.ledger.deliveries_of(edition.issue, sub.id):
+            return edition.plan_from_delivery(delivery)
+    return edition.plan([sub])[0]
+
+
+def parse_issue_date(text: str, ctx: WebContext) -> date:
+    today = ctx.svc.clock().date()
+    if text in ("", "tomorrow"):
+        return today + timedelta(days=1)
+    if text == "today":
+        return today
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise InvalidInput("date", f"{text[:40]!r} is not a date like 2025-05-30") from None
+
+
+def build_router(ctx: WebContext) -> APIRouter:
+    router = APIRouter(include_in_schema=False)
+    svc = ctx.svc
+
+    def login_redirect() -> RedirectResponse:
+        return RedirectResponse("/admin/login", status_code=303)
+
+    @router.get("/admin/login", response_class=HTMLResponse)
+    def login_page(request: Request) -> HTMLResponse:
+        return ctx.page(request, "admin/login.html.j2", enabled=bool(svc.settings.web.admin_password_hash))
+
+    @router.post("/admin/login", response_model=None)
+    async def login(request: Request) -> Response:
+        enabled = bool(svc.settings.web.admin_password_hash)
+        if not ctx.limits.allow(svc.settings.web.login_limit_ip, "login-ip", client_ip(request)):
+            return ctx.page(
+                request, "admin/login.html.j2", 429, enabled=enabled, errors=["Too many attempts."]
+            )
+        form = await posted(request)
+        if not check_password(svc.settings.web.admin_password_hash, form.get("password", "")):
+            log.warning("web: failed admin sign-in from %s", client_ip(request))
+            return ctx.page(request, "admin/login.html.j2", 401, enabled=enabled, errors=["Wrong password."])
+        request.session.clear()
+        request.session["admin"] = True
+        return RedirectResponse("/admin", status_code=303)
+
+    @router.post("/admin/logout", response_model=None)
+    def logout(request: Request) -> Response:
+        request.session.clear()
+        return login_redirect()
+
+    @router.get("/admin", response_model=None)
+    def dashboard(request: Request, notice: str = "") -> Response:
+        if not is_admin(request):
+            return login_redirect()
+        return ctx.page(
+            request,
+            "admin/dashboard.html.j2",
+            counts={s: svc.store.subscribers.counts_by_status().get(s, 0) for s in STATUS_ORDER},
+            issues=svc.store.ledger.recent_issues(10),
+            fetches=svc.store.papers.recent_fetches(10),
+            notice=notice[:200],
+        )
+
+    @router.get("/admin/preview", response_model=None)
+    def preview(
+        request: Request, email: str = "", topics: str = "", date: str = "", notice: str = ""
+    ) -> Response:
+        if not is_admin(request):
+            return login_redirect()
+        context: dict[str, Any] = {
+            "subscribers": svc.store.subscribers.listed()[:500],
+            "chosen_email": email,
+            "adhoc_topics": topics,
+            "rendered": None,
+            "picks": [],
+            "kind": "",
+            "admin_email": svc.settings.delivery.admin_email,
+            "notice": notice[:200],
+            "back_url": str(request.url.path) + ("?" + request.url.query if request.url.query else ""),
+        }
+        try:
+            issue_date = parse_issue_date(date, ctx)
+            context["issue_date"] = issue_date.isoformat()
+            if email or topics.strip():
+                result = build_preview(ctx, issue_date, email, topics)
+                context.update(rendered=result.rendered, picks=list(result.plan.picks), kind=result.plan.kind)
+        except InvalidInput as exc:
+            context.setdefault("issue_date", date[:40])
+            return ctx.page(request, "admin/preview.html.j2", 422, errors=[str(exc)], **context)
+        return ctx.page(request, "admin/preview.html.j2", **context)
+
+    @router.post("/admin/preview/send", response_model=None)
+    async def send_preview(request: Request) -> Response:
+        if not is_admin(request):
+            return login_redirect()
+        form = await posted(request)
+        to = svc.settings.delivery.admin_email
+        query = {
+            "email": form.get("email", ""),
+            "topics": form.get("topics", ""),
+            "date": form.get("date", ""),
+        }
+        if not to:
+            notice = "Set [delivery] admin_email to receive previews."
+        else:
+            try:
+                result = build_preview(
+                    ctx, parse_issue_date(form.get("date", ""), ctx), query["email"], query["topics"]
+                )
+            except InvalidInput as exc:
+                notice = str(exc)
+            else:
+                notice = _send_copy(ctx, to, result.rendered)
+        return RedirectResponse("/admin/preview?" + urlencode({**query, "notice": notice}), status_code=303)
+
+    @router.post("/admin/skip", response_model=None)
+    async def skip(request: Request) -> Response:
+        if not is_admin(request):
+            return login_redirect()
+        form = await posted(request)
+        try:
+            issue_date = parse_issue_date(form.get("date", ""), ctx)
+        except InvalidInput as exc:
+            return ctx.message(request, "Cannot skip", str(exc), 422)
+        notice = skip_paper(ctx, issue_date, form.get("arxiv_id", ""))
+        back = form.get("back", "/admin/preview")
+        if not back.startswith("/admin/preview"):
+            back = "/admin/preview"
+        joiner = "&" if "?" in back else "?"
+        return RedirectResponse(f"{back}{joiner}{urlencode({'notice': notice})}", status_code=303)
+
+    @router.post("/admin/fetch", response_model=None)
+    def refetch(request: Request) -> Response:
+        if not is_admin(request):
+            return login_redirect()
+        outcome = run_fetch(svc)
+        return RedirectResponse("/admin?" + urlencode({"notice": outcome.line()}), status_code=303)
+
+    return router
+
+
+STATUS_ORDER = ("active", "pending", "unsubscribed", "bounced")
+
+
+def skip_paper(ctx: WebContext, issue_date: date, arxiv_id: str) -> str:
+    """Keep a paper out of an issue that has not started sending; says what happened."""
+    svc = ctx.svc
+    issue = svc.store.ledger.find_issue(issue_date)
+    if issue is not None and issue.frozen_at is not None:
+        return f"The issue of {issue_date} is already being sent; it can no longer change."
+    if arxiv_id not in svc.store.papers.by_ids({arxiv_id}):
+        return f"No paper {arxiv_id[:40]} in the store."
+    svc.store.ledger.skip_paper(issue_date, arxiv_id, svc.clock())
+    return f"{arxiv_id} will not be in the issue of {issue_date}."
+
+
+def _send_copy(ctx: WebContext, to: str, rendered: RenderedEmail | None) -> str:
+    if rendered is None:
+        return "This reader gets no email that day; nothing to send."
+    svc = ctx.svc
+    transport = svc.transport()
+    try:
+        deliver_notice(transport, svc.settings, preview_notice(svc.settings, to, rendered, svc.clock()))
+    except (SendError, TransportUnusable) as exc:
+        return f"Sending failed: {exc}"
+    finally:
+        transport.close()
+    return f"Sent the preview to {to}."

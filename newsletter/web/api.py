@@ -1,0 +1,125 @@
+"""The admin JSON API under /api, described by the app's OpenAPI schema; bearer-token auth."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Header, HTTPException, Query
+from pydantic import BaseModel, Field
+
+from newsletter.collect import run_fetch
+from newsletter.subscribers import InvalidInput
+from newsletter.web.admin import STATUS_ORDER, build_preview, check_bearer, parse_issue_date, skip_paper
+from newsletter.web.context import WebContext
+
+
+class PickOut(BaseModel):
+    arxiv_id: str
+    title: str
+    score: float
+    relevance: float
+    topic: str
+    matched: list[str]
+
+
+class PreviewOut(BaseModel):
+    issue_date: str
+    kind: str = Field(description="digest, trending (an empty day's trending-only email) or skip (no email)")
+    subject: str | None
+    picks: list[PickOut]
+    html: str | None
+    text: str | None
+
+
+class IssueOut(BaseModel):
+    issue_date: str
+    frozen: bool
+    counts: dict[str, int]
+
+
+class FetchOut(BaseModel):
+    line: str
+    failures: list[str]
+
+
+class SkipIn(BaseModel):
+    date: str = Field(max_length=40, description="tomorrow, today or YYYY-MM-DD")
+    arxiv_id: str = Field(max_length=40)
+
+
+class MessageOut(BaseModel):
+    message: str
+
+
+def build_router(ctx: WebContext) -> APIRouter:
+    def require_token(authorization: Annotated[str | None, Header()] = None) -> None:
+        if not check_bearer(ctx.svc.settings.web.admin_token, authorization):
+            raise HTTPException(status_code=401, detail="a valid bearer token is required")
+
+    router = APIRouter(prefix="/api", tags=["admin"], dependencies=[Depends(require_token)])
+    svc = ctx.svc
+
+    @router.get("/subscribers/counts")
+    def subscriber_counts() -> dict[str, int]:
+        """Subscribers by status."""
+        counts = svc.store.subscribers.counts_by_status()
+        return {status: counts.get(status, 0) for status in STATUS_ORDER}
+
+    @router.get("/issues")
+    def recent_issues(limit: Annotated[int, Query(ge=1, le=100)] = 10) -> list[IssueOut]:
+        """The latest issues with their delivery ledger counts."""
+        return [
+            IssueOut(issue_date=i.issue_date.isoformat(), frozen=i.frozen_at is not None, counts=c)
+            for i, c in svc.store.ledger.recent_issues(limit)
+        ]
+
+    @router.get("/preview")
+    def preview(
+        email: Annotated[str, Query(max_length=320)] = "",
+        topics: Annotated[str, Query(max_length=10_000)] = "",
+        date: Annotated[str, Query(max_length=40)] = "tomorrow",
+    ) -> PreviewOut:
+        """The exact email a reader (or ad-hoc topics) would get, with each pick's score and reason."""
+        try:
+            issue_date = parse_issue_date(date, ctx)
+            if not email and not topics.strip():
+                raise InvalidInput("email", "give a subscriber's email or some topics")
+            result = build_preview(ctx, issue_date, email, topics)
+        except InvalidInput as exc:
+            raise HTTPException(status_code=422, detail=str(exc)) from None
+        rendered = result.rendered
+        return PreviewOut(
+            issue_date=issue_date.isoformat(),
+            kind=result.plan.kind,
+            subject=rendered.subject if rendered else None,
+            picks=[
+                PickOut(
+                    arxiv_id=p.paper.arxiv_id,
+                    title=p.paper.title,
+                    score=p.score,
+                    relevance=p.relevance,
+                    topic=p.topic,
+                    matched=list(p.matched),
+                )
+                for p in result.plan.picks
+            ],
+            html=rendered.html if rendered else None,
+            text=rendered.text if rendered else None,
+        )
+
+    @router.post("/skip")
+    def skip(body: SkipIn) -> MessageOut:
+        """Keep a paper out of an issue that has not started sending."""
+        try:
+            issue_date = parse_issue_date(body.date, ctx)
+        except InvalidInput as exc:
+            raise HTTPException(status_code=422, detail=str(exc)) from None
+        return MessageOut(message=skip_paper(ctx, issue_date, body.arxiv_id))
+
+    @router.post("/fetch")
+    def fetch() -> FetchOut:
+        """Run the fetch of every enabled source now."""
+        outcome = run_fetch(svc)
+        return FetchOut(line=outcome.line(), failures=outcome.failures)
+
+    return router

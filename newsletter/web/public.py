@@ -1,0 +1,288 @@
+"""Reader pages: subscribe, confirm, manage, unsubscribe (RFC 8058), feed, and the live topic preview."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, JSONResponse, Response
+
+from newsletter.deliver import SendError, TransportUnusable
+from newsletter.models import Subscriber
+from newsletter.notices import deliver_notice, signup_notice
+from newsletter.rank.picks import TopicSet
+from newsletter.signup import confirm, request_signup, subscriber_for, unsubscribe
+from newsletter.subscribers import (
+    InvalidInput,
+    clean_excludes,
+    clean_topics,
+    normalize_email,
+    preferences,
+    split_topic_lines,
+)
+from newsletter.tokens import InvalidToken
+from newsletter.web.context import WebContext, client_ip, zone_names
+
+log = logging.getLogger(__name__)
+MAX_FORM_CHARS = 20_000
+
+
+def form_defaults(ctx: WebContext, sub: Subscriber | None = None) -> dict[str, Any]:
+    """The preference fields, filled from a subscriber or from the configured defaults."""
+    defaults = ctx.svc.settings.subscribers
+    if sub is None:
+        return {
+            "email": "",
+            "topics": "",
+            "hour": defaults.default_hour,
+            "timezone": defaults.default_timezone,
+            "cadence": "daily",
+            "weekday": 0,
+            "per_email": defaults.default_per_email,
+        }
+    lines = list(sub.topics) + [f"-{term}" for term in sub.excludes]
+    return {
+        "email": sub.email,
+        "topics": "\n".join(lines),
+        "hour": sub.hour,
+        "timezone": sub.timezone,
+        "cadence": sub.cadence,
+        "weekday": sub.weekday,
+        "per_email": sub.per_email,
+    }
+
+
+def _int(value: str, field: str) -> int:
+    try:
+        return int(value.strip())
+    except (ValueError, AttributeError):
+        raise InvalidInput(field, "must be a whole number") from None
+
+
+def read_preferences(form: dict[str, str], ctx: WebContext) -> Any:
+    """Validated preferences from a posted form; InvalidInput names the first bad field."""
+    defaults = ctx.svc.settings.subscribers
+    topics, excludes = split_topic_lines(form.get("topics", "").replace("\r\n", "\n").split("\n"))
+    return preferences(
+        topics,
+        excludes,
+        timezone=form.get("timezone", "") or defaults.default_timezone,
+        hour=_int(form.get("hour", str(defaults.default_hour)), "hour"),
+        cadence=form.get("cadence", "daily"),
+        weekday=_int(form.get("weekday", "0"), "weekday"),
+        per_email=_int(form.get("per_email", str(defaults.default_per_email)), "per_email"),
+    )
+
+
+async def posted(request: Request) -> dict[str, str]:
+    """The posted form as plain strings; files and repeated keys are ignored."""
+    form = await request.form()
+    values = {key: value for key, value in form.items() if isinstance(value, str)}
+    if sum(len(v) for v in values.values()) > MAX_FORM_CHARS:
+        raise InvalidInput("form", "too long")
+    return values
+
+
+def token_error(ctx: WebContext, request: Request, exc: InvalidToken) -> HTMLResponse:
+    status = 410 if exc.expired else 404
+    return ctx.message(
+        request, "This link does not work", f"{exc}. Links in our emails are personal.", status
+    )
+
+
+def build_router(ctx: WebContext) -> APIRouter:
+    router = APIRouter(include_in_schema=False)
+    svc = ctx.svc
+
+    @router.get("/", response_class=HTMLResponse)
+    def home(request: Request) -> HTMLResponse:
+        return ctx.page(
+            request, "subscribe.html.j2", form=form_defaults(ctx), zones=zone_names(), form_submitted=False
+        )
+
+    @router.post("/subscribe", response_class=HTMLResponse)
+    async def subscribe(request: Request) -> HTMLResponse:
+        form: dict[str, str] = {}
+        try:
+            form = await posted(request)
+            email = normalize_email(form.get("email", ""))
+            prefs = read_preferences(form, ctx)
+        except InvalidInput as exc:
+            shown = {**form_defaults(ctx), **{k: v for k, v in form.items() if k in form_defaults(ctx)}}
+            return ctx.page(
+                request,
+                "subscribe.html.j2",
+                422,
+                form=shown,
+                zones=zone_names(),
+                errors=[str(exc)],
+                form_submitted=True,
+            )
+        settings = svc.settings.web
+        if not ctx.limits.allow(settings.subscribe_limit_ip, "subscribe-ip", client_ip(request)) or not (
+            ctx.limits.allow(settings.subscribe_limit_address, "subscribe-address", email.casefold())
+        ):
+            log.warning("web: sign-up rate limit hit (ip %s)", client_ip(request))
+            return ctx.message(request, "Too many requests", "Please wait a while before trying again.", 429)
+        now = svc.clock()
+        result = request_signup(svc.store, email, prefs, now)
+        notice = signup_notice(ctx.env, svc.settings, svc.signer(), result.subscriber, result.mail, now)
+        transport = svc.transport()
+        try:
+            deliver_notice(transport, svc.settings, notice)
+        except (SendError, TransportUnusable) as exc:
+            # The reader sees the same page either way; the operator sees the failure.
+            log.error("web: confirmation email to %s failed: %s", email, exc)
+        finally:
+            transport.close()
+        # The same answer whether or not the address was known, so the form reveals nobody.
+        return ctx.message(
+            request,
+            "Check your inbox",
+            f"We sent a message to {email}. Follow its link to confirm; it works for 48 hours.",
+        )
+
+    @router.get("/confirm/{token}", response_class=HTMLResponse)
+    def confirm_page(request: Request, token: str) -> HTMLResponse:
+        # A GET only shows the button: link scanners follow links, and must not subscribe anyone.
+        try:
+            sub = subscriber_for(svc.store, svc.signer(), "confirm", token)
+        except InvalidToken as exc:
+            return token_error(ctx, request, exc)
+        return ctx.page(request, "confirm.html.j2", email=sub.email)
+
+    @router.post("/confirm/{token}", response_class=HTMLResponse)
+    def confirm_post(request: Request, token: str) -> HTMLResponse:
+        try:
+            sub = confirm(svc.store, svc.signer(), token, svc.clock())
+        except InvalidToken as exc:
+            return token_error(ctx, request, exc)
+        manage = f"/manage/{svc.signer().mint('manage', sub)}"
+        return ctx.message(
+            request,
+            "You are subscribed",
+            f"Your first digest arrives at {sub.hour:02d}:00 ({sub.timezone}).",
+            link={"url": manage, "text": "Change your topics"},
+        )
+
+    def manage_view(
+        request: Request, token: str, sub: Subscriber, status: int = 200, **extra: Any
+    ) -> HTMLResponse:
+        signer = svc.signer()
+        digests = [
+            {"date": d.isoformat(), "status": s, "papers": n}
+            for d, s, n, _sent in svc.store.ledger.recent_for(sub.id, 5)
+        ]
+        context: dict[str, Any] = {
+            "email": sub.email,
+            "sub_status": sub.status,
+            "form": form_defaults(ctx, sub),
+            "zones": zone_names(),
+            "digests": digests,
+            "saved": False,
+            "unsubscribe_url": f"/unsubscribe/{signer.mint('unsubscribe', sub)}",
+            "feed_url": f"/feed/{signer.mint('feed', sub)}.xml",
+        }
+        context.update(extra)
+        return ctx.page(request, "manage.html.j2", status, **context)
+
+    @router.get("/manage/{token}", response_class=HTMLResponse)
+    def manage_page(request: Request, token: str) -> HTMLResponse:
+        try:
+            sub = subscriber_for(svc.store, svc.signer(), "manage", token)
+        except InvalidToken as exc:
+            return token_error(ctx, request, exc)
+        return manage_view(request, token, sub)
+
+    @router.post("/manage/{token}", response_class=HTMLResponse)
+    async def manage_post(request: Request, token: str) -> HTMLResponse:
+        try:
+            sub = subscriber_for(svc.store, svc.signer(), "manage", token)
+        except InvalidToken as exc:
+            return token_error(ctx, request, exc)
+        form: dict[str, str] = {}
+        try:
+            form = await posted(request)
+            prefs = read_preferences(form, ctx)
+        except InvalidInput as exc:
+            shown = {**form_defaults(ctx, sub), **{k: v for k, v in form.items() if k in form_defaults(ctx)}}
+            return manage_view(request, token, sub, 422, form=shown, errors=[str(exc)])
+        updated = svc.store.subscribers.set_preferences(sub.id, prefs, svc.clock())
+        return manage_view(request, token, updated, saved=True)
+
+    @router.get("/unsubscribe/{token}", response_class=HTMLResponse)
+    def unsubscribe_page(request: Request, token: str) -> HTMLResponse:
+        try:
+            sub = subscriber_for(svc.store, svc.signer(), "unsubscribe", token)
+        except InvalidToken as exc:
+            return token_error(ctx, request, exc)
+        return ctx.page(request, "unsubscribe.html.j2", email=sub.email)
+
+    @router.post("/unsubscribe/{token}", response_class=HTMLResponse)
+    def unsubscribe_post(request: Request, token: str) -> HTMLResponse:
+        # RFC 8058: a POST of List-Unsubscribe=One-Click, with no cookie and no CSRF token,
+        # answered 200 without a redirect. The signed token is the authority.
+        try:
+            sub = unsubscribe(svc.store, svc.signer(), token, svc.clock())
+        except InvalidToken as exc:
+            return token_error(ctx, request, exc)
+        return ctx.message(request, "You are unsubscribed", f"No more emails will be sent to {sub.email}.")
+
+    @router.get("/feed/{token}.xml")
+    def feed(request: Request, token: str) -> Response:
+        try:
+            sub = subscriber_for(svc.store, svc.signer(), "feed", token)
+        except InvalidToken as exc:
+            return token_error(ctx, request, exc)
+        body = render_feed(ctx, sub, str(request.url))
+        return Response(body, media_type="application/atom+xml; charset=utf-8")
+
+    @router.get("/healthz")
+    def healthz() -> JSONResponse:
+        try:
+            last = svc.store.papers.last_success()
+        except Exception as exc:
+            return JSONResponse({"status": "error", "database": str(exc).splitlines()[0]}, status_code=503)
+        return JSONResponse({"status": "ok", "last_fetch": last.isoformat() if last else None})
+
+    @router.get("/api/topic-preview")
+    def topic_preview(request: Request, topics: str = "") -> JSONResponse:
+        if not ctx.limits.allow("120/minute", "preview-ip", client_ip(request)):
+            return JSONResponse({"matches": [], "error": "too many requests"}, status_code=429)
+        try:
+            lines, excludes = split_topic_lines(topics[:MAX_FORM_CHARS].split("\n"))
+            topic_set = TopicSet(clean_topics(lines), clean_excludes(excludes))
+        except InvalidInput as exc:
+            return JSONResponse({"matches": [], "error": str(exc)})
+        edition = ctx.live_edition(svc.clock().date())
+        candidates = edition.picker.rank([topic_set])[topic_set][:5]
+        picks = edition.picker.picks(candidates, 5, set())
+        matches = [{"title": p.paper.title, "url": p.paper.hf_url, "reason": p.reason()} for p in picks]
+        return JSONResponse({"matches": matches})
+
+    return router
+
+
+def render_feed(ctx: WebContext, sub: Subscriber, self_url: str) -> str:
+    """An Atom feed of the subscriber's delivered digests."""
+    store = ctx.svc.store
+    digests = store.ledger.sent_digests(sub.id, limit=30)
+    papers = store.papers.by_ids({p["arxiv_id"] for _d, picks, _s in digests for p in picks})
+    entries = [
+        {
+            "title": f"Papers for {issue_date:%a %d %b %Y}",
+            "id": f"{self_url}#{issue_date.isoformat()}",
+            "updated": (sent_at or ctx.svc.clock()).isoformat(),
+            "picks": [(papers[p["arxiv_id"]], p) for p in picks if p["arxiv_id"] in papers],
+        }
+        for issue_date, picks, sent_at in digests
+    ]
+    return ctx.env.get_template("web/feed.xml.j2").render(
+        brand=ctx.svc.settings.delivery.from_name,
+        email=sub.email,
+        feed_id=self_url,
+        self_url=self_url,
+        updated=entries[0]["updated"] if entries else sub.created_at.isoformat(),
+        entries=entries,
+    )

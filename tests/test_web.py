@@ -1,0 +1,263 @@
+"""The web app over HTTP (Starlette's test client), on a real store and a real SMTP server."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from itsdangerous import TimestampSigner, URLSafeTimedSerializer
+
+from newsletter.subscribers import preferences
+from newsletter.tokens import fingerprint
+from tests.conftest import HF_API
+from tests.smtp_server import ScriptedHandler, start_server
+from tests.web_support import ADMIN_TOKEN, NOW, SECRET, link_in, make_world
+
+MARCH = HF_API / "daily_papers_2025-03-11.json"
+
+
+@pytest.fixture
+def smtp():
+    handler = ScriptedHandler()
+    controller = start_server(handler)
+    yield handler, controller
+    controller.stop()
+
+
+@pytest.fixture
+def world(db_url, smtp):
+    w = make_world(db_url, smtp[1].port)
+    yield w
+    w.client.close()
+    w.store.dispose()
+
+
+def subscribe(world, email="ada@example.org", topics="LLM reasoning\n-survey", **fields):
+    token = world.csrf("/")
+    data = {"email": email, "topics": topics, "hour": "7", "timezone": "Europe/Paris", "cadence": "daily",
+            "weekday": "0", "per_email": "10", "csrftoken": token, **fields}  # fmt: skip
+    return world.client.post("/subscribe", data=data)
+
+
+def mail_to(handler, email):
+    found = [r for r in handler.received if r.recipient == email]
+    assert found, f"no mail to {email}"
+    return found[-1].parsed().get_body(("plain",)).get_content()
+
+
+def test_subscribe_confirm_by_post_only(world, smtp):
+    handler, _ = smtp
+    response = subscribe(world)
+    assert response.status_code == 200
+    assert "Check your inbox" in response.text
+    sub = world.store.subscribers.by_email("ada@example.org")
+    assert sub.status == "pending" and sub.excludes == ("survey",)
+    confirm = link_in(mail_to(handler, "ada@example.org"), "confirm")
+    # Link scanners only GET: a GET shows a button and changes nothing.
+    page = world.client.get(confirm)
+    assert page.status_code == 200 and "Confirm subscription" in page.text
+    assert world.store.subscribers.by_email("ada@example.org").status == "pending"
+    done = world.client.post(confirm, data={"csrftoken": world.csrf(confirm)})
+    assert done.status_code == 200 and "You are subscribed" in done.text
+    assert world.store.subscribers.by_email("ada@example.org").status == "active"
+
+
+def test_the_answer_is_the_same_for_known_and_unknown_addresses(world, smtp):
+    handler, _ = smtp
+    world.store.subscribers.add(
+        "known@example.org", preferences(["speech"], timezone="UTC", hour=7), "active", NOW
+    )
+    known = subscribe(world, email="known@example.org")
+    unknown = subscribe(world, email="new@example.org")
+    assert known.status_code == unknown.status_code == 200
+    assert known.text.replace("known@", "X@") == unknown.text.replace("new@", "X@")
+    # The known reader's topics are not changed by an unauthenticated form; they get a manage link instead.
+    assert world.store.subscribers.by_email("known@example.org").topics == ("speech",)
+    assert "/manage/" in mail_to(handler, "known@example.org")
+
+
+@pytest.mark.parametrize(
+    ("fields", "message"),
+    [
+        ({"email": "not an email"}, "email:"),
+        ({"topics": ""}, "give at least one topic"),
+        ({"topics": "x" * 201}, "at most 200 characters"),
+        ({"timezone": "Mars/Base"}, "unknown time zone"),
+        ({"hour": "25"}, "between 0 and 23"),
+        ({"hour": "seven"}, "whole number"),
+        ({"email": "a@example.org\r\nBcc: b@example.org"}, "control characters"),
+    ],
+)
+def test_bad_signups_get_422_and_store_nothing(world, fields, message):
+    response = subscribe(world, **fields)
+    assert response.status_code == 422
+    assert message in response.text
+    assert world.store.subscribers.listed() == []
+
+
+def test_hostile_input_is_reflected_escaped(world):
+    response = subscribe(world, topics="<script>alert(1)</script>\n" + "y" * 201)
+    assert response.status_code == 422
+    assert "<script>alert(1)</script>" not in response.text
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in response.text
+
+
+def test_subscribe_rate_limit_per_address_triggers(world):
+    codes = [subscribe(world, email="bomb@example.org").status_code for _ in range(4)]
+    assert codes == [200, 200, 200, 429]
+
+
+def test_subscribe_rate_limit_per_ip_triggers(world):
+    codes = [subscribe(world, email=f"r{i}@example.org").status_code for i in range(11)]
+    assert codes[:10] == [200] * 10 and codes[10] == 429
+
+
+def _active(world, email="reader@example.org"):
+    prefs = preferences(["LLM reasoning"], timezone="UTC", hour=7)
+    return world.store.subscribers.add(email, prefs, "active", NOW)
+
+
+def test_manage_page_edits_topics(world):
+    sub = _active(world)
+    path = f"/manage/{world.svc.signer().mint('manage', sub)}"
+    page = world.client.get(path)
+    assert page.status_code == 200 and "LLM reasoning" in page.text
+    data = {"topics": "robot manipulation\nNeRF\n-survey", "hour": "6", "timezone": "Asia/Kolkata",
+            "cadence": "weekly", "weekday": "4", "per_email": "5", "csrftoken": world.csrf(path)}  # fmt: skip
+    saved = world.client.post(path, data=data)
+    assert saved.status_code == 200 and "Saved" in saved.text
+    after = world.store.subscribers.get(sub.id)
+    assert (after.topics, after.excludes, after.timezone, after.hour) == (
+        ("robot manipulation", "NeRF"), ("survey",), "Asia/Kolkata", 6,
+    )  # fmt: skip
+    assert (after.cadence, after.weekday, after.per_email) == ("weekly", 4, 5)
+
+
+@pytest.mark.parametrize("encoding", ["urlencoded", "multipart"])
+def test_rfc8058_one_click_unsubscribe(world, encoding):
+    sub = _active(world)
+    path = f"/unsubscribe/{world.svc.signer().mint('unsubscribe', sub)}"
+    world.client.cookies.clear()
+    if encoding == "urlencoded":
+        response = world.client.post(path, data={"List-Unsubscribe": "One-Click"}, follow_redirects=False)
+    else:
+        response = world.client.post(
+            path, files={"List-Unsubscribe": (None, "One-Click")}, follow_redirects=False
+        )
+    assert response.status_code == 200
+    assert "location" not in response.headers
+    assert world.store.subscribers.get(sub.id).status == "unsubscribed"
+
+
+def test_unsubscribe_get_changes_nothing(world):
+    sub = _active(world)
+    path = f"/unsubscribe/{world.svc.signer().mint('unsubscribe', sub)}"
+    assert world.client.get(path).status_code == 200
+    assert world.store.subscribers.get(sub.id).status == "active"
+
+
+def test_forged_expired_and_misused_tokens_are_refused(world):
+    sub = _active(world)
+    signer = world.svc.signer()
+    manage = signer.mint("manage", sub)
+    assert world.client.get(f"/manage/{manage}x").status_code == 404
+    assert world.client.get(f"/manage/{manage[:-3]}abc").status_code == 404
+    # A manage token is not an unsubscribe token, nor a confirm token.
+    assert (
+        world.client.post(f"/unsubscribe/{manage}", data={"List-Unsubscribe": "One-Click"}).status_code == 404
+    )
+    assert world.client.get(f"/confirm/{manage}").status_code == 404
+    assert world.store.subscribers.get(sub.id).status == "active"
+
+    class Past(TimestampSigner):
+        def get_timestamp(self) -> int:
+            return int(time.time()) - 49 * 3600
+
+    old = URLSafeTimedSerializer(SECRET, salt="newsletter.confirm", signer=Past)
+    expired = old.dumps({"s": sub.id, "f": fingerprint(sub.email)})
+    response = world.client.get(f"/confirm/{expired}")
+    assert response.status_code == 410 and "expired" in response.text
+    # A token signed with another key is forged.
+    forged = URLSafeTimedSerializer("another-secret-key-entirely", salt="newsletter.confirm").dumps(
+        {"s": sub.id}
+    )
+    assert world.client.post(f"/confirm/{forged}", data={"csrftoken": world.csrf("/")}).status_code == 404
+
+
+def test_token_of_a_deleted_and_replaced_subscriber_is_dead(world):
+    sub = _active(world, "first@example.org")
+    token = world.svc.signer().mint("unsubscribe", sub)
+    world.store.subscribers.remove("first@example.org")
+    newcomer = _active(world, "second@example.org")
+    assert (
+        world.client.post(f"/unsubscribe/{token}", data={"List-Unsubscribe": "One-Click"}).status_code == 404
+    )
+    assert world.store.subscribers.get(newcomer.id).status == "active"
+
+
+def test_admin_pages_refuse_anonymous_users(world):
+    for path in ("/admin", "/admin/preview"):
+        response = world.client.get(path, follow_redirects=False)
+        assert response.status_code == 303 and response.headers["location"] == "/admin/login"
+    assert world.client.get("/api/subscribers/counts").status_code == 401
+    assert (
+        world.client.get("/api/subscribers/counts", headers={"Authorization": "Bearer wrong"}).status_code
+        == 401
+    )
+    ok = world.client.get("/api/subscribers/counts", headers={"Authorization": f"Bearer {ADMIN_TOKEN}"})
+    assert ok.status_code == 200 and ok.json()["active"] == 0
+
+
+def test_wrong_admin_password_is_refused(world):
+    token = world.csrf("/admin/login")
+    response = world.client.post(
+        "/admin/login", data={"password": "guess", "csrftoken": token}, follow_redirects=False
+    )
+    assert response.status_code == 401
+    assert world.client.get("/admin", follow_redirects=False).status_code == 303
+
+
+def test_post_without_csrf_token_fails(world):
+    world.login()
+    assert world.client.get("/admin").status_code == 200
+    response = world.client.post("/admin/skip", data={"arxiv_id": "2503.07595", "date": "tomorrow"})
+    assert response.status_code == 403
+    response = world.client.post("/admin/login", data={"password": "x"})
+    assert response.status_code == 403
+
+
+def test_session_cookie_is_secure_on_https(world):
+    world.login()
+    cookies = world.client.cookies.jar
+    flags = {c.name: c.secure for c in cookies}
+    assert flags["newsletter_admin"] is True
+    assert flags["csrftoken"] is True
+
+
+def test_admin_preview_shows_picks_and_the_exact_email(world, run_cli):
+    assert run_cli("fetch", "--file", str(MARCH), "--date", "2025-03-11").exit_code == 0
+    _active(world, "p@example.org")
+    world.login()
+    page = world.client.get("/admin/preview", params={"email": "p@example.org", "date": "tomorrow"})
+    assert page.status_code == 200
+    assert "Preview of the issue of 2025-03-11" in page.text
+    assert 'id="picks"' in page.text and "matches your topic" in page.text
+    api = world.client.get(
+        "/api/preview", params={"email": "p@example.org"}, headers={"Authorization": f"Bearer {ADMIN_TOKEN}"}
+    )
+    assert api.status_code == 200
+    body = api.json()
+    assert body["issue_date"] == "2025-03-11" and body["picks"]
+    assert body["html"].startswith("<!DOCTYPE html>")
+
+
+def test_healthz(world):
+    response = world.client.get("/healthz")
+    assert response.status_code == 200 and response.json()["status"] == "ok"
+
+
+def test_openapi_describes_the_admin_api(world):
+    schema = world.client.get("/api/openapi.json").json()
+    assert {"/api/preview", "/api/issues", "/api/skip", "/api/fetch", "/api/subscribers/counts"} <= set(
+        schema["paths"]
+    )
