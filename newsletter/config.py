@@ -129,8 +129,8 @@ class DeliverySettings:
             raise ConfigError("delivery.retry_minutes: must be numbers of minutes") from None
         if not minutes or any(m <= 0 for m in minutes):
             raise ConfigError("delivery.retry_minutes: give at least one positive number of minutes")
-        if self.batch_size < 1 or self.max_connection_failures < 1 or self.lease_s < 10:
-            raise ConfigError("delivery: batch_size and max_connection_failures >= 1, lease_s >= 10")
+        if self.batch_size < 1 or self.max_connection_failures < 1 or self.lease_s < 2:
+            raise ConfigError("delivery: batch_size and max_connection_failures >= 1, lease_s >= 2")
 
     @property
     def retry_delays(self) -> tuple[float, ...]:

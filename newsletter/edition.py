@@ -7,12 +7,12 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
-from typing import Any
+from typing import Any, Protocol
 
 from newsletter.config import Settings
-from newsletter.mime import Sender, build_message, message_id
+from newsletter.mime import MimeWriter, Sender, message_id
 from newsletter.models import Paper, Pick, Subscriber
 from newsletter.rank import make_scorer
 from newsletter.rank.base import Scorer
@@ -24,6 +24,22 @@ from newsletter.tokens import Signer
 
 log = logging.getLogger(__name__)
 EMBEDDING_MODEL = "all-MiniLM-L6-v2"
+
+
+class Reader(Protocol):
+    """What choosing a reader's picks needs of them: a Subscriber, or a leaner row of the store."""
+
+    @property
+    def id(self) -> int: ...
+
+    @property
+    def topics(self) -> Sequence[str]: ...
+
+    @property
+    def excludes(self) -> Sequence[str]: ...
+
+    @property
+    def per_email(self) -> int: ...
 
 
 class EmptyPool(Exception):
@@ -75,6 +91,7 @@ class Edition:
         rules = PickRules(settings.rank.threshold, settings.rank.popularity_weight)
         self.picker = Picker(scorer, self.pool, rules)
         self._renderer: EditionRenderer | None = None
+        self._mime: MimeWriter | None = None
 
     @classmethod
     def open(
@@ -112,41 +129,64 @@ class Edition:
         )
 
     def plan(self, subscribers: Iterable[Subscriber]) -> list[Plan]:
-        """Picks for many subscribers: each distinct topic set is ranked once."""
+        """What each subscriber gets, with full Pick records (the preview and the CLI)."""
         subs = list(subscribers)
-        sets = {s.id: TopicSet(s.topics, s.excludes) for s in subs}
-        ranked = self.picker.rank(sets.values())
-        sent = self.store.subscribers.sent_ids([s.id for s in subs], list(self.papers))
-        plans = []
-        for sub in subs:
-            picks = tuple(self.picker.picks(ranked[sets[sub.id]], sub.per_email, sent.get(sub.id, set())))
-            trending = tuple(self.picker.trending_outside((p.paper.arxiv_id for p in picks), 3))
+        return [
+            Plan(
+                sub,
+                row["kind"],
+                tuple(pick_from_json(entry, self.papers) for entry in row["picks"]),
+                tuple(self.papers[a] for a in row["trending"]),
+            )
+            for sub, row in zip(subs, self._choose(subs), strict=True)
+        ]
+
+    def queue_rows(self, readers: Sequence[Reader], now: datetime) -> list[dict[str, Any]]:
+        """The ledger rows that carry each reader's picks; each distinct topic set is ranked once."""
+        assert self.issue is not None
+        issue_key = self.issue_date.isoformat()
+        sender = sender_of(self.settings)
+        rows = []
+        for reader, choice in zip(readers, self._choose(readers), strict=True):
+            skip = choice["kind"] == "skip"
+            rows.append(
+                {
+                    "issue_id": self.issue.id,
+                    "subscriber_id": reader.id,
+                    "status": "skipped" if skip else "queued",
+                    "kind": choice["kind"],
+                    "picks": choice["picks"],
+                    "trending": choice["trending"],
+                    "message_id": message_id(issue_key, reader.id, sender),
+                    "attempts": 0,
+                    "next_attempt_at": now,
+                    "last_reply": "nothing on their topics (empty_day = skip)" if skip else None,
+                    "created_at": now,
+                    "updated_at": now,
+                }
+            )
+        return rows
+
+    def _choose(self, readers: Sequence[Reader]) -> list[dict[str, Any]]:
+        """One choice per reader: the single path both the preview and the real send go through."""
+        sets = [TopicSet(tuple(r.topics), tuple(r.excludes)) for r in readers]
+        ranked = self.picker.rank(sets)
+        sent = self.store.subscribers.sent_ids([r.id for r in readers], list(self.papers))
+        trending_fallback = self.settings.issue.empty_day == "trending"
+        choices = []
+        for reader, topic_set in zip(readers, sets, strict=True):
+            ranking = ranked[topic_set]
+            chosen = self.picker.choose(ranking, reader.per_email, sent.get(reader.id, set()))
+            picks = self.picker.entries(ranking, chosen)
+            trending = [p.arxiv_id for p in self.picker.trending_outside((e["arxiv_id"] for e in picks), 3)]
             if picks:
                 kind = "digest"
+            elif trending_fallback and trending:
+                kind = "trending"
             else:
-                kind = "trending" if self.settings.issue.empty_day == "trending" and trending else "skip"
-            plans.append(Plan(sub, kind, picks, trending))
-        return plans
-
-    def ledger_row(self, plan: Plan, now: datetime) -> dict[str, Any]:
-        """The delivery row that will carry `plan` to the subscriber."""
-        assert self.issue is not None
-        return {
-            "issue_id": self.issue.id,
-            "subscriber_id": plan.subscriber.id,
-            "status": "skipped" if plan.kind == "skip" else "queued",
-            "kind": plan.kind,
-            "picks": [pick_to_json(p) for p in plan.picks],
-            "trending": [p.arxiv_id for p in plan.trending],
-            "message_id": message_id(
-                self.issue_date.isoformat(), plan.subscriber.id, sender_of(self.settings)
-            ),
-            "attempts": 0,
-            "next_attempt_at": now,
-            "last_reply": "nothing on their topics (empty_day = skip)" if plan.kind == "skip" else None,
-            "created_at": now,
-            "updated_at": now,
-        }
+                kind = "skip"
+            choices.append({"kind": kind, "picks": picks, "trending": trending})
+        return choices
 
     def plan_from_delivery(self, delivery: Delivery) -> Plan:
         """The plan a ledger row froze, rebuilt against this edition's pool."""
@@ -166,35 +206,19 @@ class Edition:
         return self._renderer
 
     def render(self, plan: Plan, signer: Signer) -> RenderedEmail:
-        """The subscriber's email exactly as it will be sent, parts in their on-the-wire form."""
+        """The subscriber's email exactly as it will be sent, parts in their on-the-wire (CRLF) form."""
+        links = links_for(self.settings.web.base_url, signer, plan.subscriber, self.issue_date)
+        return self.renderer.render(plan.subscriber, plan.picks, plan.trending, links)
+
+    def message(self, plan: Plan, msg_id: str, now: datetime, signer: Signer) -> bytes:
+        """MIME bytes for one subscriber, from the same render the preview shows."""
         links = links_for(self.settings.web.base_url, signer, plan.subscriber, self.issue_date)
         rendered = self.renderer.render(plan.subscriber, plan.picks, plan.trending, links)
-        return replace(rendered, html=wire_text(rendered.html), text=wire_text(rendered.text))
-
-    def message(
-        self, plan: Plan, rendered: RenderedEmail, msg_id: str, now: datetime, signer: Signer
-    ) -> bytes:
-        """MIME bytes for one subscriber."""
-        links = links_for(self.settings.web.base_url, signer, plan.subscriber, self.issue_date)
-        return build_message(
-            rendered,
-            to=plan.subscriber.email,
-            message_id=msg_id,
-            date=now,
-            unsubscribe_url=links.unsubscribe,
-            sender=sender_of(self.settings),
+        if self._mime is None:
+            self._mime = MimeWriter(sender_of(self.settings), self.issue_date.isoformat())
+        return self._mime.build(
+            rendered, to=plan.subscriber.email, message_id=msg_id, date=now, unsubscribe_url=links.unsubscribe
         )
-
-
-def wire_text(text: str) -> str:
-    """Text as a MIME part carries it: CRLF line ends and a final line break.
-
-    The preview prints exactly these bytes, so it matches the delivered part byte for byte.
-    """
-    lines = text.replace("\r\n", "\n").split("\n")
-    if lines and lines[-1] == "":
-        lines.pop()
-    return "\r\n".join(lines) + "\r\n"
 
 
 def links_for(base_url: str, signer: Signer, subscriber: Subscriber, issue_date: date) -> Links:
@@ -205,16 +229,6 @@ def links_for(base_url: str, signer: Signer, subscriber: Subscriber, issue_date:
         manage=f"{base}/manage/{signer.mint('manage', subscriber, at=stamp)}",
         unsubscribe=f"{base}/unsubscribe/{signer.mint('unsubscribe', subscriber, at=stamp)}",
     )
-
-
-def pick_to_json(pick: Pick) -> dict[str, Any]:
-    return {
-        "arxiv_id": pick.paper.arxiv_id,
-        "score": pick.score,
-        "relevance": pick.relevance,
-        "topic": pick.topic,
-        "matched": list(pick.matched),
-    }
 
 
 def pick_from_json(data: dict[str, Any], papers: dict[str, Paper]) -> Pick:

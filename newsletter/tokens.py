@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 from dataclasses import dataclass
@@ -52,13 +53,24 @@ class Signer:
         """A separate key for another signed thing (session cookie, CSRF cookie), derived from the secret."""
         return hmac.new(self._secret.encode(), f"newsletter.{purpose}".encode(), hashlib.sha256).hexdigest()
 
-    def _serializer(self, purpose: str) -> URLSafeSerializer | URLSafeTimedSerializer:
+    @functools.lru_cache(maxsize=64)  # noqa: B019 - a handful of purposes and issue stamps per signer
+    def _serializer(
+        self, purpose: str, stamp: int | None = None
+    ) -> URLSafeSerializer | URLSafeTimedSerializer:
         if purpose not in PURPOSES:
             raise ValueError(f"unknown token purpose {purpose!r}")
         salt = f"newsletter.{purpose}"
-        if purpose in MAX_AGE_S:
+        if purpose not in MAX_AGE_S:
+            return URLSafeSerializer(self._secret, salt=salt)
+        if stamp is None:
             return URLSafeTimedSerializer(self._secret, salt=salt)
-        return URLSafeSerializer(self._secret, salt=salt)
+        fixed: int = stamp
+
+        class Stamped(TimestampSigner):
+            def get_timestamp(self) -> int:
+                return fixed
+
+        return URLSafeTimedSerializer(self._secret, salt=salt, signer=Stamped)
 
     def mint(self, purpose: str, subscriber: Subscriber, at: datetime | None = None) -> str:
         """A token for `purpose` naming `subscriber`, stamped `at` (default: now) if it expires.
@@ -67,15 +79,7 @@ class Signer:
         bytes whenever it is built: the preview, the send and any retry.
         """
         payload: dict[str, Any] = {"s": subscriber.id, "f": fingerprint(subscriber.email)}
-        serializer = self._serializer(purpose)
-        if at is not None and isinstance(serializer, URLSafeTimedSerializer):
-            stamp = int(at.timestamp())
-
-            class Stamped(TimestampSigner):
-                def get_timestamp(self) -> int:
-                    return stamp
-
-            serializer = URLSafeTimedSerializer(self._secret, salt=f"newsletter.{purpose}", signer=Stamped)
+        serializer = self._serializer(purpose, None if at is None else int(at.timestamp()))
         return str(serializer.dumps(payload))
 
     def check(self, purpose: str, token: str) -> dict[str, Any]:

@@ -289,7 +289,8 @@ def test_text_part_carries_the_same_content(renderer: EditionRenderer, modern: l
     paper = full_paper(modern)
     chosen = pick(paper)
     text = renderer.render(reader(), [chosen], modern[:3], LINKS).text
-    assert text.startswith("Trending Papers · Fri 3 Oct 2025\n1 paper on your topics\n")
+    # Parts come in their on-the-wire form: CRLF line ends.
+    assert text.startswith("Trending Papers · Fri 3 Oct 2025\r\n1 paper on your topics\r\n")
     for needle in (
         paper.title,
         f"Paper:   {paper.hf_url}",

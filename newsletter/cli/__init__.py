@@ -8,7 +8,7 @@ from newsletter.cli.collect import fetch, papers
 from newsletter.cli.common import cli
 from newsletter.cli.deliver import issue_status, preview, send
 from newsletter.cli.rank import picks, rank_eval
-from newsletter.cli.service import admin_hash, run, serve
+from newsletter.cli.service import admin_hash, run, serve, worker
 from newsletter.cli.subscribers import subscribers
 
 for _command in (
@@ -23,6 +23,7 @@ for _command in (
     run,
     serve,
     admin_hash,
+    worker,
 ):
     cli.add_command(_command)
 

@@ -12,7 +12,7 @@ from rich.progress import Progress
 
 from newsletter import app
 from newsletter.cli.common import DateParam, Exit, Runtime, command, fail
-from newsletter.deliver.run import send_issue
+from newsletter.deliver.run import queue_issue, send_issue
 from newsletter.edition import Edition, EmptyPool, Plan
 from newsletter.models import Subscriber
 from newsletter.store.ledger import Outcome
@@ -30,8 +30,11 @@ def _subscriber(runtime: Runtime, email: str) -> Subscriber:
 @click.option("--date", "day", type=DateParam(), help="Issue date (default: today, UTC).")
 @click.option("--dry-run", is_flag=True, help="Rank and render everything, send and store nothing.")
 @click.option("--only", "only_email", help="Send only to this subscriber.")
+@click.option(
+    "--queue-only", is_flag=True, help="Freeze and queue the issue; leave sending to `newsletter worker`."
+)
 @command
-def send(runtime: Runtime, day: date | None, dry_run: bool, only_email: str | None) -> int:
+def send(runtime: Runtime, day: date | None, dry_run: bool, only_email: str | None, queue_only: bool) -> int:
     """Send the issue to every active subscriber who has not had it yet.
 
     Safe to rerun: the ledger holds one row per (issue, subscriber). Exit codes:
@@ -44,6 +47,13 @@ def send(runtime: Runtime, day: date | None, dry_run: bool, only_email: str | No
         fail(f"{only.email} is {only.status}, not active", Exit.USAGE)
     if dry_run:
         return _dry_run(runtime, issue_date, only)
+    if queue_only:
+        try:
+            queued = queue_issue(store, settings, issue_date, runtime.clock, only=only)
+        except EmptyPool as exc:
+            fail(str(exc), Exit.NOTHING_NEW)
+        click.echo(queued.line())
+        return Exit.OK
     transport = app.build_transport(settings)
     signer = app.build_signer(settings, store)
     progress = Progress(transient=True, disable=not sys.stderr.isatty())

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+import json
 import logging
 
 import click
@@ -11,6 +13,7 @@ from argon2 import PasswordHasher
 from newsletter import app
 from newsletter.cli.common import Exit, Runtime, command
 from newsletter.collect import run_fetch
+from newsletter.deliver.worker import Worker
 from newsletter.schedule import Runner, build_scheduler
 from newsletter.services import Services
 from newsletter.web import create_app
@@ -81,3 +84,20 @@ def admin_hash(password: str) -> None:
     if len(password) < 12:
         raise click.BadParameter("use at least 12 characters", param_hint="--password")
     click.echo(PasswordHasher().hash(password))
+
+
+@click.command()
+@click.option("--until-done", is_flag=True, help="Exit once no row is queued, being sent, or due.")
+@click.option("--poll", "poll_s", type=float, default=5.0, show_default=True, help="Seconds between polls.")
+@click.option("--json", "as_json", is_flag=True, help="Print the summary as one JSON object.")
+@command
+def worker(runtime: Runtime, until_done: bool, poll_s: float, as_json: bool) -> int:
+    """Send queued digests; start several, on one or many machines, against one PostgreSQL database.
+
+    Exit codes: 0 done, 5 stopped (relay unreachable or TLS failure).
+    """
+    runner = Worker(services(runtime))
+    log.info("worker %s: started", runner.name)
+    summary = runner.run(until_done=until_done, poll_s=poll_s)
+    click.echo(json.dumps(dataclasses.asdict(summary)) if as_json else summary.line())
+    return Exit.DELIVERY if summary.stopped else Exit.OK

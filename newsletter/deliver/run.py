@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import itertools
 import logging
+import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 
 from newsletter.config import Settings
 from newsletter.deliver import Transport
 from newsletter.deliver.send import SendLoop, SendSummary
-from newsletter.edition import Edition
+from newsletter.edition import Edition, Reader
 from newsletter.models import Subscriber
 from newsletter.store import Store
 from newsletter.store.ledger import Outcome
@@ -28,28 +29,56 @@ class Queued:
     digest: int = 0
     trending: int = 0
     skip: int = 0
+    seconds: float = 0.0
 
     def line(self) -> str:
         return f"queue: {self.digest} digests, {self.trending} trending-only, {self.skip} skipped (no match)"
 
 
-def enqueue(edition: Edition, subscribers: Iterable[Subscriber], now: datetime) -> Queued:
-    """Plan and queue every subscriber without a row for this issue, a chunk at a time."""
+def enqueue(edition: Edition, readers: Iterable[Reader], now: datetime) -> Queued:
+    """Choose and queue every reader without a row for this issue, a chunk at a time."""
     assert edition.issue is not None
+    started = time.perf_counter()
     counts = {"digest": 0, "trending": 0, "skip": 0}
-    iterator = iter(subscribers)
+    iterator = iter(readers)
     while chunk := list(itertools.islice(iterator, CHUNK)):
-        known = edition.store.ledger.queued_subscribers(edition.issue, [s.id for s in chunk])
-        fresh = [s for s in chunk if s.id not in known]
-        plans = edition.plan(fresh)
-        edition.store.ledger.enqueue([edition.ledger_row(plan, now) for plan in plans])
-        for plan in plans:
-            counts[plan.kind] += 1
-            if plan.kind == "skip":
+        known = edition.store.ledger.queued_subscribers(edition.issue, [r.id for r in chunk])
+        fresh = [r for r in chunk if r.id not in known]
+        rows = edition.queue_rows(fresh, now)
+        edition.store.ledger.enqueue(rows)
+        for row in rows:
+            counts[row["kind"]] += 1
+            if row["kind"] == "skip":
                 log.info(
-                    "queue: %s has nothing on their topics; skipped (empty_day = skip)", plan.subscriber.email
+                    "queue: subscriber %d has nothing on their topics; skipped (empty_day = skip)",
+                    row["subscriber_id"],
                 )
-    return Queued(**counts)
+    return Queued(**counts, seconds=time.perf_counter() - started)
+
+
+def _queue(
+    store: Store, settings: Settings, issue_date: date, clock: Callable[[], datetime], only: Subscriber | None
+) -> tuple[Queued, Edition]:
+    started = time.perf_counter()
+    edition = Edition.open(store, settings, issue_date, clock(), freeze=True)
+    subscribers: Iterable[Reader] = [only] if only else store.subscribers.iter_readers("active")
+    queued = enqueue(edition, subscribers, clock())
+    # Opening the edition (freezing the pool) counts toward ranking time too.
+    queued = replace(queued, seconds=time.perf_counter() - started)
+    log.info(queued.line())
+    return queued, edition
+
+
+def queue_issue(
+    store: Store,
+    settings: Settings,
+    issue_date: date,
+    clock: Callable[[], datetime],
+    *,
+    only: Subscriber | None = None,
+) -> Queued:
+    """Freeze the issue and queue a ledger row per active subscriber (or `only`); send nothing."""
+    return _queue(store, settings, issue_date, clock, only)[0]
 
 
 def send_issue(
@@ -64,10 +93,7 @@ def send_issue(
     on_outcome: Callable[[Outcome], None] | None = None,
 ) -> tuple[Queued, SendSummary]:
     """Queue every active subscriber (or `only`) for `issue_date`, then send what is due."""
-    edition = Edition.open(store, settings, issue_date, clock(), freeze=True)
-    subscribers: Iterable[Subscriber] = [only] if only else store.subscribers.iter_status("active")
-    queued = enqueue(edition, subscribers, clock())
-    log.info(queued.line())
+    queued, edition = _queue(store, settings, issue_date, clock, only)
     loop = SendLoop(
         edition=edition,
         transport=transport,

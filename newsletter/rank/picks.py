@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -31,13 +32,21 @@ class TopicSet:
 
 
 @dataclass(frozen=True, slots=True)
-class Candidate:
-    """A paper that passed a topic set's threshold, in pick order."""
+class Ranked:
+    """A topic set's candidates: pool indices in pick order, above the threshold and not excluded.
 
-    paper_index: int
-    score: float
-    relevance: float
-    topic: str
+    `final` and `relevance` are already rounded to 4 places (what the ledger and the email show),
+    so the same inputs always give byte-identical picks.
+    """
+
+    order: list[int]
+    final: npt.NDArray[np.float64]
+    relevance: npt.NDArray[np.float64]
+    best_topic: npt.NDArray[np.intp]
+    topics: tuple[str, ...]
+
+    def __len__(self) -> int:
+        return len(self.order)
 
 
 def popularity(papers: Sequence[Paper]) -> npt.NDArray[np.float64]:
@@ -61,58 +70,114 @@ class Picker:
         self._id_rank = np.argsort(np.argsort([p.arxiv_id for p in self.papers], kind="stable"))
         self._excluded: dict[tuple[str, ...], npt.NDArray[np.bool_]] = {}
         self._explained: dict[tuple[str, int], tuple[str, ...]] = {}
+        self._row_of: dict[str, int] = {}
+        self._scored: list[npt.NDArray[np.float32]] = []
+        self._stacked: npt.NDArray[np.float32] | None = None
+        self._ids = [p.arxiv_id for p in self.papers]
+        self._by_popularity: list[int] = np.lexsort((self._id_rank, -self._popularity)).tolist()
 
-    def rank(self, topic_sets: Iterable[TopicSet]) -> dict[TopicSet, list[Candidate]]:
-        """Every topic set's candidates, best first, above the threshold and not excluded."""
+    def rank(self, topic_sets: Iterable[TopicSet]) -> dict[TopicSet, Ranked]:
+        """Every topic set's candidates, best first, above the threshold and not excluded.
+
+        Sets with the same number of topics are ranked together as one array: no Python loop over
+        papers, and none over topics within a set.
+        """
         sets = list(dict.fromkeys(topic_sets))
-        if not self.papers or not sets:
-            return {ts: [] for ts in sets}
-        distinct = list(dict.fromkeys(t for ts in sets for t in ts.topics))
-        row_of = {topic: i for i, topic in enumerate(distinct)}
-        scores = self.scorer.score(self.papers, distinct)
-        weight = self.rules.popularity_weight
-        ranked: dict[TopicSet, list[Candidate]] = {}
+        self._score_missing([t for ts in sets for t in ts.topics])
+        if not self.papers:
+            empty = np.zeros(0)
+            return {ts: Ranked([], empty, empty, np.zeros(0, dtype=np.intp), ts.topics) for ts in sets}
+        by_size: dict[int, list[TopicSet]] = {}
         for ts in sets:
-            rows = scores[[row_of[t] for t in ts.topics]]
-            best_row = rows.argmax(axis=0)
-            relevance = rows[best_row, np.arange(rows.shape[1])].astype(np.float64)
-            keep = (relevance >= self.rules.threshold) & ~self._exclusion_mask(ts.excludes)
-            final = (1.0 - weight) * relevance + weight * self._popularity
-            order = np.lexsort((self._id_rank, -final))
-            ranked[ts] = [
-                Candidate(
-                    int(i), round(float(final[i]), 4), round(float(relevance[i]), 4), ts.topics[best_row[i]]
-                )
-                for i in order
-                if keep[i]
-            ]
+            by_size.setdefault(len(ts.topics), []).append(ts)
+        weight = self.rules.popularity_weight
+        ranked: dict[TopicSet, Ranked] = {}
+        matrix = self._matrix()
+        no_exclusions = np.zeros(len(self.papers), dtype=bool)
+        for group in by_size.values():
+            # Shape (sets, topics per set, papers), gathered in one indexing operation.
+            rows = matrix[np.array([[self._row_of[t] for t in ts.topics] for ts in group])]
+            best = rows.argmax(axis=1)
+            relevance = np.take_along_axis(rows, best[:, None, :], axis=1)[:, 0, :].astype(np.float64)
+            excluded_mask = np.stack(
+                [self._exclusion_mask(ts.excludes) if ts.excludes else no_exclusions for ts in group]
+            )
+            keep = (relevance >= self.rules.threshold) & ~excluded_mask
+            final = np.round((1.0 - weight) * relevance + weight * self._popularity, 4)
+            relevance = np.round(relevance, 4)
+            # Ties break on arxiv_id (its rank in the pool) so reruns give byte-identical picks.
+            order = np.lexsort((np.broadcast_to(self._id_rank, final.shape), -final), axis=-1)
+            kept = np.take_along_axis(keep, order, axis=1)
+            for i, ts in enumerate(group):
+                # Rows stay numpy views: only the few papers a reader gets are ever converted.
+                ranked[ts] = Ranked(order[i][kept[i]].tolist(), final[i], relevance[i], best[i], ts.topics)
         return ranked
 
-    def picks(self, candidates: Sequence[Candidate], limit: int, already_sent: set[str]) -> list[Pick]:
-        """The first `limit` candidates the subscriber has not been sent, each with its reason."""
-        chosen: list[Pick] = []
-        for candidate in candidates:
-            paper = self.papers[candidate.paper_index]
-            if paper.arxiv_id in already_sent:
-                continue
-            chosen.append(
-                Pick(
-                    paper=paper,
-                    score=candidate.score,
-                    relevance=candidate.relevance,
-                    topic=candidate.topic,
-                    matched=self._explain(candidate.topic, candidate.paper_index),
-                )
+    def _score_missing(self, topics: Iterable[str]) -> None:
+        # A topic's scores depend only on the pool and the topic, so each distinct topic is
+        # scored once per edition, however many chunks of subscribers ask for it.
+        missing = [t for t in dict.fromkeys(topics) if t not in self._row_of]
+        if missing and self.papers:
+            scores = self.scorer.score(self.papers, missing)
+            for topic, row in zip(missing, scores, strict=True):
+                self._row_of[topic] = len(self._scored)
+                self._scored.append(row)
+            self._stacked = None
+
+    def _matrix(self) -> npt.NDArray[np.float32]:
+        """Every topic scored so far, one row each, in `_row_of` order."""
+        if self._stacked is None:
+            empty = np.zeros((0, len(self.papers)), dtype=np.float32)
+            self._stacked = np.stack(self._scored) if self._scored else empty
+        stacked: npt.NDArray[np.float32] = self._stacked
+        return stacked
+
+    def choose(self, ranked: Ranked, limit: int, already_sent: set[str]) -> list[int]:
+        """Pool indices of the first `limit` candidates the subscriber has not been sent."""
+        if not already_sent:
+            return ranked.order[:limit]
+        ids = self._ids
+        return [i for i in ranked.order if ids[i] not in already_sent][:limit]
+
+    def entries(self, ranked: Ranked, chosen: Sequence[int]) -> list[dict[str, Any]]:
+        """The chosen picks as the ledger stores them: paper, score, relevance, topic and why."""
+        result = []
+        for index in chosen:
+            topic = ranked.topics[ranked.best_topic[index]]
+            result.append(
+                {
+                    "arxiv_id": self._ids[index],
+                    "score": float(ranked.final[index]),
+                    "relevance": float(ranked.relevance[index]),
+                    "topic": topic,
+                    "matched": self._explain(topic, index),
+                }
             )
-            if len(chosen) >= limit:
-                break
-        return chosen
+        return result
+
+    def picks(self, ranked: Ranked, limit: int, already_sent: set[str]) -> list[Pick]:
+        """The first `limit` candidates the subscriber has not been sent, each with its reason."""
+        return [
+            Pick(
+                paper=self.papers[index],
+                score=float(ranked.final[index]),
+                relevance=float(ranked.relevance[index]),
+                topic=ranked.topics[ranked.best_topic[index]],
+                matched=self._explain(ranked.topics[ranked.best_topic[index]], index),
+            )
+            for index in self.choose(ranked, limit, already_sent)
+        ]
 
     def trending_outside(self, picked: Iterable[str], count: int = 3) -> list[Paper]:
         """The most popular papers of the pool that are not among `picked`."""
         skip = set(picked)
-        order = np.lexsort((self._id_rank, -self._popularity))
-        return [self.papers[i] for i in order if self.papers[i].arxiv_id not in skip][:count]
+        found: list[Paper] = []
+        for index in self._by_popularity:
+            if self._ids[index] not in skip:
+                found.append(self.papers[index])
+                if len(found) == count:
+                    break
+        return found
 
     def _exclusion_mask(self, excludes: tuple[str, ...]) -> npt.NDArray[np.bool_]:
         mask = self._excluded.get(excludes)
@@ -122,6 +187,7 @@ class Picker:
         return mask
 
     def _explain(self, topic: str, paper_index: int) -> tuple[str, ...]:
+        # Many readers share a (topic, paper) pair: explain each pair once per edition.
         key = (topic, paper_index)
         if key not in self._explained:
             self._explained[key] = self.scorer.explain(self.papers[paper_index], topic)

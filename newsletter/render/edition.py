@@ -206,8 +206,8 @@ class EditionRenderer:
             "unsubscribe_url": marks.slot("unsubscribe"),
         }
         # The one premailer call of the issue: every card, trending entry and shell variant in one sheet.
-        html_sheet = inline(env.get_template(HTML_SHEET).render(context))
-        text_sheet = env.get_template(TEXT_SHEET).render(context)
+        html_sheet = wire_text(inline(env.get_template(HTML_SHEET).render(context)))
+        text_sheet = wire_text(env.get_template(TEXT_SHEET).render(context))
         size = len(self.pool)
         self._html = _Layout.from_pieces(marks.split(html_sheet), size, "HTML")
         self._text = _Layout.from_pieces(marks.split(text_sheet), size, "text")
@@ -271,6 +271,18 @@ def render_standalone(
         "manage_url": links.manage,
         "unsubscribe_url": links.unsubscribe,
     }
-    html = inline(env.get_template(HTML_PAGE).render(context))
-    text = env.get_template(TEXT_PAGE).render(context)
+    html = wire_text(inline(env.get_template(HTML_PAGE).render(context)))
+    text = wire_text(env.get_template(TEXT_PAGE).render(context))
     return RenderedEmail(subject=subject, preheader=preheader, html=html, text=text)
+
+
+def wire_text(text: str) -> str:
+    """Text as a MIME part carries it: CRLF line ends and a final line break.
+
+    Done once per issue on the whole sheet, so every email joined from it is already in this form,
+    and the preview prints the very bytes the delivered part holds.
+    """
+    lines = text.replace("\r\n", "\n").split("\n")
+    if lines and lines[-1] == "":
+        lines.pop()
+    return "\r\n".join(lines) + "\r\n"

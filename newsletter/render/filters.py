@@ -50,11 +50,15 @@ def oneline(text: str | None) -> str:
     return " ".join((text or "").split())
 
 
+# Whitespace of any kind (str.isspace) and the C0 controls and DEL.
+_UNSAFE_URL_CHAR = re.compile(r"[\s\x00-\x1f\x7f]")
+
+
 def http_url(value: str | None) -> str:
     """`value` if it is an absolute http(s) URL, else "" so the template leaves the link out."""
     url = (value or "").strip()
     # Browsers drop tabs and newlines inside a scheme ("java\tscript:"), so any such URL is refused outright.
-    if not url or any(ch.isspace() or ord(ch) < 0x20 or ord(ch) == 0x7F for ch in url):
+    if not url or _UNSAFE_URL_CHAR.search(url):
         return ""
     try:
         parts = urlsplit(url)

@@ -6,13 +6,13 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import Connection, Engine, event, insert, select, text
+from sqlalchemy import Connection, Engine, event, select, text
 
 from newsletter.store.embeddings import EmbeddingCache
 from newsletter.store.leases import LeaseStore
 from newsletter.store.ledger import LedgerStore
 from newsletter.store.papers import PaperStore
-from newsletter.store.schema import meta, migrate
+from newsletter.store.schema import insert_ignore, meta, migrate
 from newsletter.store.subscribers import SubscriberStore
 
 __all__ = ["Store"]
@@ -60,17 +60,14 @@ class Store:
         with self.write() as conn:
             found = conn.execute(select(meta.c.value).where(meta.c.key == key)).scalar()
             if found is None:
-                found = factory()
-                conn.execute(insert(meta).values(key=key, value=found))
+                insert_ignore(conn, meta, [{"key": key, "value": factory()}])
+                found = conn.execute(select(meta.c.value).where(meta.c.key == key)).scalar_one()
             return str(found)
 
     def claim_once(self, key: str, value: str) -> bool:
         """True for the first caller to claim `key` (any process), False ever after."""
         with self.write() as conn:
-            if conn.execute(select(meta.c.key).where(meta.c.key == key)).first() is not None:
-                return False
-            conn.execute(insert(meta).values(key=key, value=value))
-            return True
+            return insert_ignore(conn, meta, [{"key": key, "value": value}], count=True) == 1
 
     def dispose(self) -> None:
         self.engine.dispose()

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from newsletter.rank.base import Vector
-from newsletter.store.schema import embeddings
+from newsletter.store.schema import embeddings, insert_ignore
 
 if TYPE_CHECKING:
     from newsletter.store import Store
@@ -39,7 +39,6 @@ class EmbeddingCache:
     def put_many(self, vectors: Mapping[str, Vector]) -> None:
         if not vectors:
             return
-        present = set(self.get_many(list(vectors)))
         rows = [
             {
                 "kind": self._kind,
@@ -48,8 +47,6 @@ class EmbeddingCache:
                 "vector": np.asarray(vector, dtype=np.float32).tobytes(),
             }
             for key, vector in vectors.items()
-            if key not in present
         ]
-        if rows:
-            with self._store.write() as conn:
-                conn.execute(embeddings.insert(), rows)
+        with self._store.write() as conn:
+            insert_ignore(conn, embeddings, rows)

@@ -5,10 +5,9 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
-from sqlalchemy import insert, or_, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import or_, select, update
 
-from newsletter.store.schema import leases
+from newsletter.store.schema import insert_ignore, leases
 
 if TYPE_CHECKING:
     from newsletter.store import Store
@@ -31,14 +30,12 @@ class LeaseStore:
             ).rowcount
             if taken:
                 return True
-            if conn.execute(select(leases.c.name).where(leases.c.name == name)).first() is not None:
-                return False
-            try:
-                with conn.begin_nested():
-                    conn.execute(insert(leases).values(name=name, holder=holder, expires_at=expires))
-            except IntegrityError:
-                return False
-            return True
+            return (
+                insert_ignore(
+                    conn, leases, [{"name": name, "holder": holder, "expires_at": expires}], count=True
+                )
+                == 1
+            )
 
     def release(self, name: str, holder: str) -> None:
         """Give the lease up at once, so a standby takes over without waiting for expiry."""

@@ -7,10 +7,19 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Connection, and_, func, insert, or_, select, update
+from sqlalchemy import Connection, Integer, and_, bindparam, func, insert, or_, select, update
 
 from newsletter.models import Paper, Subscriber
-from newsletter.store.schema import deliveries, issue_papers, issue_skips, issues, sent_papers, subscribers
+from newsletter.store.schema import (
+    UTCDateTime,
+    deliveries,
+    insert_ignore,
+    issue_papers,
+    issue_skips,
+    issues,
+    sent_papers,
+    subscribers,
+)
 from newsletter.store.serialize import paper_from_json, paper_to_json
 from newsletter.store.subscribers import subscriber_from_row
 
@@ -59,6 +68,23 @@ class Outcome:
 _SUBSCRIBER_COLUMNS = [column.label(f"sub_{column.name}") for column in subscribers.c]
 
 
+# One statement for a whole group of outcomes, executed as a batch.
+_RECORD = (
+    update(deliveries)
+    .where(deliveries.c.id == bindparam("b_id"))
+    .values(
+        status=bindparam("b_status"),
+        last_reply=bindparam("b_reply"),
+        attempts=deliveries.c.attempts + bindparam("b_tries", type_=Integer),
+        sent_at=func.coalesce(bindparam("b_sent_at", type_=UTCDateTime), deliveries.c.sent_at),
+        next_attempt_at=func.coalesce(bindparam("b_next", type_=UTCDateTime), deliveries.c.next_attempt_at),
+        updated_at=bindparam("b_now", type_=UTCDateTime),
+        claimed_by=None,
+        claimed_until=None,
+    )
+)
+
+
 def _due(now: datetime) -> Any:
     waiting = and_(deliveries.c.status.in_(("queued", "deferred")), deliveries.c.next_attempt_at <= now)
     # A sender that died mid-batch left rows in 'sending'; once its lease is over they are due again.
@@ -75,10 +101,8 @@ class LedgerStore:
     def issue(self, issue_date: date, now: datetime) -> IssueRecord:
         """The issue of `issue_date`, created on first use."""
         with self._store.write() as conn:
-            row = conn.execute(select(issues).where(issues.c.issue_date == issue_date)).mappings().first()
-            if row is None:
-                conn.execute(insert(issues).values(issue_date=issue_date, created_at=now))
-                row = conn.execute(select(issues).where(issues.c.issue_date == issue_date)).mappings().one()
+            insert_ignore(conn, issues, [{"issue_date": issue_date, "created_at": now}])
+            row = conn.execute(select(issues).where(issues.c.issue_date == issue_date)).mappings().one()
             return IssueRecord(row["id"], row["issue_date"], row["frozen_at"])
 
     def find_issue(self, issue_date: date) -> IssueRecord | None:
@@ -113,14 +137,9 @@ class LedgerStore:
 
     def skip_paper(self, issue_date: date, arxiv_id: str, now: datetime) -> None:
         """Keep a paper out of an issue that is not frozen yet."""
+        row = {"issue_date": issue_date, "arxiv_id": arxiv_id, "created_at": now}
         with self._store.write() as conn:
-            exists = select(issue_skips).where(
-                issue_skips.c.issue_date == issue_date, issue_skips.c.arxiv_id == arxiv_id
-            )
-            if conn.execute(exists).first() is None:
-                conn.execute(
-                    insert(issue_skips).values(issue_date=issue_date, arxiv_id=arxiv_id, created_at=now)
-                )
+            insert_ignore(conn, issue_skips, [row])
 
     def skipped_papers(self, issue_date: date) -> set[str]:
         with self._store.read() as conn:
@@ -139,24 +158,10 @@ class LedgerStore:
                 found.update(conn.execute(query).scalars())
         return found
 
-    def enqueue(self, rows: Sequence[dict[str, Any]]) -> int:
-        """Insert ledger rows that do not exist yet; returns how many were added."""
-        if not rows:
-            return 0
+    def enqueue(self, rows: Sequence[dict[str, Any]]) -> None:
+        """Insert ledger rows; a row that exists already (another scheduler won) is left as it is."""
         with self._store.write() as conn:
-            issue_id = rows[0]["issue_id"]
-            ids = [r["subscriber_id"] for r in rows]
-            present = set(
-                conn.execute(
-                    select(deliveries.c.subscriber_id).where(
-                        deliveries.c.issue_id == issue_id, deliveries.c.subscriber_id.in_(ids)
-                    )
-                ).scalars()
-            )
-            fresh = [r for r in rows if r["subscriber_id"] not in present]
-            if fresh:
-                conn.execute(insert(deliveries), fresh)
-            return len(fresh)
+            insert_ignore(conn, deliveries, list(rows))
 
     def claim(
         self,
@@ -224,33 +229,40 @@ class LedgerStore:
         """Write a group of outcomes in one transaction; a paper counts as sent only here."""
         if not outcomes:
             return
+        rows = [
+            {
+                "b_id": o.delivery.id,
+                "b_status": o.status,
+                "b_reply": o.reply[:1000],
+                "b_tries": 0 if o.status == "skipped" else 1,
+                "b_sent_at": now if o.status == "sent" else None,
+                "b_next": o.next_attempt_at,
+                "b_now": now,
+            }
+            for o in outcomes
+        ]
+        sent = [
+            {
+                "subscriber_id": o.delivery.subscriber.id,
+                "arxiv_id": arxiv_id,
+                "issue_date": o.delivery.issue_date,
+                "sent_at": now,
+            }
+            for o in outcomes
+            if o.status == "sent"
+            for arxiv_id in dict.fromkeys(p["arxiv_id"] for p in o.delivery.picks)
+        ]  # fmt: skip
+        bounced = [o.delivery.subscriber.id for o in outcomes if o.bounced]
         with self._store.write() as conn:
-            for outcome in outcomes:
-                d = outcome.delivery
-                values: dict[str, Any] = {
-                    "status": outcome.status,
-                    "last_reply": outcome.reply[:1000],
-                    "updated_at": now,
-                    "claimed_by": None,
-                    "claimed_until": None,
-                }
-                if outcome.status != "skipped":
-                    values["attempts"] = deliveries.c.attempts + 1
-                if outcome.status == "sent":
-                    values["sent_at"] = now
-                if outcome.next_attempt_at is not None:
-                    values["next_attempt_at"] = outcome.next_attempt_at
-                conn.execute(update(deliveries).where(deliveries.c.id == d.id).values(**values))
-                if outcome.status == "sent":
-                    self._store.subscribers.record_sent(
-                        conn, d.subscriber.id, [p["arxiv_id"] for p in d.picks], d.issue_date, now
-                    )
-                if outcome.bounced:
-                    conn.execute(
-                        update(subscribers)
-                        .where(subscribers.c.id == d.subscriber.id, subscribers.c.status == "active")
-                        .values(status="bounced", updated_at=now)
-                    )
+            conn.execute(_RECORD, rows)
+            # Another sender may have delivered the same row after a lease ran out: keep the first.
+            insert_ignore(conn, sent_papers, sent)
+            if bounced:
+                conn.execute(
+                    update(subscribers)
+                    .where(subscribers.c.id.in_(bounced), subscribers.c.status == "active")
+                    .values(status="bounced", updated_at=now)
+                )
 
     def release(self, claimed: Sequence[Delivery], now: datetime) -> None:
         """Hand claimed rows that were never attempted back to the queue."""
@@ -274,6 +286,16 @@ class LedgerStore:
             return [
                 IssueRecord(r["id"], r["issue_date"], r["frozen_at"]) for r in conn.execute(query).mappings()
             ]
+
+    def has_unfinished(self, now: datetime) -> bool:
+        """True while any row is queued, being sent (under any lease), or a retry that is due."""
+        query = (
+            select(deliveries.c.id)
+            .where(or_(deliveries.c.status.in_(("queued", "sending")), _due(now)))
+            .limit(1)
+        )
+        with self._store.read() as conn:
+            return conn.execute(query).first() is not None
 
     def queued_on(self, issue_date: date) -> set[int]:
         """Subscribers that already have a row for the issue of `issue_date`."""

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import Connection, RowMapping, func, insert, select, update
 
 from newsletter.models import FetchReport, Paper
-from newsletter.store.schema import fetches, listings, papers
+from newsletter.store.schema import fetches, insert_ignore, listings, papers
 
 if TYPE_CHECKING:
     from newsletter.store import Store
@@ -144,14 +144,8 @@ class PaperStore:
                     )
                     updated += 1
             if (paper.arxiv_id, listing_date) not in known_listings:
-                conn.execute(
-                    insert(listings).values(
-                        arxiv_id=paper.arxiv_id,
-                        listing_date=listing_date,
-                        source=source,
-                        first_seen_at=now,
-                    )
-                )
+                listing = {"arxiv_id": paper.arxiv_id, "listing_date": listing_date, "source": source}
+                insert_ignore(conn, listings, [{**listing, "first_seen_at": now}])
                 known_listings.add((paper.arxiv_id, listing_date))
         return UpsertCounts(new=new, updated=updated)
 

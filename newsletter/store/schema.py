@@ -24,9 +24,9 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
-    inspect,
     text,
 )
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Dialect
 
 log = logging.getLogger(__name__)
@@ -144,7 +144,6 @@ sent_papers = Table(
     Column("arxiv_id", String(32), primary_key=True),
     Column("issue_date", Date, nullable=False),
     Column("sent_at", UTCDateTime, nullable=False),
-    Index("ix_sent_papers_arxiv", "arxiv_id"),
 )
 
 embeddings = Table(
@@ -228,6 +227,25 @@ leases = Table(
 )
 
 
+def insert_ignore(conn: Connection, table: Table, rows: list[dict[str, Any]], *, count: bool = False) -> int:
+    """Insert rows, skipping any that would break a unique key; the same race-free SQL on both databases.
+
+    With `count`, returns how many rows went in (RETURNING: drivers disagree on rowcount here).
+    """
+    if not rows:
+        return 0
+    statement: Any
+    if conn.dialect.name == "postgresql":
+        statement = postgresql.insert(table).on_conflict_do_nothing()
+    else:
+        statement = sqlite.insert(table).on_conflict_do_nothing()
+    if not count:
+        conn.execute(statement, rows)
+        return 0
+    statement = statement.returning(*table.primary_key.columns)
+    return len(conn.execute(statement, rows[0] if len(rows) == 1 else rows).all())
+
+
 def _create(*tables: Table) -> Callable[[Connection], None]:
     def step(conn: Connection) -> None:
         for table in tables:
@@ -236,16 +254,9 @@ def _create(*tables: Table) -> Callable[[Connection], None]:
     return step
 
 
-def add_column(table: Table, name: str) -> Callable[[Connection], None]:
-    """A migration step adding one column of `table`'s current definition, if it is missing."""
-
+def _sql(statement: str) -> Callable[[Connection], None]:
     def step(conn: Connection) -> None:
-        present = {c["name"] for c in inspect(conn).get_columns(table.name)}
-        if name in present:
-            return
-        column = table.c[name]
-        ddl = column.type.compile(dialect=conn.dialect)
-        conn.execute(text(f'ALTER TABLE {table.name} ADD COLUMN "{name}" {ddl}'))
+        conn.execute(text(statement))
 
     return step
 
@@ -256,6 +267,8 @@ MIGRATIONS: list[Callable[[Connection], None]] = [
     _create(subscribers, sent_papers, embeddings),
     _create(issues, issue_papers, issue_skips, deliveries, meta),
     _create(leases),
+    # Every lookup goes by subscriber first (the primary key); the arxiv_id index only slowed sending.
+    _sql("DROP INDEX IF EXISTS ix_sent_papers_arxiv"),
 ]
 
 

@@ -7,17 +7,26 @@ import json
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import date, datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from sqlalchemy import Connection, delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from newsletter.models import Subscriber
-from newsletter.store.schema import sent_papers, subscribers
+from newsletter.store.schema import insert_ignore, sent_papers, subscribers
 from newsletter.subscribers import Preferences, email_key
 
 if TYPE_CHECKING:
     from newsletter.store import Store
+
+
+class ReaderRow(NamedTuple):
+    """A subscriber as ranking sees them."""
+
+    id: int
+    topics: list[str]
+    excludes: list[str]
+    per_email: int
 
 
 class DuplicateSubscriber(ValueError):
@@ -131,6 +140,24 @@ class SubscriberStore:
                 return
             last = rows[-1].id
 
+    def iter_readers(self, status: str, batch: int = 5000) -> Iterator[ReaderRow]:
+        """Stream just what ranking needs (id, topics, exclusions, papers per email), in id order."""
+        columns = (subscribers.c.id, subscribers.c.topics, subscribers.c.excludes, subscribers.c.per_email)
+        last = 0
+        while True:
+            query = (
+                select(*columns)
+                .where(subscribers.c.status == status, subscribers.c.id > last)
+                .order_by(subscribers.c.id)
+                .limit(batch)
+            )
+            with self._store.read() as conn:
+                rows = [ReaderRow(*row) for row in conn.execute(query)]
+            yield from rows
+            if len(rows) < batch:
+                return
+            last = rows[-1].id
+
     def counts_by_status(self) -> dict[str, int]:
         query = select(subscribers.c.status, func.count()).group_by(subscribers.c.status)
         with self._store.read() as conn:
@@ -186,19 +213,8 @@ class SubscriberStore:
         self, conn: Connection, subscriber_id: int, arxiv_ids: Sequence[str], issue_date: date, now: datetime
     ) -> None:
         """Remember that these papers reached the subscriber, inside the caller's transaction."""
-        if not arxiv_ids:
-            return
-        already = set(
-            conn.execute(
-                select(sent_papers.c.arxiv_id).where(
-                    sent_papers.c.subscriber_id == subscriber_id, sent_papers.c.arxiv_id.in_(list(arxiv_ids))
-                )
-            ).scalars()
-        )
         rows = [
             {"subscriber_id": subscriber_id, "arxiv_id": a, "issue_date": issue_date, "sent_at": now}
             for a in dict.fromkeys(arxiv_ids)
-            if a not in already
         ]
-        if rows:
-            conn.execute(insert(sent_papers), rows)
+        insert_ignore(conn, sent_papers, rows)

@@ -256,8 +256,7 @@ def build_router(ctx: WebContext) -> APIRouter:
         except InvalidInput as exc:
             return JSONResponse({"matches": [], "error": str(exc)})
         edition = ctx.live_edition(svc.clock().date())
-        candidates = edition.picker.rank([topic_set])[topic_set][:5]
-        picks = edition.picker.picks(candidates, 5, set())
+        picks = edition.picker.picks(edition.picker.rank([topic_set])[topic_set], 5, set())
         matches = [{"title": p.paper.title, "url": p.paper.hf_url, "reason": p.reason()} for p in picks]
         return JSONResponse({"matches": matches})
 

@@ -1,0 +1,75 @@
+"""`newsletter worker`: drain every issue's due ledger rows; run as many as you like, on any machine.
+
+Workers share the queue through the database: each claims small batches with
+SELECT ... FOR UPDATE SKIP LOCKED (PostgreSQL) or BEGIN IMMEDIATE (SQLite) and a lease, so a
+worker that dies hands its rows back when the lease runs out.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date
+
+from newsletter.deliver.send import SendLoop, SendSummary, worker_name
+from newsletter.edition import Edition
+from newsletter.services import Services
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Worker:
+    """One sender process: claims, renders and sends until no row is left, or forever."""
+
+    svc: Services
+    name: str = field(default_factory=worker_name)
+    sleep: Callable[[float], None] = time.sleep
+    _editions: dict[date, Edition] = field(default_factory=dict)
+
+    def drain_once(self) -> SendSummary:
+        """Send every row that is due now, across issues."""
+        total = SendSummary()
+        store = self.svc.store
+        for issue in store.ledger.issues_with_due_rows(self.svc.clock()):
+            edition = self._editions.get(issue.issue_date)
+            if edition is None:
+                # Once per issue and process: the frozen pool, the renderer and its one premailer call.
+                edition = Edition.open(
+                    store, self.svc.settings, issue.issue_date, self.svc.clock(), freeze=True
+                )
+                self._editions = {issue.issue_date: edition}
+            transport = self.svc.transport()
+            try:
+                summary = SendLoop(
+                    edition=edition,
+                    transport=transport,
+                    signer=self.svc.signer(),
+                    clock=self.svc.clock,
+                    connections=self.svc.connections(),
+                    worker=self.name,
+                ).run()
+            finally:
+                transport.close()
+            total.merge(summary)
+            if summary.stopped:
+                total.stopped = summary.stopped
+                break
+        return total
+
+    def run(self, *, until_done: bool, poll_s: float) -> SendSummary:
+        """Drain repeatedly; with `until_done`, stop once no row is queued, sending or due."""
+        total = SendSummary()
+        while True:
+            summary = self.drain_once()
+            total.merge(summary)
+            if summary.stopped:
+                total.stopped = summary.stopped
+                return total
+            if summary.attempted:
+                continue
+            if until_done and not self.svc.store.ledger.has_unfinished(self.svc.clock()):
+                return total
+            self.sleep(poll_s)

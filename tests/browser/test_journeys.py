@@ -1,0 +1,220 @@
+"""What a reader and an admin do in a real browser, against the real app served over HTTP."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+if not Path("/usr/bin/chromium").exists():
+    pytest.skip(
+        "Debian's chromium is not installed: run ./scripts/install-debian-packages", allow_module_level=True
+    )
+
+from bs4 import BeautifulSoup
+from playwright.sync_api import Page, Playwright, expect
+
+from newsletter.models import Subscriber
+from newsletter.subscribers import preferences
+from tests.browser.conftest import NOW, TOMORROW, LiveApp, NewPage, clock, screenshot
+from tests.conftest import CliRunnerFn
+from tests.web_support import ADMIN_PASSWORD
+
+# Chromium's ICU still reports India's zone by its legacy name; both name the same IANA zone.
+KOLKATA = {"Asia/Kolkata", "Asia/Calcutta"}
+
+
+def add_active(live: LiveApp, email: str, topics: list[str], excludes: list[str] | None = None) -> Subscriber:
+    prefs = preferences(topics, excludes or [], timezone="UTC", hour=7)
+    return live.store.subscribers.add(email, prefs, "active", NOW)
+
+
+def pool_titles(live: LiveApp) -> set[str]:
+    """Titles of the papers today's issue draws on."""
+    return {p.title for p in live.store.papers.pool(NOW.date(), live.svc.settings.issue.window_days)}
+
+
+@pytest.mark.slow
+def test_subscribe_with_live_preview_then_confirm(
+    live_app: LiveApp, new_page: NewPage, march_papers: None
+) -> None:
+    page = new_page(timezone_id="Asia/Kolkata")
+    page.goto("/")
+    expect(page.get_by_role("heading", level=1)).to_contain_text("Trending ML papers on your topics")
+
+    # The time zone comes from the browser, not the server's default.
+    zone = page.locator("#timezone")
+    browser_zone = page.evaluate("Intl.DateTimeFormat().resolvedOptions().timeZone")
+    assert browser_zone in KOLKATA
+    expect(zone).to_have_value(browser_zone)
+
+    # Live preview: today's papers on the typed topic, fetched after the debounce.
+    matches = page.locator("#matches li")
+    page.locator("#topics").fill("LLM")
+    expect(matches.first.locator(".why")).to_contain_text("matches your topic “LLM”")
+    shown = matches.locator("a").all_text_contents()
+    assert shown and set(shown) <= pool_titles(live_app)
+    assert any("survey" in title.casefold() for title in shown), shown
+
+    # An exclusion line drops the papers that mention it.
+    page.locator("#topics").fill("LLM reasoning\n-survey")
+    expect(matches.first.locator(".why")).to_contain_text("matches your topic “LLM reasoning”")
+    expect(page.locator("#matches")).not_to_contain_text("Survey")
+    shown = matches.locator("a").all_text_contents()
+    assert shown and set(shown) <= pool_titles(live_app)
+    assert all("survey" not in title.casefold() for title in shown), shown
+
+    page.locator("#email").fill("ada@example.org")
+    page.locator("#hour").select_option("7")
+    page.locator("#cadence").select_option("weekly")
+    page.locator("#weekday").select_option(label="Friday")
+    screenshot(page, "subscribe.png")
+
+    page.get_by_role("button", name="Subscribe").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Check your inbox")
+    expect(page.locator(".card")).to_contain_text("ada@example.org")
+
+    mail = live_app.wait_for_mail("ada@example.org")
+    assert mail["Subject"].startswith("Confirm your subscription")
+    text = mail.get_body(("plain",))
+    assert text is not None
+    confirm_url = live_app.link_in(text.get_content(), "confirm")
+    html = mail.get_body(("html",))
+    assert html is not None and confirm_url in html.get_content()
+
+    # Opening the link only shows a button: link scanners GET, and must subscribe nobody.
+    page.goto(confirm_url)
+    expect(page.get_by_role("heading", level=1)).to_have_text("Confirm your subscription")
+    expect(page.locator("form.card")).to_contain_text("ada@example.org")
+    pending = live_app.store.subscribers.by_email("ada@example.org")
+    assert pending is not None and pending.status == "pending"
+
+    page.get_by_role("button", name="Confirm subscription").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("You are subscribed")
+    expect(page.locator(".card")).to_contain_text(f"07:00 ({browser_zone})")
+
+    sub = live_app.store.subscribers.by_email("ada@example.org")
+    assert sub is not None
+    assert sub.status == "active"
+    assert (sub.topics, sub.excludes) == (("LLM reasoning",), ("survey",))
+    assert (sub.hour, sub.timezone, sub.cadence, sub.weekday) == (7, browser_zone, "weekly", 4)
+
+    # The page's link leads to the new subscriber's own preferences.
+    page.get_by_role("link", name="Change your topics").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Your topics")
+    expect(page.locator("#topics")).to_have_value("LLM reasoning\n-survey")
+
+
+@pytest.mark.slow
+def test_manage_link_edits_topics(live_app: LiveApp, new_page: NewPage) -> None:
+    sub = add_active(live_app, "grace@example.org", ["LLM reasoning"], ["survey"])
+    token = live_app.svc.signer().mint("manage", sub)
+    page = new_page()
+    page.goto(f"/manage/{token}")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Your topics")
+    expect(page.locator("p.hint").first).to_contain_text("grace@example.org")
+    expect(page.locator("#topics")).to_have_value("LLM reasoning\n-survey")
+
+    page.locator("#topics").fill("robot manipulation\nNeRF\n-survey")
+    page.locator("#hour").select_option("6")
+    page.locator("#timezone").fill("Europe/Paris")
+    page.locator("#per_email").fill("5")
+    page.get_by_role("button", name="Save").click()
+
+    expect(page.get_by_role("status")).to_contain_text("Saved")
+    # The page shows what was stored, not what was typed.
+    expect(page.locator("#topics")).to_have_value("robot manipulation\nNeRF\n-survey")
+    expect(page.locator("#hour")).to_have_value("6")
+    expect(page.locator("#timezone")).to_have_value("Europe/Paris")
+    screenshot(page, "manage.png")
+
+    after = live_app.store.subscribers.get(sub.id)
+    assert after is not None
+    assert (after.topics, after.excludes) == (("robot manipulation", "NeRF"), ("survey",))
+    assert (after.hour, after.timezone, after.per_email, after.status) == (6, "Europe/Paris", 5, "active")
+
+
+@pytest.mark.slow
+def test_unsubscribe_page_needs_the_button(live_app: LiveApp, new_page: NewPage) -> None:
+    sub = add_active(live_app, "alan@example.org", ["speech"])
+    token = live_app.svc.signer().mint("unsubscribe", sub)
+    page = new_page()
+    page.goto(f"/unsubscribe/{token}")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Unsubscribe")
+    expect(page.locator("form.card")).to_contain_text("alan@example.org")
+    still = live_app.store.subscribers.get(sub.id)
+    assert still is not None and still.status == "active"
+
+    page.get_by_role("button", name="Unsubscribe").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("You are unsubscribed")
+    expect(page.locator(".card")).to_contain_text("No more emails will be sent to alan@example.org")
+    gone = live_app.store.subscribers.get(sub.id)
+    assert gone is not None and gone.status == "unsubscribed"
+
+
+@pytest.mark.slow
+def test_rfc8058_one_click_post_without_cookies(live_app: LiveApp, playwright: Playwright) -> None:
+    sub = add_active(live_app, "barbara@example.org", ["compilers"])
+    url = f"{live_app.base_url}/unsubscribe/{live_app.svc.signer().mint('unsubscribe', sub)}"
+    request = playwright.request.new_context()
+    try:
+        assert request.storage_state()["cookies"] == []
+        response = request.post(url, form={"List-Unsubscribe": "One-Click"}, max_redirects=0)
+        assert response.status == 200
+        assert "location" not in response.headers
+        assert "You are unsubscribed" in response.text()
+    finally:
+        request.dispose()
+    gone = live_app.store.subscribers.get(sub.id)
+    assert gone is not None and gone.status == "unsubscribed"
+
+
+def cli_preview(run_cli: CliRunnerFn, live: LiveApp, email: str) -> tuple[str, list[str]]:
+    """The subject and the card titles of `newsletter preview` for tomorrow's issue."""
+    result = run_cli("preview", "--email", email, "--date", TOMORROW, clock=clock, env=live.cli_env())
+    assert result.exit_code == 0, result.stderr
+    subject = next(line for line in result.stderr.splitlines() if line.startswith("subject: "))
+    soup = BeautifulSoup(result.stdout, "html.parser")
+    return subject.removeprefix("subject: "), [a.get_text(strip=True) for a in soup.select("a.title")]
+
+
+def sign_in(page: Page, live: LiveApp) -> None:
+    page.goto("/admin")
+    expect(page).to_have_url(f"{live.base_url}/admin/login")
+    page.locator("#password").fill(ADMIN_PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    expect(page).to_have_url(f"{live.base_url}/admin")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Dashboard")
+
+
+@pytest.mark.slow
+def test_admin_preview_matches_the_cli(
+    live_app: LiveApp, new_page: NewPage, march_papers: None, run_cli: CliRunnerFn
+) -> None:
+    add_active(live_app, "robots@example.org", ["robot manipulation"])
+    reader = add_active(live_app, "reader@example.org", ["LLM reasoning"], ["survey"])
+    page = new_page(width=1280, height=900)
+    sign_in(page, live_app)
+
+    page.get_by_role("link", name="Preview tomorrow").click()
+    expect(page).to_have_url(f"{live_app.base_url}/admin/preview")
+    expect(page.get_by_role("heading", level=1)).to_have_text(f"Preview of the issue of {TOMORROW}")
+    page.locator("#email").select_option(reader.email)
+    page.get_by_role("button", name="Show preview").click()
+    expect(page).to_have_url(re.compile(r"/admin/preview\?email=reader%40example\.org"))
+
+    titles = page.locator("#picks td.pick-title")
+    expect(titles.first).to_be_visible()
+    shown = [t.strip() for t in titles.all_text_contents()]
+    subject, cli_titles = cli_preview(run_cli, live_app, reader.email)
+    assert shown == cli_titles
+    expect(page.locator("#subject")).to_have_text(subject)
+
+    # Both frames render the exact email: the same cards, in the same order.
+    desktop = page.frame_locator("#desktop")
+    expect(desktop.locator("a.title").first).to_have_text(shown[0])
+    assert [t.strip() for t in desktop.locator("a.title").all_text_contents()] == shown
+    expect(page.frame_locator("#mobile").locator("a.title").first).to_have_text(shown[0])
+    expect(page.locator("#text-part")).to_contain_text(shown[0])
+    screenshot(page, "admin-preview.png")

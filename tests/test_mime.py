@@ -1,0 +1,75 @@
+"""The MIME bytes: the fast writer parses to the same message as one built with EmailMessage."""
+
+from __future__ import annotations
+
+import email
+from datetime import UTC, date, datetime
+from email.policy import default
+
+import pytest
+
+from newsletter.mime import MimeWriter, Sender, build_message
+from newsletter.models import Pick, Subscriber
+from newsletter.render import EditionRenderer, Links, Masthead, make_environment, templates_dir
+from newsletter.scrape import parse_api
+from tests.conftest import HF_API
+
+SENDER = Sender("papers@example.org", "Trending Papers", "replies@example.org", "papers.example.org")
+UNSUBSCRIBE = (
+    "https://papers.example.org/unsubscribe/eyJzIjoxLCJmIjoiNTllNDQ1OWNkMjE0YThkNiJ9.awbnpQ.UiUPGi2TG8Rrusq"
+)
+
+
+def rendered_digest(to: str):
+    papers = [li.paper for li in parse_api((HF_API / "daily_papers_2025-10-03.json").read_text()).listings]
+    renderer = EditionRenderer(
+        make_environment(templates_dir()), date(2025, 10, 3), papers, Masthead("T", "P")
+    )
+    reader = Subscriber(
+        id=7, email=to, status="active", topics=("video",), excludes=(), timezone="UTC", hour=7,
+        cadence="daily", weekday=0, per_email=10, created_at=datetime(2025, 1, 1, tzinfo=UTC),
+    )  # fmt: skip
+    picks = [Pick(p, 0.5, 0.5, "video generation", ("video generation",)) for p in papers[:12]]
+    links = Links(manage="https://papers.example.org/manage/tok", unsubscribe=UNSUBSCRIBE)
+    return renderer.render(reader, picks, papers[12:15], links)
+
+
+@pytest.mark.parametrize("to", ["ada@example.org", "bo@münchen.de"])
+def test_fast_bytes_parse_to_the_same_message_as_email_message(to):
+    rendered = rendered_digest(to)
+    fields = {
+        "to": to,
+        "message_id": "<digest.2025-10-03.7@example.org>",
+        "date": datetime(2025, 10, 3, 7, 0, tzinfo=UTC),
+        "unsubscribe_url": UNSUBSCRIBE,
+    }
+    fast = email.message_from_bytes(
+        MimeWriter(SENDER, "2025-10-03").build(rendered, **fields), policy=default
+    )
+    reference = email.message_from_bytes(build_message(rendered, sender=SENDER, **fields), policy=default)
+    assert list(fast.keys()) == list(reference.keys())
+    for name in reference:
+        if name != "Content-Type":  # the boundary differs, nothing else
+            assert str(fast[name]) == str(reference[name]), name
+    assert fast.get_content_type() == reference.get_content_type() == "multipart/alternative"
+    for mine, theirs in zip(fast.iter_parts(), reference.iter_parts(), strict=True):
+        assert mine.get_content_type() == theirs.get_content_type()
+        assert mine.get_content_charset() == theirs.get_content_charset() == "utf-8"
+        assert mine.get_content() == theirs.get_content()
+
+
+def test_list_unsubscribe_is_a_plain_url_on_the_wire():
+    # Folding at 78 columns would turn a long token into RFC 2047 words no mail client can follow.
+    rendered = rendered_digest("ada@example.org")
+    fields = {
+        "to": "ada@example.org",
+        "message_id": "<m@example.org>",
+        "date": datetime(2025, 10, 3, tzinfo=UTC),
+    }
+    for raw in (
+        MimeWriter(SENDER, "k").build(rendered, unsubscribe_url=UNSUBSCRIBE, **fields),
+        build_message(rendered, sender=SENDER, unsubscribe_url=UNSUBSCRIBE, **fields),
+    ):
+        assert f"\r\nList-Unsubscribe: <{UNSUBSCRIBE}>\r\n".encode() in raw
+        assert b"\r\nList-Unsubscribe-Post: List-Unsubscribe=One-Click\r\n" in raw
+        assert all(len(line) <= 998 for line in raw.split(b"\r\n"))
