@@ -94,12 +94,18 @@ class RankSettings:
 class IssueSettings:
     window_days: int = 3
     empty_day: str = "trending"
+    on_stale: str = "late"
+    give_up_hours: float = 6.0
 
     def validate(self) -> None:
         if not 0 <= self.window_days <= 30:
             raise ConfigError("issue.window_days: must be between 0 and 30")
         if self.empty_day not in ("trending", "skip"):
             raise ConfigError("issue.empty_day: must be 'trending' or 'skip'")
+        if self.on_stale not in ("late", "skip"):
+            raise ConfigError("issue.on_stale: must be 'late' or 'skip'")
+        if self.give_up_hours <= 0:
+            raise ConfigError("issue.give_up_hours: must be more than 0")
 
 
 @dataclass(frozen=True)

@@ -43,7 +43,7 @@ class Reader(Protocol):
 
 
 class EmptyPool(Exception):
-    """No paper was listed in the issue's window: the issue is not sent empty."""
+    """No paper in the issue's window, or no fetch since the last issue: it is not sent empty or stale."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,6 +120,9 @@ class Edition:
                     raise EmptyPool(
                         f"no papers listed for the issue of {issue_date}: run `newsletter fetch` first"
                     )
+                stale = store.ledger.staleness(issue_date, store.papers.last_success())
+                if stale:
+                    raise EmptyPool(stale)
                 pool = store.ledger.freeze(issue, current, now)
                 log.info("issue: %s frozen with %d papers", issue_date, len(pool))
             else:

@@ -93,7 +93,7 @@ def delivery_tick(svc: Services, alerter: Alerter, worker: str) -> TickReport:
             edition = Edition.open(store, settings, issue_date, now, freeze=True)
         except EmptyPool as exc:
             report.waiting.append(issue_date.isoformat())
-            alerter.raise_once(f"empty-pool:{issue_date}", f"the issue of {issue_date} is waiting", str(exc))
+            _wait_or_give_up(svc, alerter, issue_date, [s.id for s in fresh], str(exc))
             continue
         report.queued += sum(1 for _ in fresh)
         enqueue(edition, fresh, now)
@@ -123,6 +123,26 @@ def delivery_tick(svc: Services, alerter: Alerter, worker: str) -> TickReport:
     return report
 
 
+def _wait_or_give_up(
+    svc: Services, alerter: Alerter, issue_date: date, subscriber_ids: list[int], reason: str
+) -> None:
+    """An issue with no fresh papers waits (and alerts once); with on_stale = "skip" it is given up."""
+    store, settings, now = svc.store, svc.settings.issue, svc.clock()
+    store.claim_once(f"waiting-since:{issue_date}", now.isoformat())
+    since = datetime.fromisoformat(store.meta_value(f"waiting-since:{issue_date}", now.isoformat))
+    alerter.raise_once(
+        f"stale:{issue_date}",
+        f"the issue of {issue_date} is waiting for papers",
+        f"{reason}. It is retried on every tick; on_stale = {settings.on_stale!r}.",
+    )
+    if settings.on_stale == "skip" and now - since >= timedelta(hours=settings.give_up_hours):
+        issue = store.ledger.issue(issue_date, now)
+        store.ledger.skip_readers(
+            issue, subscriber_ids, f"skipped: no fresh papers after {settings.give_up_hours:g} h", now
+        )
+        log.error("tick: gave up the issue of %s for %d readers: %s", issue_date, len(subscriber_ids), reason)
+
+
 def last_fetch_slot(now: datetime, fetch_times: Iterable[str]) -> datetime | None:
     """The most recent configured fetch time (UTC) at or before `now`, within the last day."""
     slots = []
@@ -145,6 +165,7 @@ class Runner:
 
     def __post_init__(self) -> None:
         self.alerter = Alerter(self.svc)
+        self.waiting = False
 
     def holds_lease(self) -> bool:
         ttl = self.svc.settings.schedule.lease_s
@@ -154,9 +175,15 @@ class Runner:
         return held
 
     def tick(self) -> TickReport | None:
+        """One delivery tick; while an issue waits for papers, each tick tries the fetch again first."""
         if not self.holds_lease():
             return None
-        return delivery_tick(self.svc, self.alerter, self.holder)
+        if self.waiting:
+            log.info("tick: an issue is waiting for papers; fetching again")
+            self.fetch()
+        report = delivery_tick(self.svc, self.alerter, self.holder)
+        self.waiting = bool(report.waiting)
+        return report
 
     def fetch_job(self) -> object:
         if not self.holds_lease():

@@ -7,6 +7,7 @@ import re
 import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from importlib import resources
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from email_validator import EmailNotValidError, validate_email
@@ -106,7 +107,7 @@ def _clean_list(field: str, raw: Sequence[str], limit: int) -> tuple[str, ...]:
 
 
 def check_timezone(name: str) -> str:
-    """An IANA time zone name such as Asia/Kolkata, or InvalidInput."""
+    """An IANA time zone name like Asia/Kolkata (an old spelling becomes the current one), or InvalidInput."""
     text = _clean("timezone", name, max_chars=64)
     if text not in _zone_names():
         raise InvalidInput("timezone", f"unknown time zone {text!r}; use an IANA name like Europe/Paris")
@@ -114,7 +115,34 @@ def check_timezone(name: str) -> str:
         ZoneInfo(text)
     except (ZoneInfoNotFoundError, ValueError):
         raise InvalidInput("timezone", f"unknown time zone {text!r}") from None
-    return text
+    return _current_names().get(text, text)
+
+
+@functools.cache
+def current_zone_names() -> tuple[str, ...]:
+    """The zones a person picks from: one per place, under its current name (zone.tab), sorted."""
+    return tuple(sorted(set(_zone_tab()) | {"UTC"}))
+
+
+@functools.cache
+def _zone_tab() -> tuple[str, ...]:
+    text = (resources.files("tzdata.zoneinfo") / "zone.tab").read_text(encoding="utf-8")
+    return tuple(line.split("\t")[2] for line in text.splitlines() if line and not line.startswith("#"))
+
+
+@functools.cache
+def _current_names() -> dict[str, str]:
+    # Browsers still report retired spellings (Chromium says Asia/Calcutta). tzdata.zi links each old
+    # name to its zone ("L Asia/Kolkata Asia/Calcutta"); names zone.tab still lists stay as they are.
+    text = (resources.files("tzdata.zoneinfo") / "tzdata.zi").read_text(encoding="utf-8")
+    listed = set(_zone_tab())
+    links = {}
+    for line in text.splitlines():
+        if line.startswith("L "):
+            _, target, alias = line.split()
+            if alias not in listed and target in listed:
+                links[alias] = target
+    return links
 
 
 def check_hour(hour: int) -> int:

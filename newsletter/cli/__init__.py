@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 
+from newsletter.cli.bounces import bounces
 from newsletter.cli.collect import fetch, papers
 from newsletter.cli.common import cli
 from newsletter.cli.deliver import issue_status, preview, send
@@ -24,6 +25,7 @@ for _command in (
     serve,
     admin_hash,
     worker,
+    bounces,
 ):
     cli.add_command(_command)
 

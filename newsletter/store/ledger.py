@@ -135,6 +135,51 @@ class LedgerStore:
         query = select(issue_papers.c.paper).where(issue_papers.c.issue_id == issue_id)
         return sorted((paper_from_json(p) for p in conn.execute(query).scalars()), key=lambda p: p.arxiv_id)
 
+    def staleness(self, issue_date: date, last_fetch: datetime | None) -> str:
+        """Why the issue of `issue_date` would repeat the last one ("" if it would not).
+
+        An issue needs a successful fetch after the previous issue was frozen; without one the
+        sources are down, and the issue would only carry what readers already had.
+        """
+        query = (
+            select(issues)
+            .where(issues.c.issue_date < issue_date, issues.c.frozen_at.is_not(None))
+            .order_by(issues.c.issue_date.desc())
+            .limit(1)
+        )
+        with self._store.read() as conn:
+            previous = conn.execute(query).mappings().first()
+        if previous is None or (last_fetch is not None and last_fetch >= previous["frozen_at"]):
+            return ""
+        return (
+            f"no successful fetch since the issue of {previous['issue_date']} was frozen "
+            f"({previous['frozen_at']:%Y-%m-%d %H:%M} UTC): the sources may be down"
+        )
+
+    def skip_readers(
+        self, issue: IssueRecord, subscriber_ids: Sequence[int], reason: str, now: datetime
+    ) -> None:
+        """Close the issue for these readers without sending (an issue given up on)."""
+        rows = [
+            {
+                "issue_id": issue.id,
+                "subscriber_id": subscriber_id,
+                "status": "skipped",
+                "kind": "skip",
+                "picks": [],
+                "trending": [],
+                "message_id": "",
+                "attempts": 0,
+                "next_attempt_at": now,
+                "last_reply": reason,
+                "created_at": now,
+                "updated_at": now,
+            }
+            for subscriber_id in subscriber_ids
+        ]
+        with self._store.write() as conn:
+            insert_ignore(conn, deliveries, rows)
+
     def skip_paper(self, issue_date: date, arxiv_id: str, now: datetime) -> None:
         """Keep a paper out of an issue that is not frozen yet."""
         row = {"issue_date": issue_date, "arxiv_id": arxiv_id, "created_at": now}

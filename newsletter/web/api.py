@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Header, HTTPException, Query
+from fastapi import APIRouter, Depends, Header, HTTPException, Query, Request
 from pydantic import BaseModel, Field
+from starlette.concurrency import run_in_threadpool
 
+from newsletter.bounces import apply_bounces, parse_message
 from newsletter.collect import run_fetch
 from newsletter.subscribers import InvalidInput
 from newsletter.web.admin import STATUS_ORDER, build_preview, check_bearer, parse_issue_date, skip_paper
@@ -45,6 +47,13 @@ class FetchOut(BaseModel):
 class SkipIn(BaseModel):
     date: str = Field(max_length=40, description="tomorrow, today or YYYY-MM-DD")
     arxiv_id: str = Field(max_length=40)
+
+
+class BouncesOut(BaseModel):
+    line: str
+    hard: list[str]
+    soft: list[str]
+    suppressed: list[str]
 
 
 class MessageOut(BaseModel):
@@ -115,6 +124,25 @@ def build_router(ctx: WebContext) -> APIRouter:
         except InvalidInput as exc:
             raise HTTPException(status_code=422, detail=str(exc)) from None
         return MessageOut(message=skip_paper(ctx, issue_date, body.arxiv_id))
+
+    @router.post(
+        "/bounces",
+        openapi_extra={
+            "requestBody": {
+                "required": True,
+                "content": {"message/rfc822": {"schema": {"type": "string", "format": "binary"}}},
+            }
+        },
+    )
+    async def bounce(request: Request) -> BouncesOut:
+        """Upload one bounce (an RFC 3464 delivery status notification); a hard bounce suppresses it."""
+        raw = await request.body()
+        if not raw or len(raw) > 5_000_000:
+            raise HTTPException(status_code=422, detail="send one message of at most 5 MB")
+        report = await run_in_threadpool(apply_bounces, svc.store, [parse_message(raw)], svc.clock())
+        return BouncesOut(
+            line=report.line(), hard=report.hard, soft=report.soft, suppressed=report.suppressed
+        )
 
     @router.post("/fetch")
     def fetch() -> FetchOut:

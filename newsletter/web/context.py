@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import functools
 import threading
 import time
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
-from zoneinfo import available_timezones
 
 import jinja2
 from fastapi import Request
@@ -19,11 +17,12 @@ from limits.strategies import MovingWindowRateLimiter
 
 from newsletter.edition import Edition
 from newsletter.services import Services
+from newsletter.subscribers import current_zone_names
 
 
-@functools.cache
-def zone_names() -> list[str]:
-    return sorted(z for z in available_timezones() if "/" in z and not z.startswith(("Etc/", "SystemV/")))
+def zone_names() -> tuple[str, ...]:
+    """The time zones the forms suggest: current names only."""
+    return current_zone_names()
 
 
 class RateLimits:

@@ -7,6 +7,7 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
+from starlette.concurrency import run_in_threadpool
 
 from newsletter.deliver import SendError, TransportUnusable
 from newsletter.models import Subscriber
@@ -84,6 +85,14 @@ async def posted(request: Request) -> dict[str, str]:
     return values
 
 
+async def posted_or_empty(request: Request) -> dict[str, str]:
+    """The posted form, or {} when it is too long to read; the handler answers that with a 422."""
+    try:
+        return await posted(request)
+    except InvalidInput:
+        return {}
+
+
 def token_error(ctx: WebContext, request: Request, exc: InvalidToken) -> HTMLResponse:
     status = 410 if exc.expired else 404
     return ctx.message(
@@ -103,9 +112,14 @@ def build_router(ctx: WebContext) -> APIRouter:
 
     @router.post("/subscribe", response_class=HTMLResponse)
     async def subscribe(request: Request) -> HTMLResponse:
-        form: dict[str, str] = {}
+        form = await posted_or_empty(request)
+        # Database and SMTP work would stall the event loop: it runs in the thread pool.
+        return await run_in_threadpool(subscribe_form, request, form)
+
+    def subscribe_form(request: Request, form: dict[str, str]) -> HTMLResponse:
         try:
-            form = await posted(request)
+            if not form:
+                raise InvalidInput("form", "too long or empty")
             email = normalize_email(form.get("email", ""))
             prefs = read_preferences(form, ctx)
         except InvalidInput as exc:
@@ -197,13 +211,17 @@ def build_router(ctx: WebContext) -> APIRouter:
 
     @router.post("/manage/{token}", response_class=HTMLResponse)
     async def manage_post(request: Request, token: str) -> HTMLResponse:
+        form = await posted_or_empty(request)
+        return await run_in_threadpool(manage_form, request, token, form)
+
+    def manage_form(request: Request, token: str, form: dict[str, str]) -> HTMLResponse:
         try:
             sub = subscriber_for(svc.store, svc.signer(), "manage", token)
         except InvalidToken as exc:
             return token_error(ctx, request, exc)
-        form: dict[str, str] = {}
         try:
-            form = await posted(request)
+            if not form:
+                raise InvalidInput("form", "too long or empty")
             prefs = read_preferences(form, ctx)
         except InvalidInput as exc:
             shown = {**form_defaults(ctx, sub), **{k: v for k, v in form.items() if k in form_defaults(ctx)}}
