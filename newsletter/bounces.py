@@ -1,0 +1,127 @@
+"""Bounces: read RFC 3464 delivery status notifications and suppress addresses that hard-bounced."""
+
+from __future__ import annotations
+
+import email
+import logging
+import mailbox
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+from email.message import Message
+from email.policy import compat32
+from pathlib import Path
+
+from newsletter.store import Store
+from newsletter.subscribers import email_key
+
+log = logging.getLogger(__name__)
+
+
+class BounceFileError(Exception):
+    """A bounce file that cannot be read at all."""
+
+
+@dataclass(frozen=True, slots=True)
+class Notice:
+    """One recipient's line of a delivery status notification."""
+
+    recipient: str
+    action: str
+    status: str
+
+    @property
+    def hard(self) -> bool:
+        """A permanent failure (RFC 3463 class 5): the address does not take our mail."""
+        return self.action == "failed" and self.status.startswith("5.")
+
+
+@dataclass
+class BounceReport:
+    """What an import found and did, for the count line."""
+
+    messages: int = 0
+    not_dsn: int = 0
+    hard: list[str] = field(default_factory=list)
+    soft: list[str] = field(default_factory=list)
+    suppressed: list[str] = field(default_factory=list)
+    unknown: list[str] = field(default_factory=list)
+
+    def line(self) -> str:
+        return (
+            f"bounces: {self.messages} messages, {self.not_dsn} not delivery reports, "
+            f"{len(self.hard)} hard, {len(self.soft)} soft, {len(self.suppressed)} addresses suppressed, "
+            f"{len(self.unknown)} not subscribers"
+        )
+
+
+def notices(message: Message) -> list[Notice]:
+    """The per-recipient fields of a multipart/report; report-type=delivery-status, else []."""
+    if message.get_content_type() != "multipart/report":
+        return []
+    if str(message.get_param("report-type", "")).lower() != "delivery-status":
+        return []
+    found: list[Notice] = []
+    for part in message.walk():
+        if part.get_content_type() != "message/delivery-status":
+            continue
+        blocks = part.get_payload()
+        if not isinstance(blocks, list):
+            continue
+        # The first block holds the per-message fields (Reporting-MTA); each next one a recipient.
+        for block in blocks[1:]:
+            if not isinstance(block, Message):
+                continue
+            recipient = _address(block.get("Final-Recipient") or block.get("Original-Recipient") or "")
+            if recipient:
+                action = str(block.get("Action", "")).strip().lower()
+                status = str(block.get("Status", "")).strip().split(" ")[0]
+                found.append(Notice(recipient, action, status))
+    return found
+
+
+def _address(field_value: str) -> str:
+    # "rfc822; ada@example.org" (RFC 3464 address-type; address)
+    _, _, address = str(field_value).partition(";")
+    return (address or str(field_value)).strip().strip("<>")
+
+
+def read_mbox(path: Path) -> Iterable[Message]:
+    """The messages of an mbox file."""
+    if not path.is_file():
+        raise BounceFileError(f"{path}: no such file")
+    box = mailbox.mbox(path, create=False)
+    try:
+        yield from box
+    finally:
+        box.close()
+
+
+def parse_message(raw: bytes) -> Message:
+    """One message from its bytes (an upload to the admin API)."""
+    return email.message_from_bytes(raw, policy=compat32)
+
+
+def apply_bounces(store: Store, messages: Iterable[Message], now: datetime) -> BounceReport:
+    """Suppress every address that hard-bounced; soft bounces are counted, never acted on."""
+    report = BounceReport()
+    for message in messages:
+        report.messages += 1
+        found = notices(message)
+        if not found:
+            report.not_dsn += 1
+            continue
+        for notice in found:
+            (report.hard if notice.hard else report.soft).append(notice.recipient)
+            if not notice.hard:
+                continue
+            sub = store.subscribers.by_email(notice.recipient)
+            if sub is None:
+                report.unknown.append(notice.recipient)
+            elif sub.status in ("active", "pending"):
+                store.subscribers.set_status(sub.id, "bounced", now)
+                report.suppressed.append(email_key(sub.email))
+                log.warning(
+                    "bounces: %s hard-bounced (%s); no more mail goes to it", sub.email, notice.status
+                )
+    return report

@@ -1,0 +1,29 @@
+"""`newsletter bounces import FILE.mbox`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from newsletter.bounces import BounceFileError, apply_bounces, read_mbox
+from newsletter.cli.common import Exit, Runtime, command, fail
+
+
+@click.group()
+def bounces() -> None:
+    """Read bounce reports (RFC 3464) and stop mailing addresses that hard-bounced."""
+
+
+@bounces.command("import")
+@click.argument("path", type=click.Path(path_type=Path, dir_okay=False))
+@command
+def import_(runtime: Runtime, path: Path) -> int:
+    """Import an mbox of delivery status notifications; 5.x.x failures suppress the address."""
+    try:
+        report = apply_bounces(runtime.store(), read_mbox(path), runtime.clock())
+    except BounceFileError as exc:
+        fail(str(exc), Exit.USAGE)
+        return Exit.USAGE
+    click.echo(report.line())
+    return Exit.OK

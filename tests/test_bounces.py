@@ -1,0 +1,123 @@
+"""Bounce reports (RFC 3464 DSNs) built the way MTAs build them, imported from an mbox and the API."""
+
+from __future__ import annotations
+
+import mailbox
+from email.message import Message
+from email.mime.multipart import MIMEMultipart
+from email.mime.text import MIMEText
+from email.utils import format_datetime
+
+import pytest
+
+from newsletter.subscribers import preferences
+from tests.smtp_server import ScriptedHandler, start_server
+from tests.web_support import ADMIN_TOKEN, NOW, make_world
+
+
+def dsn(recipient: str, action: str, status: str, diagnostic: str) -> MIMEMultipart:
+    """A delivery status notification as Postfix writes one: human text, the status, the headers."""
+    report = MIMEMultipart("report", report_type="delivery-status")
+    report["From"] = "MAILER-DAEMON@mx.example.net (Mail Delivery System)"
+    report["To"] = "papers@example.org"
+    report["Subject"] = "Undelivered Mail Returned to Sender"
+    report["Date"] = format_datetime(NOW)
+    report["Message-ID"] = f"<bounce.{recipient}@mx.example.net>"
+    report.attach(
+        MIMEText(f"I'm sorry to have to inform you that your message could not be delivered to {recipient}.")
+    )
+    status_part = Message()
+    status_part.set_type("message/delivery-status")
+    per_message = Message()
+    per_message["Reporting-MTA"] = "dns; mx.example.net"
+    per_message["Arrival-Date"] = format_datetime(NOW)
+    per_recipient = Message()
+    per_recipient["Final-Recipient"] = f"rfc822; {recipient}"
+    per_recipient["Original-Recipient"] = f"rfc822;{recipient}"
+    per_recipient["Action"] = action
+    per_recipient["Status"] = status
+    per_recipient["Remote-MTA"] = "dns; mail.example.org"
+    per_recipient["Diagnostic-Code"] = f"smtp; {diagnostic}"
+    status_part.set_payload([per_message, per_recipient])
+    report.attach(status_part)
+    headers = Message()
+    headers.set_type("text/rfc822-headers")
+    headers.set_payload(
+        f"From: papers@example.org\nTo: {recipient}\nMessage-ID: <digest.2025-03-11.1@example.org>\n"
+    )
+    report.attach(headers)
+    return report
+
+
+def vacation_reply() -> MIMEText:
+    reply = MIMEText("I am away until Monday.")
+    reply["From"] = "ada@example.org"
+    reply["Subject"] = "Out of office"
+    return reply
+
+
+@pytest.fixture
+def world(db_url):
+    handler = ScriptedHandler()
+    controller = start_server(handler)
+    w = make_world(db_url, controller.port)
+    for email in ("gone@example.org", "full@example.org", "fine@example.org"):
+        w.store.subscribers.add(email, preferences(["speech"], timezone="UTC", hour=7), "active", NOW)
+    yield w
+    w.client.close()
+    w.store.dispose()
+    controller.stop()
+
+
+def write_mbox(path, messages) -> None:
+    box = mailbox.mbox(path)
+    for message in messages:
+        box.add(message)
+    box.close()
+
+
+def test_import_suppresses_hard_bounces_only(world, run_cli, tmp_path):
+    path = tmp_path / "bounces.mbox"
+    write_mbox(
+        path,
+        [
+            dsn("gone@example.org", "failed", "5.1.1", "550 5.1.1 <gone@example.org>: User unknown"),
+            dsn("full@example.org", "delayed", "4.2.2", "452 4.2.2 Mailbox full"),
+            dsn("stranger@example.org", "failed", "5.1.1", "550 5.1.1 User unknown"),
+            vacation_reply(),
+        ],
+    )
+    result = run_cli("bounces", "import", str(path))
+    assert result.exit_code == 0, result.output
+    assert (
+        "4 messages, 1 not delivery reports, 2 hard, 1 soft, 1 addresses suppressed, 1 not subscribers"
+        in (result.stdout)
+    )
+    status = {s.email: s.status for s in world.store.subscribers.listed()}
+    assert status == {
+        "gone@example.org": "bounced",
+        "full@example.org": "active",
+        "fine@example.org": "active",
+    }
+    # Importing the same file again changes nothing.
+    again = run_cli("bounces", "import", str(path))
+    assert "0 addresses suppressed" in again.stdout
+
+
+def test_missing_mbox_is_a_usage_error(run_cli, tmp_path):
+    result = run_cli("bounces", "import", str(tmp_path / "none.mbox"))
+    assert result.exit_code == 2 and "no such file" in result.stderr
+
+
+def test_api_accepts_one_bounce(world):
+    raw = dsn("gone@example.org", "failed", "5.1.1", "550 5.1.1 User unknown").as_bytes()
+    refused = world.client.post("/api/bounces", content=raw, headers={"Content-Type": "message/rfc822"})
+    assert refused.status_code == 401
+    response = world.client.post(
+        "/api/bounces",
+        content=raw,
+        headers={"Content-Type": "message/rfc822", "Authorization": f"Bearer {ADMIN_TOKEN}"},
+    )
+    assert response.status_code == 200, response.text
+    assert response.json()["suppressed"] == ["gone@example.org"]
+    assert world.store.subscribers.by_email("gone@example.org").status == "bounced"
