@@ -17,6 +17,7 @@ from newsletter.config import DatabaseSettings, Settings, SourcesSettings
 from newsletter.deliver import Transport
 from newsletter.deliver.outbox import OutboxTransport
 from newsletter.deliver.smtp import SmtpTransport
+from newsletter.dkim import DkimSigner, DkimTransport, load_signer
 from newsletter.services import Services
 from newsletter.store import Store
 from newsletter.tokens import Signer
@@ -63,11 +64,23 @@ def build_http_client(
     )
 
 
-def build_transport(settings: Settings) -> Transport:
-    """The transport [delivery] names: the outbox folder (default) or the SMTP relay."""
+def build_dkim(settings: Settings) -> DkimSigner | None:
+    """The DKIM signer [dkim] configures, or None when it is off; reads and checks the key file."""
+    return load_signer(settings.dkim, settings.delivery.from_address)
+
+
+def build_transport(settings: Settings, dkim: DkimSigner | None = None) -> Transport:
+    """The transport [delivery] names (outbox folder or SMTP relay), DKIM-signing when [dkim] has a key.
+
+    `dkim` is a signer built once by the caller; without one, the key is read here (once per transport).
+    """
+    inner: Transport
     if settings.delivery.transport == "smtp":
-        return SmtpTransport(settings.smtp)
-    return OutboxTransport(Path(settings.delivery.outbox))
+        inner = SmtpTransport(settings.smtp)
+    else:
+        inner = OutboxTransport(Path(settings.delivery.outbox))
+    signer = dkim or build_dkim(settings)
+    return inner if signer is None else DkimTransport(inner, signer)
 
 
 def build_signer(settings: Settings, store: Store) -> Signer:
@@ -85,11 +98,13 @@ def build_services(
     http_transport: httpx.BaseTransport | None = None,
 ) -> Services:
     """Everything a long-running job needs; tests pass their own clock, mail transport and network."""
+    # Read and check the DKIM key now: a bad key stops the service at startup, not at its first email.
+    dkim = build_dkim(settings)
     return Services(
         store=store,
         settings=settings,
         clock=clock,
-        make_transport=transport or (lambda: build_transport(settings)),
+        make_transport=transport or (lambda: build_transport(settings, dkim)),
         make_http_client=lambda: build_http_client(settings.sources, http_transport),
         make_signer=lambda: build_signer(settings, store),
     )

@@ -218,6 +218,25 @@ class ScheduleSettings:
 
 
 @dataclass(frozen=True)
+class DkimSettings:
+    key_path: str = ""  # PEM RSA private key; "" leaves DKIM signing off
+    selector: str = ""
+    domain: str = ""  # the d= domain; "" means the domain of delivery.from_address
+
+    def validate(self) -> None:
+        # The key file itself is read and checked once at startup, by app.build_dkim (newsletter/dkim.py).
+        if self.key_path and not self.selector:
+            raise ConfigError(
+                "dkim.selector: required when dkim.key_path is set "
+                "(the public key is published at <selector>._domainkey.<domain>)"
+            )
+        for name in ("selector", "domain"):
+            value = getattr(self, name)
+            if value and (any(c.isspace() for c in value) or "@" in value):
+                raise ConfigError(f"dkim.{name}: {value!r} is not a DNS name")
+
+
+@dataclass(frozen=True)
 class LogSettings:
     level: str = "INFO"
 
@@ -238,6 +257,7 @@ class Settings:
     web: WebSettings = field(default_factory=WebSettings)
     schedule: ScheduleSettings = field(default_factory=ScheduleSettings)
     log: LogSettings = field(default_factory=LogSettings)
+    dkim: DkimSettings = field(default_factory=DkimSettings)
 
 
 def load_settings(path: Path | None, environ: Mapping[str, str] = os.environ) -> Settings:
