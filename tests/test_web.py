@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import time
 
 import pytest
@@ -11,7 +12,7 @@ from newsletter.subscribers import preferences
 from newsletter.tokens import fingerprint
 from tests.conftest import HF_API
 from tests.smtp_server import ScriptedHandler, start_server
-from tests.web_support import ADMIN_TOKEN, NOW, SECRET, link_in, make_world
+from tests.web_support import ADMIN_PASSWORD, ADMIN_TOKEN, NOW, SECRET, link_in, make_world
 
 MARCH = HF_API / "daily_papers_2025-03-11.json"
 
@@ -173,7 +174,9 @@ def test_forged_expired_and_misused_tokens_are_refused(world):
         def get_timestamp(self) -> int:
             return int(time.time()) - 49 * 3600
 
-    old = URLSafeTimedSerializer(SECRET, salt="newsletter.confirm", signer=Past)
+    old = URLSafeTimedSerializer(
+        SECRET, salt="newsletter.confirm", signer=Past, signer_kwargs={"digest_method": hashlib.sha256}
+    )
     expired = old.dumps({"s": sub.id, "f": fingerprint(sub.email)})
     response = world.client.get(f"/confirm/{expired}")
     assert response.status_code == 410 and "expired" in response.text
@@ -224,12 +227,23 @@ def test_post_without_csrf_token_fails(world):
     assert response.status_code == 403
     response = world.client.post("/admin/login", data={"password": "x"})
     assert response.status_code == 403
+    # Checked even without any cookie: a cross-site form post cannot sign anyone up.
+    world.client.cookies.clear()
+    response = world.client.post("/subscribe", data={"email": "x@example.org", "topics": "speech"})
+    assert response.status_code == 403
+    assert world.store.subscribers.listed() == []
 
 
 def test_session_cookie_is_secure_on_https(world):
-    world.login()
-    cookies = world.client.cookies.jar
-    flags = {c.name: c.secure for c in cookies}
+    token = world.csrf("/admin/login")
+    response = world.client.post(
+        "/admin/login", data={"password": ADMIN_PASSWORD, "csrftoken": token}, follow_redirects=False
+    )
+    session = next(h for h in response.headers.get_list("set-cookie") if h.startswith("newsletter_admin="))
+    attributes = {part.strip().split("=")[0].lower() for part in session.split(";")[1:]}
+    assert {"secure", "httponly", "samesite"} <= attributes
+    assert "samesite=strict" in session.lower() and "max-age=43200" in session.lower()
+    flags = {c.name: c.secure for c in world.client.cookies.jar}
     assert flags["newsletter_admin"] is True
     assert flags["csrftoken"] is True
 

@@ -1,0 +1,143 @@
+"""Security claims of SECURITY.md that the other suites do not already prove."""
+
+from __future__ import annotations
+
+import datetime as dt
+import ipaddress
+import ssl
+
+import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.x509.oid import NameOID
+from sqlalchemy import select
+
+from newsletter.config import ConfigError, SmtpSettings, load_settings
+from newsletter.deliver import TransportUnusable
+from newsletter.deliver.smtp import SmtpTransport
+from newsletter.store.schema import meta
+from tests.smtp_server import ScriptedHandler, start_server
+from tests.web_support import make_world
+
+
+def self_signed(tmp_path):
+    """A certificate for 127.0.0.1 that no public CA vouches for."""
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "relay.test")])
+    now = dt.datetime.now(dt.UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(days=1))
+        .not_valid_after(now + dt.timedelta(days=1))
+        .add_extension(
+            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), False
+        )
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    cert_path, key_path = tmp_path / "cert.pem", tmp_path / "key.pem"
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
+    )
+    return cert_path, key_path
+
+
+@pytest.fixture
+def tls_relay(tmp_path):
+    cert, key = self_signed(tmp_path)
+    server_context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    server_context.load_cert_chain(cert, key)
+    handler = ScriptedHandler()
+    controller = start_server(handler, tls_context=server_context)
+    yield handler, controller, cert
+    controller.stop()
+
+
+def test_starttls_verifies_the_relay_certificate(tls_relay):
+    handler, controller, _ = tls_relay
+    transport = SmtpTransport(SmtpSettings(host="127.0.0.1", port=controller.port, security="starttls"))
+    with pytest.raises(TransportUnusable, match=r"TLS with 127\.0\.0\.1"):
+        transport.send("papers@example.org", "ada@example.org", b"Subject: x\r\n\r\nhello\r\n", "<m@x>")
+    assert handler.received == [] and handler.attempts == {}
+
+
+def test_starttls_sends_once_the_certificate_is_trusted(tls_relay):
+    handler, controller, cert = tls_relay
+    trusting = ssl.create_default_context(cafile=str(cert))
+    transport = SmtpTransport(
+        SmtpSettings(host="127.0.0.1", port=controller.port, security="starttls"), ssl_context=trusting
+    )
+    transport.send("papers@example.org", "ada@example.org", b"Subject: x\r\n\r\nhello\r\n", "<m@x>")
+    transport.close()
+    assert [r.recipient for r in handler.received] == ["ada@example.org"]
+
+
+@pytest.mark.parametrize(
+    ("section", "key", "env_name"),
+    [
+        ("smtp", "password", "NEWSLETTER_SMTP_PASSWORD"),
+        ("smtp", "user", "NEWSLETTER_SMTP_USER"),
+        ("web", "secret_key", "NEWSLETTER_WEB_SECRET_KEY"),
+        ("web", "admin_password_hash", "NEWSLETTER_WEB_ADMIN_PASSWORD_HASH"),
+        ("web", "admin_token", "NEWSLETTER_WEB_ADMIN_TOKEN"),
+    ],
+)
+def test_secrets_are_refused_in_the_config_file(tmp_path, section, key, env_name):
+    config = tmp_path / "c.toml"
+    config.write_text(f'[{section}]\n{key} = "hunter2-hunter2-hunter2"\n')
+    with pytest.raises(ConfigError, match=env_name):
+        load_settings(config, {})
+    assert getattr(getattr(load_settings(None, {env_name: "from-env-0123456789"}), section), key)
+
+
+def test_the_database_holds_no_signing_key_when_the_environment_gives_one(db_url):
+    handler = ScriptedHandler()
+    controller = start_server(handler)
+    try:
+        world = make_world(db_url, controller.port)
+        world.client.get("/")
+        world.svc.signer()
+        with world.store.read() as conn:
+            assert conn.execute(select(meta.c.key).where(meta.c.key == "secret_key")).first() is None
+        world.store.dispose()
+    finally:
+        controller.stop()
+
+
+def test_admin_login_is_rate_limited(db_url):
+    handler = ScriptedHandler()
+    controller = start_server(handler)
+    try:
+        world = make_world(db_url, controller.port, NEWSLETTER_WEB_LOGIN_LIMIT_IP="3/minute")
+        codes = []
+        for _ in range(4):
+            token = world.csrf("/admin/login")
+            codes.append(
+                world.client.post("/admin/login", data={"password": "guess", "csrftoken": token}).status_code
+            )
+        assert codes == [401, 401, 401, 429]
+        world.store.dispose()
+    finally:
+        controller.stop()
+
+
+def test_pages_send_protective_headers(db_url):
+    handler = ScriptedHandler()
+    controller = start_server(handler)
+    try:
+        world = make_world(db_url, controller.port)
+        response = world.client.get("/")
+        assert "frame-ancestors 'none'" in response.headers["content-security-policy"]
+        assert response.headers["x-content-type-options"] == "nosniff"
+        assert response.headers["referrer-policy"] == "no-referrer"
+        world.store.dispose()
+    finally:
+        controller.stop()
