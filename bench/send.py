@@ -24,9 +24,6 @@ import tempfile
 import time
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
-from typing import Any
-
-from sqlalchemy import insert
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from rank import hf_pool, synthetic_topics
@@ -35,8 +32,7 @@ from newsletter import app
 from newsletter.config import DatabaseSettings, load_settings
 from newsletter.deliver.run import queue_issue, send_issue
 from newsletter.deliver.send import SendSummary
-from newsletter.store.schema import subscribers as subscribers_table
-from newsletter.store.subscribers import topics_key
+from newsletter.subscribers import Preferences
 
 ISSUE = date(2026, 8, 12)
 NOW = datetime(2026, 8, 12, 7, 0, tzinfo=UTC)
@@ -84,33 +80,14 @@ def fill(db_url: str, n: int, seed: int) -> None:
     rng = random.Random(seed)
     # Popular topics are popular: readers pick 1-5 topics with a Zipf-like bias.
     weights = [1.0 / (rank + 1) ** 0.8 for rank in range(len(topics))]
-    rows: list[dict[str, Any]] = []
-    with store.write() as conn:
-        for i in range(n):
-            chosen = sorted(set(rng.choices(topics, weights, k=rng.randint(1, 5))))
-            rows.append(
-                {
-                    "email": f"reader{i}@example.org",
-                    "email_key": f"reader{i}@example.org",
-                    "status": "active",
-                    "topics": chosen,
-                    "excludes": [],
-                    "topics_key": topics_key(chosen, ()),
-                    "timezone": "UTC",
-                    "hour": 7,
-                    "cadence": "daily",
-                    "weekday": 0,
-                    "per_email": 10,
-                    "created_at": NOW - timedelta(days=30),
-                    "confirmed_at": NOW - timedelta(days=30),
-                    "updated_at": NOW - timedelta(days=30),
-                }
-            )
-            if len(rows) == 10_000:
-                conn.execute(insert(subscribers_table), rows)
-                rows = []
-        if rows:
-            conn.execute(insert(subscribers_table), rows)
+    readers = (
+        (
+            f"reader{i}@example.org",
+            Preferences(tuple(sorted(set(rng.choices(topics, weights, k=rng.randint(1, 5)))))),
+        )
+        for i in range(n)
+    )
+    store.subscribers.add_many(readers, "active", NOW - timedelta(days=30))
     store.dispose()
 
 
@@ -149,7 +126,7 @@ def main() -> None:
     )
     parser.add_argument("--n", type=int, default=100_000, help="subscribers (default 100,000)")
     parser.add_argument("--quick", action="store_true", help="N=5,000, under a minute")
-    parser.add_argument("--connections", type=int, default=4, help="SMTP connections per sender process")
+    parser.add_argument("--connections", type=int, default=8, help="SMTP connections per sender process")
     parser.add_argument(
         "--workers", type=int, default=2, help="`newsletter worker` processes (0: send in this process)"
     )

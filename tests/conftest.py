@@ -18,6 +18,7 @@ from newsletter.cli import cli
 from newsletter.cli.common import Runtime
 from newsletter.config import DatabaseSettings
 from newsletter.store import Store
+from tests.smtp_server import ScriptedController, ScriptedHandler, start_server
 
 FIXTURES = Path(__file__).parent / "fixtures"
 HF_API = FIXTURES / "hf" / "api"
@@ -72,6 +73,25 @@ class CliRunnerFn:
                 merged[key] = value
         runtime = Runtime(environ=merged, transport=transport, clock=clock)
         return CliRunner().invoke(cli, list(args), obj=runtime, catch_exceptions=False)
+
+
+@pytest.fixture
+def smtp() -> Iterator[tuple[ScriptedHandler, ScriptedController]]:
+    """A real SMTP server on loopback, scriptable per recipient; the test sees what it received."""
+    handler = ScriptedHandler()
+    controller = start_server(handler)
+    yield handler, controller
+    controller.stop()
+
+
+class MovableClock:
+    """A clock a test sets and moves; every component that takes `clock` reads it."""
+
+    def __init__(self, now: datetime) -> None:
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
 
 
 @pytest.fixture

@@ -12,20 +12,11 @@ import pytest
 from newsletter.app import open_store
 from newsletter.config import DatabaseSettings
 from tests.conftest import HF_API
-from tests.smtp_server import ScriptedHandler, start_server
 
 MARCH = HF_API / "daily_papers_2025-03-11.json"
 DAY = "2025-03-11"
 MORNING = datetime(2025, 3, 11, 7, 0, tzinfo=UTC)
 TOPICS = ("LLM", "reasoning", "video generation", "diffusion", "agents")
-
-
-@pytest.fixture
-def smtp():
-    handler = ScriptedHandler()
-    controller = start_server(handler)
-    yield handler, controller
-    controller.stop()
 
 
 @pytest.fixture

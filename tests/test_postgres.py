@@ -17,17 +17,15 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, insert, text
+from sqlalchemy import create_engine, text
 from sqlalchemy.exc import OperationalError
 
 from newsletter import app
 from newsletter.config import DatabaseSettings, load_settings
 from newsletter.deliver.run import queue_issue
 from newsletter.scrape import parse_api
-from newsletter.store.schema import subscribers as subscribers_table
-from newsletter.store.subscribers import topics_key
+from newsletter.subscribers import Preferences
 from tests.conftest import HF_API
-from tests.smtp_server import ScriptedHandler, start_server
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow]
 
@@ -56,14 +54,6 @@ def pg_url():
     engine.dispose()
 
 
-@pytest.fixture
-def smtp():
-    handler = ScriptedHandler()
-    controller = start_server(handler)
-    yield handler, controller
-    controller.stop()
-
-
 def env_for(pg_url: str, port: int) -> dict[str, str]:
     return {
         "NEWSLETTER_DATABASE_URL": pg_url,
@@ -89,27 +79,11 @@ def queue_readers(pg_url: str, port: int) -> None:
     with store.write() as conn:
         store.papers.upsert(conn, [(li.paper, ISSUE) for li in listings], "hf-api", NOW)
     topics = ["video generation", "LLM reasoning", "agents", "diffusion", "robotics"]
-    rows = [
-        {
-            "email": f"r{i}@example.org",
-            "email_key": f"r{i}@example.org",
-            "status": "active",
-            "topics": [topics[i % 5], topics[(i + 2) % 5]],
-            "excludes": [],
-            "topics_key": topics_key([topics[i % 5], topics[(i + 2) % 5]], ()),
-            "timezone": "UTC",
-            "hour": 7,
-            "cadence": "daily",
-            "weekday": 0,
-            "per_email": 5,
-            "created_at": NOW - timedelta(days=9),
-            "confirmed_at": NOW - timedelta(days=9),
-            "updated_at": NOW - timedelta(days=9),
-        }
+    readers = (
+        (f"r{i}@example.org", Preferences((topics[i % 5], topics[(i + 2) % 5]), per_email=5))
         for i in range(READERS)
-    ]
-    with store.write() as conn:
-        conn.execute(insert(subscribers_table), rows)
+    )
+    store.subscribers.add_many(readers, "active", NOW - timedelta(days=9))
     queued = queue_issue(store, settings, ISSUE, lambda: NOW)
     assert queued.digest + queued.trending == READERS
     store.dispose()

@@ -14,8 +14,7 @@ from newsletter.config import DatabaseSettings, load_settings
 from newsletter.models import Subscriber
 from newsletter.schedule import Runner, due_date, last_fetch_slot
 from newsletter.subscribers import preferences
-from tests.conftest import HF_API
-from tests.smtp_server import ScriptedHandler, start_server
+from tests.conftest import HF_API, MovableClock
 
 OCT = HF_API / "daily_papers_2025-10-03.json"
 START = datetime(2025, 10, 31, 12, 0, tzinfo=UTC)
@@ -24,22 +23,6 @@ ZONES = {
     "newyork@example.org": "America/New_York",
     "eucla@example.org": "Australia/Eucla",
 }
-
-
-class Clock:
-    def __init__(self, now: datetime) -> None:
-        self.now = now
-
-    def __call__(self) -> datetime:
-        return self.now
-
-
-@pytest.fixture
-def smtp():
-    handler = ScriptedHandler()
-    controller = start_server(handler)
-    yield handler, controller
-    controller.stop()
 
 
 def settings_for(db_url: str, port: int):
@@ -57,7 +40,7 @@ def settings_for(db_url: str, port: int):
     )
 
 
-def runner_for(db_url: str, port: int, clock: Clock) -> Runner:
+def runner_for(db_url: str, port: int, clock: MovableClock) -> Runner:
     settings = settings_for(db_url, port)
     store = app.open_store(DatabaseSettings(url=db_url))
     svc = app.build_services(settings, store, clock=clock)
@@ -106,7 +89,7 @@ def mornings_between(zone: str, start: datetime, end: datetime) -> list[date]:
     return found
 
 
-def run_ticks(runners: list[Runner], clock: Clock, until: datetime, parallel: bool = False) -> None:
+def run_ticks(runners: list[Runner], clock: MovableClock, until: datetime, parallel: bool = False) -> None:
     while clock.now < until:
         if (clock.now.hour, clock.now.minute) in ((6, 0), (18, 0)):
             for r in runners:
@@ -142,7 +125,7 @@ def sends_by_local_date(db_url: str) -> dict[str, list[tuple[date, datetime]]]:
 
 def test_each_zone_gets_exactly_one_email_each_local_morning_across_dst(world, db_url):
     handler, controller = world
-    clock = Clock(START)
+    clock = MovableClock(START)
     runner = runner_for(db_url, controller.port, clock)
     # New York leaves daylight saving at 06:00 UTC on Sunday 2 November 2025.
     run_ticks([runner], clock, END)
@@ -197,7 +180,7 @@ def test_a_reader_who_joins_after_todays_slot_starts_tomorrow():
 
 def test_a_restart_in_the_middle_of_the_day_sends_nothing_twice(world, db_url):
     handler, controller = world
-    clock = Clock(START)
+    clock = MovableClock(START)
     first = runner_for(db_url, controller.port, clock)
     run_ticks([first], clock, datetime(2025, 11, 1, 2, 3, tzinfo=UTC))  # Kolkata and Eucla have had theirs
     assert len(handler.received) >= 2
@@ -212,7 +195,7 @@ def test_a_restart_in_the_middle_of_the_day_sends_nothing_twice(world, db_url):
 
 def test_two_schedulers_on_one_database_send_nothing_twice(world, db_url):
     handler, controller = world
-    clock = Clock(START)
+    clock = MovableClock(START)
     one = runner_for(db_url, controller.port, clock)
     two = runner_for(db_url, controller.port, clock)
     run_ticks([one, two], clock, datetime(2025, 11, 2, 13, 0, tzinfo=UTC), parallel=True)
@@ -224,7 +207,7 @@ def test_two_schedulers_on_one_database_send_nothing_twice(world, db_url):
 def test_two_schedulers_without_the_lease_still_send_nothing_twice(world, db_url):
     # The lease keeps one scheduler active; the ledger alone must already prevent duplicates.
     handler, controller = world
-    clock = Clock(datetime(2025, 11, 1, 1, 0, tzinfo=UTC))
+    clock = MovableClock(datetime(2025, 11, 1, 1, 0, tzinfo=UTC))
     one = runner_for(db_url, controller.port, clock)
     two = runner_for(db_url, controller.port, clock)
     from newsletter.schedule import delivery_tick

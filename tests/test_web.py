@@ -11,18 +11,9 @@ from itsdangerous import TimestampSigner, URLSafeTimedSerializer
 from newsletter.subscribers import preferences
 from newsletter.tokens import fingerprint
 from tests.conftest import HF_API
-from tests.smtp_server import ScriptedHandler, start_server
 from tests.web_support import ADMIN_PASSWORD, ADMIN_TOKEN, NOW, SECRET, link_in, make_world
 
 MARCH = HF_API / "daily_papers_2025-03-11.json"
-
-
-@pytest.fixture
-def smtp():
-    handler = ScriptedHandler()
-    controller = start_server(handler)
-    yield handler, controller
-    controller.stop()
 
 
 @pytest.fixture

@@ -98,6 +98,35 @@ class SubscriberStore:
         except IntegrityError:
             raise DuplicateSubscriber(f"{email} is already subscribed") from None
 
+    def add_many(
+        self, entries: Iterable[tuple[str, Preferences]], status: str, now: datetime, batch: int = 10_000
+    ) -> int:
+        """Bulk-import already validated (email, preferences) pairs; an address already known is skipped."""
+        added = 0
+        rows: list[dict[str, Any]] = []
+        for email, prefs in entries:
+            rows.append(
+                {
+                    "email": email,
+                    "email_key": email_key(email),
+                    "status": status,
+                    "created_at": now,
+                    "updated_at": now,
+                    "confirmed_at": now if status == "active" else None,
+                    **_preference_values(prefs),
+                }
+            )
+            if len(rows) == batch:
+                added += self._insert(rows)
+                rows = []
+        return added + self._insert(rows)
+
+    def _insert(self, rows: list[dict[str, Any]]) -> int:
+        if rows:
+            with self._store.write() as conn:
+                insert_ignore(conn, subscribers, rows)
+        return len(rows)
+
     def get(self, subscriber_id: int) -> Subscriber | None:
         with self._store.read() as conn:
             row = conn.execute(select(subscribers).where(subscribers.c.id == subscriber_id)).mappings()

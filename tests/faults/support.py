@@ -10,13 +10,11 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import insert
 
 from newsletter import app
 from newsletter.config import DatabaseSettings
 from newsletter.scrape import parse_api
-from newsletter.store.schema import subscribers as subscribers_table
-from newsletter.store.subscribers import topics_key
+from newsletter.subscribers import Preferences
 from tests.conftest import HF_API
 from tests.smtp_server import Received
 
@@ -34,30 +32,14 @@ def fill_store(db_url: str, readers: int) -> None:
         items = [(li.paper, ISSUE) for li in listings]
         store.papers.upsert(conn, items, "hf-api", MORNING - timedelta(hours=1))
         store.papers.record_fetch(conn, MORNING, MORNING, None, "hf-api")
-    rows = []
-    for i in range(readers):
-        topics = [TOPICS[i % len(TOPICS)], TOPICS[(i + 3) % len(TOPICS)]]
-        rows.append(
-            {
-                "email": f"r{i}@example.org",
-                "email_key": f"r{i}@example.org",
-                "status": "active",
-                "topics": topics,
-                "excludes": [],
-                "topics_key": topics_key(topics, ()),
-                "timezone": "UTC",
-                "hour": 7,
-                "cadence": "daily",
-                "weekday": 0,
-                "per_email": 5,
-                "created_at": MORNING - timedelta(days=9),
-                "confirmed_at": MORNING - timedelta(days=9),
-                "updated_at": MORNING - timedelta(days=9),
-            }
+    readers_prefs = (
+        (
+            f"r{i}@example.org",
+            Preferences((TOPICS[i % len(TOPICS)], TOPICS[(i + 3) % len(TOPICS)]), per_email=5),
         )
-    if rows:
-        with store.write() as conn:
-            conn.execute(insert(subscribers_table), rows)
+        for i in range(readers)
+    )
+    store.subscribers.add_many(readers_prefs, "active", MORNING - timedelta(days=9))
     store.dispose()
 
 

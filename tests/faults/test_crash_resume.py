@@ -20,21 +20,12 @@ from newsletter.config import DatabaseSettings
 from newsletter.store.schema import listings, papers
 from tests.conftest import HF_API
 from tests.faults.support import ISSUE, cli, delivery_counts, fill_store, report, smtp_env
-from tests.smtp_server import ScriptedHandler, start_server
 
 pytestmark = pytest.mark.slow
 
 READERS = 2000
 KILLS = 10
 CONNECTIONS = 4
-
-
-@pytest.fixture
-def smtp():
-    handler = ScriptedHandler()
-    controller = start_server(handler)
-    yield handler, controller
-    controller.stop()
 
 
 def ledger_counts(db_url: str) -> dict[str, int]:

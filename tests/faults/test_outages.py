@@ -8,17 +8,15 @@ from collections import Counter
 from datetime import UTC, date, datetime, timedelta
 
 import httpx
-import pytest
 
 from newsletter import app
 from newsletter.collect import run_fetch
 from newsletter.config import DatabaseSettings, load_settings
 from newsletter.schedule import Runner
 from newsletter.subscribers import preferences
-from tests.conftest import HF_API
+from tests.conftest import HF_API, MovableClock
 from tests.faults.support import report, smtp_env
 from tests.scripted_http import ScriptedHttp, ok, status
-from tests.smtp_server import ScriptedHandler, start_server
 
 API_DAY = (HF_API / "daily_papers_2025-10-03.json").read_text()
 START = datetime(2025, 10, 2, 5, 55, tzinfo=UTC)
@@ -28,22 +26,6 @@ BACK = datetime(2025, 10, 3, 10, 0, tzinfo=UTC)
 END = datetime(2025, 10, 3, 12, 0, tzinfo=UTC)
 DOWN = (datetime(2025, 10, 2, 12, 0, tzinfo=UTC), BACK)
 READERS = ["ana@example.org", "ben@example.org", "cai@example.org"]
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = START
-
-    def __call__(self) -> datetime:
-        return self.now
-
-
-@pytest.fixture
-def smtp():
-    handler = ScriptedHandler()
-    controller = start_server(handler)
-    yield handler, controller
-    controller.stop()
 
 
 def world(db_url, port, clock, **extra):
@@ -71,7 +53,7 @@ def world(db_url, port, clock, **extra):
     return Runner(svc, fetch=lambda: run_fetch(svc)), store
 
 
-def run_morning(runner: Runner, clock: Clock) -> None:
+def run_morning(runner: Runner, clock: MovableClock) -> None:
     while clock.now < END:
         if (clock.now.hour, clock.now.minute) in ((6, 0), (18, 0)):
             runner.fetch_job()
@@ -95,7 +77,7 @@ def sent_on(store, day: date) -> dict[str, datetime]:
 
 def test_source_down_all_morning_sends_late_and_alerts_once(db_url, smtp, caplog, capsys):
     handler, controller = smtp
-    clock = Clock()
+    clock = MovableClock(START)
     runner, store = world(db_url, controller.port, clock)
     with caplog.at_level(logging.ERROR):
         run_morning(runner, clock)
@@ -121,7 +103,7 @@ def test_source_down_all_morning_sends_late_and_alerts_once(db_url, smtp, caplog
 
 def test_source_down_past_the_deadline_skips_the_day_when_configured(db_url, smtp, capsys):
     handler, controller = smtp
-    clock = Clock()
+    clock = MovableClock(START)
     runner, store = world(
         db_url, controller.port, clock, NEWSLETTER_ISSUE_ON_STALE="skip", NEWSLETTER_ISSUE_GIVE_UP_HOURS="2"
     )

@@ -10,6 +10,7 @@ import pytest
 from newsletter import app
 from newsletter.config import load_settings
 from newsletter.deliver.run import send_issue
+from tests.conftest import MovableClock
 from tests.faults.support import ISSUE, MORNING, fill_store, report, smtp_env
 from tests.smtp_server import ScriptedHandler, start_server
 
@@ -35,14 +36,6 @@ def smtp():
     controller.stop()
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = MORNING
-
-    def __call__(self):
-        return self.now
-
-
 def run(db_url, port, clock):
     settings = load_settings(
         None,
@@ -63,7 +56,7 @@ def test_each_failure_is_deferred_failed_or_bounced_and_retried(db_url, smtp, ca
     fill_store(db_url, len(SCRIPT))
     for recipient, (action, *_rest) in SCRIPT.items():
         handler.script[recipient] = [action]
-    clock = Clock()
+    clock = MovableClock(MORNING)
     first, store = run(db_url, controller.port, clock)
     issue = store.ledger.find_issue(ISSUE)
     for sub in store.subscribers.listed():
@@ -99,7 +92,7 @@ def test_each_failure_is_deferred_failed_or_bounced_and_retried(db_url, smtp, ca
 def test_relay_down_trips_the_breaker_and_nothing_is_marked_sent(db_url, capsys):
     fill_store(db_url, 20)
     port = 9  # nothing listens on the discard port: a relay that is down
-    clock = Clock()
+    clock = MovableClock(MORNING)
     summary, store = run(db_url, port, clock)
     counts = store.ledger.counts(store.ledger.find_issue(ISSUE))
     report(
