@@ -5,7 +5,6 @@ from __future__ import annotations
 import dataclasses
 import os
 import tomllib
-import types
 import typing
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -14,19 +13,12 @@ from typing import Any
 
 from limits import parse_many
 
+from newsletter.config_loader import ConfigError, build_section, secret
 from newsletter.subscribers import InvalidInput, check_hour, check_per_email, check_timezone
 
-ENV_PREFIX = "NEWSLETTER_"
+__all__ = ["ConfigError", "Settings", "load_settings", "secret"]
+
 SOURCE_NAMES = ("hf-trending", "hf-daily", "hf-api")
-
-
-class ConfigError(Exception):
-    """A config file or environment value that cannot be used; the message says which and why."""
-
-
-def secret(default: str = "") -> Any:
-    """A field that may only come from the environment, never from config.toml."""
-    return field(default=default, metadata={"secret": True})
 
 
 @dataclass(frozen=True)
@@ -281,7 +273,7 @@ def load_settings(path: Path | None, environ: Mapping[str, str] = os.environ) ->
         table = data.get(section.name, {})
         if not isinstance(table, dict):
             raise ConfigError(f"[{section.name}] must be a table")
-        sections[section.name] = _build_section(section.name, cls, table, environ)
+        sections[section.name] = build_section(section.name, cls, table, environ)
     return Settings(**sections)
 
 
@@ -290,76 +282,3 @@ def _section_class(section: dataclasses.Field[Any]) -> type[Any]:
     cls = hints[section.name]
     assert isinstance(cls, type)
     return cls
-
-
-def _build_section(name: str, cls: type[Any], table: dict[str, Any], environ: Mapping[str, str]) -> Any:
-    hints = typing.get_type_hints(cls)
-    known = {f.name: f for f in dataclasses.fields(cls)}
-    extra = set(table) - set(known)
-    if extra:
-        raise ConfigError(f"[{name}] has no key {sorted(extra)[0]!r}")
-    values: dict[str, Any] = {}
-    for key, fld in known.items():
-        where = f"{name}.{key}"
-        env_name = f"{ENV_PREFIX}{name.upper()}_{key.upper()}"
-        if fld.metadata.get("secret") and key in table:
-            raise ConfigError(f"{where} is a secret: set it with the environment variable {env_name}")
-        if env_name in environ:
-            values[key] = _from_env(env_name, environ[env_name], hints[key])
-        elif key in table:
-            values[key] = _from_toml(where, table[key], hints[key])
-    section = cls(**values)
-    validate = getattr(section, "validate", None)
-    if validate is not None:
-        validate()
-    return section
-
-
-def _base_type(hint: Any) -> tuple[Any, bool]:
-    """The concrete type of a field and whether it may be None."""
-    args = typing.get_args(hint)
-    if isinstance(hint, types.UnionType) or typing.get_origin(hint) is typing.Union:
-        concrete = [a for a in args if a is not type(None)]
-        return concrete[0], True
-    return hint, False
-
-
-def _from_toml(where: str, value: Any, hint: Any) -> Any:
-    kind, _optional = _base_type(hint)
-    if typing.get_origin(kind) is tuple:
-        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-            raise ConfigError(f"{where}: expected a list of strings, got {value!r}")
-        return tuple(value)
-    if kind is float and isinstance(value, int) and not isinstance(value, bool):
-        return float(value)
-    if kind is bool and not isinstance(value, bool):
-        raise ConfigError(f"{where}: expected true or false, got {value!r}")
-    if kind is not bool and isinstance(value, bool):
-        raise ConfigError(f"{where}: expected {kind.__name__}, got {value!r}")
-    if not isinstance(value, kind):
-        raise ConfigError(f"{where}: expected {kind.__name__}, got {value!r}")
-    return value
-
-
-def _from_env(name: str, raw: str, hint: Any) -> Any:
-    kind, optional = _base_type(hint)
-    text = raw.strip()
-    if optional and text == "":
-        return None
-    try:
-        if typing.get_origin(kind) is tuple:
-            return tuple(part.strip() for part in text.split(",") if part.strip())
-        if kind is bool:
-            lowered = text.lower()
-            if lowered in ("1", "true", "yes", "on"):
-                return True
-            if lowered in ("0", "false", "no", "off"):
-                return False
-            raise ValueError(raw)
-        if kind is int:
-            return int(text)
-        if kind is float:
-            return float(text)
-    except ValueError:
-        raise ConfigError(f"{name}: cannot read {raw!r} as {getattr(kind, '__name__', kind)}") from None
-    return raw

@@ -19,7 +19,8 @@ from newsletter.rank.base import Scorer
 from newsletter.rank.picks import Picker, PickRules, TopicSet
 from newsletter.render import EditionRenderer, Links, Masthead, RenderedEmail, make_environment, templates_dir
 from newsletter.store import Store
-from newsletter.store.ledger import Delivery, IssueRecord
+from newsletter.store.issues import IssueRecord
+from newsletter.store.ledger import Delivery
 from newsletter.tokens import Signer
 
 log = logging.getLogger(__name__)
@@ -105,11 +106,11 @@ class Edition:
         ranker: str = "",
     ) -> Edition:
         """The edition of `issue_date`; `freeze=True` snapshots the pool (sending starts)."""
-        issue = store.ledger.issue(issue_date, now) if freeze else store.ledger.find_issue(issue_date)
+        issue = store.issues.issue(issue_date, now) if freeze else store.issues.find_issue(issue_date)
         if issue is not None and issue.frozen_at is not None:
-            pool = store.ledger.snapshot(issue)
+            pool = store.issues.snapshot(issue)
         else:
-            skipped = store.ledger.skipped_papers(issue_date)
+            skipped = store.issues.skipped_papers(issue_date)
             current = [
                 p
                 for p in store.papers.pool(issue_date, settings.issue.window_days)
@@ -120,10 +121,10 @@ class Edition:
                     raise EmptyPool(
                         f"no papers listed for the issue of {issue_date}: run `newsletter fetch` first"
                     )
-                stale = store.ledger.staleness(issue_date, store.papers.last_success())
+                stale = store.issues.staleness(issue_date, store.papers.last_success())
                 if stale:
                     raise EmptyPool(stale)
-                pool = store.ledger.freeze(issue, current, now)
+                pool = store.issues.freeze(issue, current, now)
                 log.info("issue: %s frozen with %d papers", issue_date, len(pool))
             else:
                 pool = current

@@ -136,7 +136,7 @@ def _wait_or_give_up(
         f"{reason}. It is retried on every tick; on_stale = {settings.on_stale!r}.",
     )
     if settings.on_stale == "skip" and now - since >= timedelta(hours=settings.give_up_hours):
-        issue = store.ledger.issue(issue_date, now)
+        issue = store.issues.issue(issue_date, now)
         store.ledger.skip_readers(
             issue, subscriber_ids, f"skipped: no fresh papers after {settings.give_up_hours:g} h", now
         )

@@ -62,7 +62,7 @@ class Mail:
     def ledger(self):
         store = self.store()
         try:
-            issue = store.ledger.find_issue(MORNING.date())
+            issue = store.issues.find_issue(MORNING.date())
             assert issue is not None
             return {s.email: store.ledger.deliveries_of(issue, s.id) for s in store.subscribers.listed()}
         finally:

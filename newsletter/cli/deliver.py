@@ -170,13 +170,13 @@ def preview(
 def issue_status(runtime: Runtime, day: date) -> int:
     """Show an issue's status and its ledger counts."""
     store = runtime.store()
-    record = store.ledger.find_issue(day)
+    record = store.issues.find_issue(day)
     if record is None:
         pool = store.papers.pool(day, runtime.settings().issue.window_days)
         click.echo(f"issue {day}: not started; {len(pool)} papers in the pool so far")
         return Exit.OK
     counts = store.ledger.counts(record)
     state = f"frozen at {record.frozen_at:%Y-%m-%d %H:%M} UTC" if record.frozen_at else "open"
-    click.echo(f"issue {day}: {state}; {len(store.ledger.snapshot(record))} papers")
+    click.echo(f"issue {day}: {state}; {len(store.issues.snapshot(record))} papers")
     click.echo("  " + ", ".join(f"{status} {n}" for status, n in counts.items()))
     return Exit.OK

@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, event, select, text
 
 from newsletter.store.embeddings import EmbeddingCache
+from newsletter.store.issues import IssueStore
 from newsletter.store.leases import LeaseStore
 from newsletter.store.ledger import LedgerStore
 from newsletter.store.papers import PaperStore
@@ -27,6 +28,7 @@ class Store:
             _configure_sqlite(engine)
         self.papers = PaperStore(self)
         self.subscribers = SubscriberStore(self)
+        self.issues = IssueStore(self)
         self.ledger = LedgerStore(self)
         self.leases = LeaseStore(self)
 

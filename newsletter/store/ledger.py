@@ -7,33 +7,24 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Connection, Integer, and_, bindparam, func, insert, or_, select, update
+from sqlalchemy import Integer, and_, bindparam, func, or_, select, update
 
-from newsletter.models import Paper, Subscriber
+from newsletter.models import Subscriber
+from newsletter.store.issues import IssueRecord
 from newsletter.store.schema import (
     UTCDateTime,
     deliveries,
     insert_ignore,
-    issue_papers,
-    issue_skips,
     issues,
     sent_papers,
     subscribers,
 )
-from newsletter.store.serialize import paper_from_json, paper_to_json
 from newsletter.store.subscribers import subscriber_from_row
 
 if TYPE_CHECKING:
     from newsletter.store import Store
 
 STATUSES = ("queued", "sending", "sent", "deferred", "failed", "skipped")
-
-
-@dataclass(frozen=True, slots=True)
-class IssueRecord:
-    id: int
-    issue_date: date
-    frozen_at: datetime | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,64 +89,6 @@ class LedgerStore:
     def __init__(self, store: Store) -> None:
         self._store = store
 
-    def issue(self, issue_date: date, now: datetime) -> IssueRecord:
-        """The issue of `issue_date`, created on first use."""
-        with self._store.write() as conn:
-            insert_ignore(conn, issues, [{"issue_date": issue_date, "created_at": now}])
-            row = conn.execute(select(issues).where(issues.c.issue_date == issue_date)).mappings().one()
-            return IssueRecord(row["id"], row["issue_date"], row["frozen_at"])
-
-    def find_issue(self, issue_date: date) -> IssueRecord | None:
-        with self._store.read() as conn:
-            row = conn.execute(select(issues).where(issues.c.issue_date == issue_date)).mappings().first()
-            return IssueRecord(row["id"], row["issue_date"], row["frozen_at"]) if row else None
-
-    def freeze(self, issue: IssueRecord, pool: Sequence[Paper], now: datetime) -> list[Paper]:
-        """Snapshot the pool once; later calls (any process) get the first snapshot back."""
-        with self._store.write() as conn:
-            locked = select(issues.c.frozen_at).where(issues.c.id == issue.id).with_for_update()
-            if conn.execute(locked).scalar() is None:
-                if pool:
-                    conn.execute(
-                        insert(issue_papers),
-                        [
-                            {"issue_id": issue.id, "arxiv_id": p.arxiv_id, "paper": paper_to_json(p)}
-                            for p in pool
-                        ],
-                    )
-                conn.execute(update(issues).where(issues.c.id == issue.id).values(frozen_at=now))
-            return self._snapshot(conn, issue.id)
-
-    def snapshot(self, issue: IssueRecord) -> list[Paper]:
-        """The frozen pool, by arxiv_id."""
-        with self._store.read() as conn:
-            return self._snapshot(conn, issue.id)
-
-    def _snapshot(self, conn: Connection, issue_id: int) -> list[Paper]:
-        query = select(issue_papers.c.paper).where(issue_papers.c.issue_id == issue_id)
-        return sorted((paper_from_json(p) for p in conn.execute(query).scalars()), key=lambda p: p.arxiv_id)
-
-    def staleness(self, issue_date: date, last_fetch: datetime | None) -> str:
-        """Why the issue of `issue_date` would repeat the last one ("" if it would not).
-
-        An issue needs a successful fetch after the previous issue was frozen; without one the
-        sources are down, and the issue would only carry what readers already had.
-        """
-        query = (
-            select(issues)
-            .where(issues.c.issue_date < issue_date, issues.c.frozen_at.is_not(None))
-            .order_by(issues.c.issue_date.desc())
-            .limit(1)
-        )
-        with self._store.read() as conn:
-            previous = conn.execute(query).mappings().first()
-        if previous is None or (last_fetch is not None and last_fetch >= previous["frozen_at"]):
-            return ""
-        return (
-            f"no successful fetch since the issue of {previous['issue_date']} was frozen "
-            f"({previous['frozen_at']:%Y-%m-%d %H:%M} UTC): the sources may be down"
-        )
-
     def skip_readers(
         self, issue: IssueRecord, subscriber_ids: Sequence[int], reason: str, now: datetime
     ) -> None:
@@ -179,17 +112,6 @@ class LedgerStore:
         ]
         with self._store.write() as conn:
             insert_ignore(conn, deliveries, rows)
-
-    def skip_paper(self, issue_date: date, arxiv_id: str, now: datetime) -> None:
-        """Keep a paper out of an issue that is not frozen yet."""
-        row = {"issue_date": issue_date, "arxiv_id": arxiv_id, "created_at": now}
-        with self._store.write() as conn:
-            insert_ignore(conn, issue_skips, [row])
-
-    def skipped_papers(self, issue_date: date) -> set[str]:
-        with self._store.read() as conn:
-            query = select(issue_skips.c.arxiv_id).where(issue_skips.c.issue_date == issue_date)
-            return set(conn.execute(query).scalars())
 
     def queued_subscribers(self, issue: IssueRecord, subscriber_ids: Sequence[int]) -> set[int]:
         """Which of these subscribers already have a row for the issue."""
@@ -395,8 +317,3 @@ class LedgerStore:
         )
         with self._store.read() as conn:
             return [(d, list(picks), sent_at) for d, picks, sent_at in conn.execute(query)]
-
-    def sent_count(self, subscriber_id: int) -> int:
-        with self._store.read() as conn:
-            query = select(func.count()).where(sent_papers.c.subscriber_id == subscriber_id)
-            return int(conn.execute(query).scalar_one())

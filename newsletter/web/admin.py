@@ -23,7 +23,7 @@ from newsletter.notices import deliver_notice, preview_notice
 from newsletter.render import RenderedEmail
 from newsletter.subscribers import InvalidInput, clean_excludes, clean_topics, split_topic_lines
 from newsletter.web.context import WebContext, client_ip
-from newsletter.web.public import posted_or_empty
+from newsletter.web.forms import posted_or_empty
 
 log = logging.getLogger(__name__)
 ADMIN_POSTS = frozenset(
@@ -249,12 +249,12 @@ STATUS_ORDER = ("active", "pending", "unsubscribed", "bounced")
 def skip_paper(ctx: WebContext, issue_date: date, arxiv_id: str) -> str:
     """Keep a paper out of an issue that has not started sending; says what happened."""
     svc = ctx.svc
-    issue = svc.store.ledger.find_issue(issue_date)
+    issue = svc.store.issues.find_issue(issue_date)
     if issue is not None and issue.frozen_at is not None:
         return f"The issue of {issue_date} is already being sent; it can no longer change."
     if arxiv_id not in svc.store.papers.by_ids({arxiv_id}):
         return f"No paper {arxiv_id[:40]} in the store."
-    svc.store.ledger.skip_paper(issue_date, arxiv_id, svc.clock())
+    svc.store.issues.skip_paper(issue_date, arxiv_id, svc.clock())
     return f"{arxiv_id} will not be in the issue of {issue_date}."
 
 

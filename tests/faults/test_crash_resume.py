@@ -31,7 +31,7 @@ CONNECTIONS = 4
 def ledger_counts(db_url: str) -> dict[str, int]:
     store = app.open_store(DatabaseSettings(url=db_url))
     try:
-        issue = store.ledger.find_issue(ISSUE)
+        issue = store.issues.find_issue(ISSUE)
         return store.ledger.counts(issue) if issue else {}
     finally:
         store.dispose()

@@ -62,7 +62,7 @@ def run_morning(runner: Runner, clock: MovableClock) -> None:
 
 
 def sent_on(store, day: date) -> dict[str, datetime]:
-    issue = store.ledger.find_issue(day)
+    issue = store.issues.find_issue(day)
     if issue is None:
         return {}
     found = {}
@@ -108,7 +108,7 @@ def test_source_down_past_the_deadline_skips_the_day_when_configured(db_url, smt
         db_url, controller.port, clock, NEWSLETTER_ISSUE_ON_STALE="skip", NEWSLETTER_ISSUE_GIVE_UP_HOURS="2"
     )
     run_morning(runner, clock)
-    issue = store.ledger.find_issue(date(2025, 10, 3))
+    issue = store.issues.find_issue(date(2025, 10, 3))
     counts = store.ledger.counts(issue)
     digests = Counter(r.recipient for r in handler.received if r.recipient != "ops@example.org")
     report(capsys, f"source down, on_stale=skip: ledger {counts}, digests {dict(digests)}")

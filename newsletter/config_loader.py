@@ -1,0 +1,99 @@
+"""Reading one settings section from a TOML table and NEWSLETTER_<SECTION>_<KEY> environment variables.
+
+Generic over the frozen dataclasses of newsletter.config: a field's type says how a value is read,
+and a field made with `secret()` may only come from the environment.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import types
+import typing
+from collections.abc import Mapping
+from dataclasses import field
+from typing import Any
+
+ENV_PREFIX = "NEWSLETTER_"
+
+
+class ConfigError(Exception):
+    """A config file or environment value that cannot be used; the message says which and why."""
+
+
+def secret(default: str = "") -> Any:
+    """A field that may only come from the environment, never from config.toml."""
+    return field(default=default, metadata={"secret": True})
+
+
+def build_section(name: str, cls: type[Any], table: dict[str, Any], environ: Mapping[str, str]) -> Any:
+    """One section: the dataclass `cls` filled from `table`, the environment winning."""
+    hints = typing.get_type_hints(cls)
+    known = {f.name: f for f in dataclasses.fields(cls)}
+    extra = set(table) - set(known)
+    if extra:
+        raise ConfigError(f"[{name}] has no key {sorted(extra)[0]!r}")
+    values: dict[str, Any] = {}
+    for key, fld in known.items():
+        where = f"{name}.{key}"
+        env_name = f"{ENV_PREFIX}{name.upper()}_{key.upper()}"
+        if fld.metadata.get("secret") and key in table:
+            raise ConfigError(f"{where} is a secret: set it with the environment variable {env_name}")
+        if env_name in environ:
+            values[key] = _from_env(env_name, environ[env_name], hints[key])
+        elif key in table:
+            values[key] = _from_toml(where, table[key], hints[key])
+    section = cls(**values)
+    validate = getattr(section, "validate", None)
+    if validate is not None:
+        validate()
+    return section
+
+
+def _base_type(hint: Any) -> tuple[Any, bool]:
+    """The concrete type of a field and whether it may be None."""
+    args = typing.get_args(hint)
+    if isinstance(hint, types.UnionType) or typing.get_origin(hint) is typing.Union:
+        concrete = [a for a in args if a is not type(None)]
+        return concrete[0], True
+    return hint, False
+
+
+def _from_toml(where: str, value: Any, hint: Any) -> Any:
+    kind, _optional = _base_type(hint)
+    if typing.get_origin(kind) is tuple:
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise ConfigError(f"{where}: expected a list of strings, got {value!r}")
+        return tuple(value)
+    if kind is float and isinstance(value, int) and not isinstance(value, bool):
+        return float(value)
+    if kind is bool and not isinstance(value, bool):
+        raise ConfigError(f"{where}: expected true or false, got {value!r}")
+    if kind is not bool and isinstance(value, bool):
+        raise ConfigError(f"{where}: expected {kind.__name__}, got {value!r}")
+    if not isinstance(value, kind):
+        raise ConfigError(f"{where}: expected {kind.__name__}, got {value!r}")
+    return value
+
+
+def _from_env(name: str, raw: str, hint: Any) -> Any:
+    kind, optional = _base_type(hint)
+    text = raw.strip()
+    if optional and text == "":
+        return None
+    try:
+        if typing.get_origin(kind) is tuple:
+            return tuple(part.strip() for part in text.split(",") if part.strip())
+        if kind is bool:
+            lowered = text.lower()
+            if lowered in ("1", "true", "yes", "on"):
+                return True
+            if lowered in ("0", "false", "no", "off"):
+                return False
+            raise ValueError(raw)
+        if kind is int:
+            return int(text)
+        if kind is float:
+            return float(text)
+    except ValueError:
+        raise ConfigError(f"{name}: cannot read {raw!r} as {getattr(kind, '__name__', kind)}") from None
+    return raw

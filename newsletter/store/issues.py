@@ -1,0 +1,100 @@
+"""Issues: one edition per date, its pool frozen when sending starts, and the papers kept out of it."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import TYPE_CHECKING
+
+from sqlalchemy import Connection, insert, select, update
+
+from newsletter.models import Paper
+from newsletter.store.schema import insert_ignore, issue_papers, issue_skips, issues
+from newsletter.store.serialize import paper_from_json, paper_to_json
+
+if TYPE_CHECKING:
+    from newsletter.store import Store
+
+
+@dataclass(frozen=True, slots=True)
+class IssueRecord:
+    id: int
+    issue_date: date
+    frozen_at: datetime | None
+
+
+class IssueStore:
+    """Queries and writes for issues, their frozen pools and their skipped papers."""
+
+    def __init__(self, store: Store) -> None:
+        self._store = store
+
+    def issue(self, issue_date: date, now: datetime) -> IssueRecord:
+        """The issue of `issue_date`, created on first use."""
+        with self._store.write() as conn:
+            insert_ignore(conn, issues, [{"issue_date": issue_date, "created_at": now}])
+            row = conn.execute(select(issues).where(issues.c.issue_date == issue_date)).mappings().one()
+            return IssueRecord(row["id"], row["issue_date"], row["frozen_at"])
+
+    def find_issue(self, issue_date: date) -> IssueRecord | None:
+        with self._store.read() as conn:
+            row = conn.execute(select(issues).where(issues.c.issue_date == issue_date)).mappings().first()
+            return IssueRecord(row["id"], row["issue_date"], row["frozen_at"]) if row else None
+
+    def freeze(self, issue: IssueRecord, pool: Sequence[Paper], now: datetime) -> list[Paper]:
+        """Snapshot the pool once; later calls (any process) get the first snapshot back."""
+        with self._store.write() as conn:
+            locked = select(issues.c.frozen_at).where(issues.c.id == issue.id).with_for_update()
+            if conn.execute(locked).scalar() is None:
+                if pool:
+                    conn.execute(
+                        insert(issue_papers),
+                        [
+                            {"issue_id": issue.id, "arxiv_id": p.arxiv_id, "paper": paper_to_json(p)}
+                            for p in pool
+                        ],
+                    )
+                conn.execute(update(issues).where(issues.c.id == issue.id).values(frozen_at=now))
+            return self._snapshot(conn, issue.id)
+
+    def snapshot(self, issue: IssueRecord) -> list[Paper]:
+        """The frozen pool, by arxiv_id."""
+        with self._store.read() as conn:
+            return self._snapshot(conn, issue.id)
+
+    def _snapshot(self, conn: Connection, issue_id: int) -> list[Paper]:
+        query = select(issue_papers.c.paper).where(issue_papers.c.issue_id == issue_id)
+        return sorted((paper_from_json(p) for p in conn.execute(query).scalars()), key=lambda p: p.arxiv_id)
+
+    def staleness(self, issue_date: date, last_fetch: datetime | None) -> str:
+        """Why the issue of `issue_date` would repeat the last one ("" if it would not).
+
+        An issue needs a successful fetch after the previous issue was frozen; without one the
+        sources are down, and the issue would only carry what readers already had.
+        """
+        query = (
+            select(issues)
+            .where(issues.c.issue_date < issue_date, issues.c.frozen_at.is_not(None))
+            .order_by(issues.c.issue_date.desc())
+            .limit(1)
+        )
+        with self._store.read() as conn:
+            previous = conn.execute(query).mappings().first()
+        if previous is None or (last_fetch is not None and last_fetch >= previous["frozen_at"]):
+            return ""
+        return (
+            f"no successful fetch since the issue of {previous['issue_date']} was frozen "
+            f"({previous['frozen_at']:%Y-%m-%d %H:%M} UTC): the sources may be down"
+        )
+
+    def skip_paper(self, issue_date: date, arxiv_id: str, now: datetime) -> None:
+        """Keep a paper out of an issue that is not frozen yet."""
+        row = {"issue_date": issue_date, "arxiv_id": arxiv_id, "created_at": now}
+        with self._store.write() as conn:
+            insert_ignore(conn, issue_skips, [row])
+
+    def skipped_papers(self, issue_date: date) -> set[str]:
+        with self._store.read() as conn:
+            query = select(issue_skips.c.arxiv_id).where(issue_skips.c.issue_date == issue_date)
+            return set(conn.execute(query).scalars())
