@@ -16,7 +16,11 @@ from newsletter.models import Listing, Paper
 
 log = logging.getLogger(__name__)
 
-ARXIV_ID = re.compile(r"^(\d{4}\.\d{4,5}|[a-z][a-z.\-]*/\d{7})(v\d+)?$", re.IGNORECASE)
+# ASCII only, and matched whole (fullmatch): "$" alone would let a trailing newline through.
+ARXIV_ID = re.compile(r"(\d{4}\.\d{4,5}|[a-z][a-z.\-]*/\d{7})(v\d+)?", re.IGNORECASE | re.ASCII)
+# Counts are stored as 64-bit integers; anything larger is not a real count.
+MAX_COUNT = 2**63 - 1
+_SURROGATES = re.compile("[\ud800-\udfff]")
 METHOD_JSON = "embedded json"
 METHOD_CARDS = "html cards"
 METHOD_API = "api json"
@@ -48,6 +52,8 @@ def parse_api(text: str, listing_date: date | None = None) -> ScrapeResult:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
         raise ScrapeError(f"not valid JSON ({exc.msg} at line {exc.lineno})") from None
+    except RecursionError:
+        raise ScrapeError("JSON nested too deeply to read") from None
     if isinstance(data, dict) and isinstance(data.get("dailyPapers"), list):
         data = data["dailyPapers"]
     if not isinstance(data, list):
@@ -91,6 +97,9 @@ def _embedded_props(soup: BeautifulSoup) -> tuple[dict[str, Any] | None, str]:
             # BeautifulSoup has already decoded the attribute's entities; unescaping again
             # would corrupt titles that contain "&amp;".
             props = json.loads(raw)
+        except RecursionError:
+            reason = "embedded json nested too deeply"
+            continue
         except json.JSONDecodeError as exc:
             if div.get("data-target") == "DailyPapers":
                 reason = f"embedded json unreadable ({exc.msg})"
@@ -147,7 +156,7 @@ def paper_from_item(item: Any) -> tuple[Paper, date | None]:
     if not isinstance(raw, dict):
         raise TypeError("'paper' is not an object")
     arxiv_id = _text(raw["id"])
-    if not arxiv_id or not ARXIV_ID.match(arxiv_id):
+    if not arxiv_id or not ARXIV_ID.fullmatch(arxiv_id):
         raise ValueError(f"not an arXiv id: {raw['id']!r}")
     title = _collapse(_text(raw.get("title")) or _text(item.get("title")))
     if not title:
@@ -188,12 +197,15 @@ def _paper_from_card(card: Tag) -> Paper | None:
     href = str(link.get("href", ""))
     arxiv_id = href.removeprefix("/papers/").split("?")[0].split("#")[0].strip("/")
     title = _collapse(link.get_text(" "))
-    if not ARXIV_ID.match(arxiv_id) or not title:
+    if not ARXIV_ID.fullmatch(arxiv_id) or not title:
         return None
     thumbnail = None
-    image = card.select_one(f'a[href="{href}"] img[src]')
-    if image is not None and str(image.get("src", "")).startswith("http"):
-        thumbnail = str(image["src"])
+    # Compared as a value, never pasted into a CSS selector: a scraped href may hold quotes.
+    for anchor in card.find_all("a", href=True):
+        image = anchor.find("img", src=True) if anchor["href"] == href else None
+        if image is not None and str(image["src"]).startswith("http"):
+            thumbnail = str(image["src"])
+            break
     comments = card.select_one('a[href$="#community"]')
     return Paper(
         arxiv_id=arxiv_id,
@@ -226,7 +238,8 @@ def _organization(value: Any) -> str | None:
 
 
 def _text(value: Any) -> str:
-    return value.strip() if isinstance(value, str) else ""
+    # JSON may carry lone surrogates ("\ud800"), which no database or email can encode.
+    return _SURROGATES.sub("\ufffd", value).strip() if isinstance(value, str) else ""
 
 
 def _collapse(text: str) -> str:
@@ -234,12 +247,15 @@ def _collapse(text: str) -> str:
 
 
 def _int(value: Any) -> int | None:
+    """A count from JSON or page text: a non-negative int that fits 64 bits, else None."""
     if isinstance(value, bool):
         return None
-    if isinstance(value, int):
+    if isinstance(value, str):
+        text = value.strip().replace(",", "")
+        # isdecimal, not isdigit: "²" is a digit that int() refuses.
+        value = int(text) if text.isascii() and text.isdecimal() else None
+    if isinstance(value, int) and 0 <= value <= MAX_COUNT:
         return value
-    if isinstance(value, str) and value.strip().replace(",", "").isdigit():
-        return int(value.strip().replace(",", ""))
     return None
 
 

@@ -91,7 +91,8 @@ def clean_topics(raw: Sequence[str]) -> tuple[str, ...]:
 
 def clean_excludes(raw: Sequence[str]) -> tuple[str, ...]:
     """Validated exclusion terms ("survey", "-medical" both work)."""
-    return _clean_list("excludes", [term.strip().lstrip("-") for term in raw], MAX_EXCLUDES)
+    terms = [_clean("excludes", term, max_chars=MAX_TOPIC_CHARS).lstrip("-") for term in raw]
+    return _clean_list("excludes", terms, MAX_EXCLUDES)
 
 
 def _clean_list(field: str, raw: Sequence[str], limit: int) -> tuple[str, ...]:
@@ -168,7 +169,7 @@ def parse_weekday(value: str | int) -> int:
     text = value.strip().lower()[:3]
     if text in WEEKDAYS:
         return WEEKDAYS.index(text)
-    if text.isdigit():
+    if text.isascii() and text.isdecimal():
         return parse_weekday(int(text))
     raise InvalidInput("weekday", f"unknown weekday {value!r}")
 

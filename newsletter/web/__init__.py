@@ -12,6 +12,7 @@ from newsletter.render import make_environment, templates_dir
 from newsletter.services import Services
 from newsletter.web import admin, api, public
 from newsletter.web.context import WebContext
+from newsletter.web.guard import RequestGate
 
 
 def create_app(svc: Services) -> ASGIApp:
@@ -39,11 +40,13 @@ def create_app(svc: Services) -> ASGIApp:
         https_only=web.secure_cookies,
     )
 
-    def skip_csrf(scope: Scope) -> bool:
-        path = str(scope.get("path", ""))
+    def exempt(path: str) -> bool:
         # RFC 8058 one-click unsubscribe carries no cookie and no token; the signed URL authorises it.
         # The JSON API authenticates with a bearer token, never with cookies.
         return path.startswith("/unsubscribe/") or path.startswith("/api/")
+
+    def skip_csrf(scope: Scope) -> bool:
+        return exempt(str(scope.get("path", "")))
 
     wrapped: ASGIApp = asgi_csrf(
         app,
@@ -53,4 +56,4 @@ def create_app(svc: Services) -> ASGIApp:
         cookie_secure=web.secure_cookies,
         cookie_samesite="Strict",
     )
-    return wrapped
+    return RequestGate(wrapped, exempt)

@@ -45,7 +45,9 @@ def check_bearer(expected: str, header: str | None) -> bool:
     """True if the Authorization header carries the configured API token."""
     if not expected or not header or not header.startswith("Bearer "):
         return False
-    return secrets.compare_digest(header.removeprefix("Bearer ").strip(), expected)
+    # Bytes: compare_digest refuses str with non-ASCII characters, which anyone can send.
+    offered = header.removeprefix("Bearer ").strip().encode("utf-8", "surrogateescape")
+    return secrets.compare_digest(offered, expected.encode("utf-8"))
 
 
 def is_admin(request: Request) -> bool:
@@ -106,9 +108,13 @@ def parse_issue_date(text: str, ctx: WebContext) -> date:
     if text == "today":
         return today
     try:
-        return date.fromisoformat(text)
+        day = date.fromisoformat(text)
     except ValueError:
         raise InvalidInput("date", f"{text[:40]!r} is not a date like 2025-05-30") from None
+    # A preview ten years away means a typo; and dates near year 1 overflow the pool's window.
+    if abs((day - today).days) > 3660:
+        raise InvalidInput("date", f"{day} is more than ten years away")
+    return day
 
 
 def build_router(ctx: WebContext) -> APIRouter:
