@@ -18,6 +18,9 @@ from newsletter.cli import cli
 from newsletter.cli.common import Runtime
 from newsletter.config import DatabaseSettings
 from newsletter.store import Store
+
+# Registered here, before any test module loads, so --hypothesis-profile=long works for every run.
+from tests.faults import hypothesis_profiles  # noqa: F401
 from tests.smtp_server import ScriptedController, ScriptedHandler, start_server
 
 FIXTURES = Path(__file__).parent / "fixtures"
