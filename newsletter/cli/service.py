@@ -53,6 +53,8 @@ def run(runtime: Runtime, once: bool, host: str | None, port: int | None) -> int
         if report is not None and any(s.stopped for s in report.summaries):
             return Exit.DELIVERY
         return Exit.OK
+    # APScheduler narrates every job run at INFO; our jobs log their own one-line summaries.
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)
     scheduler = build_scheduler(runner)
     scheduler.start()
     web = svc.settings.web
