@@ -101,9 +101,12 @@ def verdicts(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Verdict]:
 
 
 @pytest.mark.parametrize("case", CASES, ids=lambda case: case.name)
-def test_digest_scores_at_most_one_point(case: Case, verdicts: dict[str, Verdict]) -> None:
+def test_digest_scores_at_most_one_point(
+    case: Case, verdicts: dict[str, Verdict], capsys: pytest.CaptureFixture[str]
+) -> None:
     verdict = verdicts[case.name]
-    print(f"\n{case.name}: {verdict.line()}  [{verdict.version}; {rule_source()}]")
+    with capsys.disabled():  # shown in the CI log whatever pytest captures
+        print(f"\n[spamassassin] {case.name}: {verdict.line()}  [{verdict.version}; {rule_source()}]")
     # HTML_MESSAGE fires on every HTML email: proof that the rules loaded and this output was read.
     assert "HTML_MESSAGE" in verdict.rules, verdict.report
     # The header's score is rounded to one decimal; the rules' points must add up to it.

@@ -26,6 +26,7 @@ from newsletter.deliver.run import queue_issue
 from newsletter.scrape import parse_api
 from newsletter.subscribers import Preferences
 from tests.conftest import HF_API
+from tests.faults.support import report
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow]
 
@@ -118,7 +119,7 @@ def test_three_workers_send_each_reader_exactly_one_message(pg_url, smtp):
     store.dispose()
 
 
-def test_a_worker_killed_mid_batch_loses_nothing(pg_url, smtp):
+def test_a_worker_killed_mid_batch_loses_nothing(pg_url, smtp, capsys):
     handler, controller = smtp
     queue_readers(pg_url, controller.port)
     env = env_for(pg_url, controller.port)
@@ -134,7 +135,7 @@ def test_a_worker_killed_mid_batch_loses_nothing(pg_url, smtp):
     lost = READERS - len(counts)
     duplicated = sum(n - 1 for n in counts.values())
     in_flight = int(env["NEWSLETTER_SMTP_POOL_SIZE"])
-    print(f"killed worker: lost {lost}, duplicated {duplicated} (bound: {in_flight} connections in flight)")
+    report(capsys, f"killed worker: lost {lost}, duplicated {duplicated} (bound: {in_flight} in flight)")
     assert lost == 0
     assert duplicated <= in_flight
     store = app.open_store(DatabaseSettings(url=pg_url))
