@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, event, select, text
 
 from newsletter.store.embeddings import EmbeddingCache
+from newsletter.store.history import HistoryStore
 from newsletter.store.issues import IssueStore
 from newsletter.store.leases import LeaseStore
 from newsletter.store.ledger import LedgerStore
@@ -30,6 +31,7 @@ class Store:
         self.subscribers = SubscriberStore(self)
         self.issues = IssueStore(self)
         self.ledger = LedgerStore(self)
+        self.history = HistoryStore(self)
         self.leases = LeaseStore(self)
 
     def embedding_cache(self, kind: str, model: str) -> EmbeddingCache:

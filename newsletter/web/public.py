@@ -121,7 +121,7 @@ def build_router(ctx: WebContext) -> APIRouter:
         signer = svc.signer()
         digests = [
             {"date": d.isoformat(), "status": s, "papers": n}
-            for d, s, n, _sent in svc.store.ledger.recent_for(sub.id, 5)
+            for d, s, n, _sent in svc.store.history.recent_for(sub.id, 5)
         ]
         context: dict[str, Any] = {
             "email": sub.email,
@@ -219,7 +219,7 @@ def build_router(ctx: WebContext) -> APIRouter:
 def render_feed(ctx: WebContext, sub: Subscriber, self_url: str) -> str:
     """An Atom feed of the subscriber's delivered digests."""
     store = ctx.svc.store
-    digests = store.ledger.sent_digests(sub.id, limit=30)
+    digests = store.history.sent_digests(sub.id, limit=30)
     papers = store.papers.by_ids({p["arxiv_id"] for _d, picks, _s in digests for p in picks})
     entries = [
         {
