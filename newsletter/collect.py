@@ -154,7 +154,10 @@ def run_fetch(svc: Services, day: date | None = None) -> FetchOutcome:
             listing_day = None if name == hf.TRENDING else (day or now.date())
             try:
                 reports.append(collect_source(client, svc.store, settings, name, listing_day, now))
-            except (SourceUnreachable, ScrapeError) as exc:
-                failures.append(f"{name}: {exc}")
-                log.error("fetch: %s failed: %s", name, exc)
+            except SourceUnreachable as exc:
+                failures.append(f"{name}: source unreachable")
+                log.error("source unreachable: %s: %s", name, exc)
+            except ScrapeError as exc:
+                failures.append(f"{name}: unreadable")
+                log.error("source unreadable: %s: %s", name, exc)
     return FetchOutcome(reports, failures)

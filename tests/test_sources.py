@@ -149,3 +149,13 @@ def test_cli_fetch_through_a_scripted_network(run_cli):
     result = run_cli("fetch", transport=net.transport)
     assert result.exit_code == 0, result.output
     assert "scrape: hf-trending, 1 page, 13 papers (embedded json), 13 new, 0 updated" in result.stderr
+
+
+def test_main_job_offline_says_source_unreachable_and_exits_3(run_cli):
+    # README's first command runs `newsletter run --once`; offline it must fail clearly.
+    offline = {"NEWSLETTER_SOURCES_BASE_URL": "http://127.0.0.1:9", "NEWSLETTER_SOURCES_RETRIES": "0"}
+    result = run_cli("run", "--once", env=offline)
+    assert result.exit_code == 3, result.output
+    assert "error: source unreachable: hf-trending" in result.stderr
+    assert "Traceback" not in result.output
+    assert run_cli("papers", "--json", env=offline).stdout == ""
