@@ -192,6 +192,13 @@ class Edition:
             choices.append({"kind": kind, "picks": picks, "trending": trending})
         return choices
 
+    def preview_plan(self, subscriber: Subscriber) -> Plan:
+        """What `send` delivers to this reader: the ledger row's picks once queued, else a fresh plan."""
+        if self.issue is not None:
+            for delivery in self.store.ledger.deliveries_of(self.issue, subscriber.id):
+                return self.plan_from_delivery(delivery)
+        return self.plan([subscriber])[0]
+
     def plan_from_delivery(self, delivery: Delivery) -> Plan:
         """The plan a ledger row froze, rebuilt against this edition's pool."""
         picks = tuple(pick_from_json(p, self.papers) for p in delivery.picks)

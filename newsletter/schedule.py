@@ -95,7 +95,7 @@ def delivery_tick(svc: Services, alerter: Alerter, worker: str) -> TickReport:
             report.waiting.append(issue_date.isoformat())
             _wait_or_give_up(svc, alerter, issue_date, [s.id for s in fresh], str(exc))
             continue
-        report.queued += sum(1 for _ in fresh)
+        report.queued += len(fresh)
         enqueue(edition, fresh, now)
     for issue in store.ledger.issues_with_due_rows(svc.clock()):
         edition = Edition.open(store, settings, issue.issue_date, svc.clock(), freeze=True)
@@ -128,7 +128,6 @@ def _wait_or_give_up(
 ) -> None:
     """An issue with no fresh papers waits (and alerts once); with on_stale = "skip" it is given up."""
     store, settings, now = svc.store, svc.settings.issue, svc.clock()
-    store.claim_once(f"waiting-since:{issue_date}", now.isoformat())
     since = datetime.fromisoformat(store.meta_value(f"waiting-since:{issue_date}", now.isoformat))
     alerter.raise_once(
         f"stale:{issue_date}",

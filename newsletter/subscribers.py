@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from email_validator import EmailNotValidError, validate_email
 
-from newsletter.models import CADENCES, STATUSES, WEEKDAYS
+from newsletter.models import CADENCES, WEEKDAYS
 
 MAX_TOPICS = 50
 MAX_TOPIC_CHARS = 200
@@ -179,13 +179,6 @@ def check_per_email(count: int) -> int:
     if not 1 <= count <= MAX_PER_EMAIL:
         raise InvalidInput("per_email", f"must be between 1 and {MAX_PER_EMAIL}, got {count}")
     return count
-
-
-def check_status(status: str) -> str:
-    """One of the subscriber statuses."""
-    if status not in STATUSES:
-        raise InvalidInput("status", f"must be one of {', '.join(STATUSES)}")
-    return status
 
 
 def preferences(

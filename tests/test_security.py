@@ -98,46 +98,34 @@ def test_secrets_are_refused_in_the_config_file(tmp_path, section, key, env_name
     assert getattr(getattr(load_settings(None, {env_name: "from-env-0123456789"}), section), key)
 
 
-def test_the_database_holds_no_signing_key_when_the_environment_gives_one(db_url):
-    handler = ScriptedHandler()
-    controller = start_server(handler)
-    try:
-        world = make_world(db_url, controller.port)
-        world.client.get("/")
-        world.svc.signer()
-        with world.store.read() as conn:
-            assert conn.execute(select(meta.c.key).where(meta.c.key == "secret_key")).first() is None
-        world.store.dispose()
-    finally:
-        controller.stop()
+def test_the_database_holds_no_signing_key_when_the_environment_gives_one(db_url, smtp):
+    _, controller = smtp
+    world = make_world(db_url, controller.port)
+    world.client.get("/")
+    world.svc.signer()
+    with world.store.read() as conn:
+        assert conn.execute(select(meta.c.key).where(meta.c.key == "secret_key")).first() is None
+    world.store.dispose()
 
 
-def test_admin_login_is_rate_limited(db_url):
-    handler = ScriptedHandler()
-    controller = start_server(handler)
-    try:
-        world = make_world(db_url, controller.port, NEWSLETTER_WEB_LOGIN_LIMIT_IP="3/minute")
-        codes = []
-        for _ in range(4):
-            token = world.csrf("/admin/login")
-            codes.append(
-                world.client.post("/admin/login", data={"password": "guess", "csrftoken": token}).status_code
-            )
-        assert codes == [401, 401, 401, 429]
-        world.store.dispose()
-    finally:
-        controller.stop()
+def test_admin_login_is_rate_limited(db_url, smtp):
+    _, controller = smtp
+    world = make_world(db_url, controller.port, NEWSLETTER_WEB_LOGIN_LIMIT_IP="3/minute")
+    codes = []
+    for _ in range(4):
+        token = world.csrf("/admin/login")
+        codes.append(
+            world.client.post("/admin/login", data={"password": "guess", "csrftoken": token}).status_code
+        )
+    assert codes == [401, 401, 401, 429]
+    world.store.dispose()
 
 
-def test_pages_send_protective_headers(db_url):
-    handler = ScriptedHandler()
-    controller = start_server(handler)
-    try:
-        world = make_world(db_url, controller.port)
-        response = world.client.get("/")
-        assert "frame-ancestors 'none'" in response.headers["content-security-policy"]
-        assert response.headers["x-content-type-options"] == "nosniff"
-        assert response.headers["referrer-policy"] == "no-referrer"
-        world.store.dispose()
-    finally:
-        controller.stop()
+def test_pages_send_protective_headers(db_url, smtp):
+    _, controller = smtp
+    world = make_world(db_url, controller.port)
+    response = world.client.get("/")
+    assert "frame-ancestors 'none'" in response.headers["content-security-policy"]
+    assert response.headers["x-content-type-options"] == "nosniff"
+    assert response.headers["referrer-policy"] == "no-referrer"
+    world.store.dispose()

@@ -13,7 +13,7 @@ from rich.progress import Progress
 from newsletter import app
 from newsletter.cli.common import DateParam, Exit, Runtime, command, fail
 from newsletter.deliver.run import queue_issue, send_issue
-from newsletter.edition import Edition, EmptyPool, Plan
+from newsletter.edition import Edition, EmptyPool
 from newsletter.models import Subscriber
 from newsletter.store.ledger import Outcome
 
@@ -96,15 +96,6 @@ def _dry_run(runtime: Runtime, issue_date: date, only: Subscriber | None) -> int
     return Exit.OK
 
 
-def preview_plan(runtime: Runtime, edition: Edition, sub: Subscriber) -> Plan:
-    """What `send` would deliver to `sub`: its ledger row when queued already, else a fresh plan."""
-    store = runtime.store()
-    if edition.issue is not None:
-        for delivery in store.ledger.deliveries_of(edition.issue, sub.id):
-            return edition.plan_from_delivery(delivery)
-    return edition.plan([sub])[0]
-
-
 class IssueDate(DateParam):
     """A date, or 'today' / 'tomorrow'."""
 
@@ -138,7 +129,7 @@ def preview(
     sub = _subscriber(runtime, email)
     store, settings = runtime.store(), runtime.settings()
     edition = Edition.open(store, settings, day, runtime.clock(), freeze=False)
-    plan = preview_plan(runtime, edition, sub)
+    plan = edition.preview_plan(sub)
     if plan.kind == "skip":
         click.echo(
             f"preview: {sub.email} gets no email on {day} (nothing on their topics, empty_day = skip)",

@@ -71,7 +71,7 @@ def build_preview(ctx: WebContext, issue_date: date, email: str, topics: str) ->
         sub = svc.store.subscribers.by_email(email)
         if sub is None:
             raise InvalidInput("email", f"no subscriber {email}")
-        plan = _plan_for(edition, sub)
+        plan = edition.preview_plan(sub)
     else:
         lines, excludes = split_topic_lines(topics.replace("\r\n", "\n").split("\n"))
         defaults = svc.settings.subscribers
@@ -91,14 +91,6 @@ def build_preview(ctx: WebContext, issue_date: date, email: str, topics: str) ->
         plan = edition.plan([adhoc])[0]
     rendered = None if plan.kind == "skip" else edition.render(plan, svc.signer())
     return PreviewResult(edition, plan, rendered)
-
-
-def _plan_for(edition: Edition, sub: Subscriber) -> Plan:
-    # Once queued, a reader's email is what its ledger row froze; before that, a fresh plan.
-    if edition.issue is not None:
-        for delivery in edition.store.ledger.deliveries_of(edition.issue, sub.id):
-            return edition.plan_from_delivery(delivery)
-    return edition.plan([sub])[0]
 
 
 def parse_issue_date(text: str, ctx: WebContext) -> date:
