@@ -45,8 +45,6 @@ def run(runtime: Runtime, once: bool, host: str | None, port: int | None) -> int
         report = runner.tick()
         if report is None:
             click.echo("run: another scheduler holds the lease; the tick was left to it", err=True)
-        else:
-            click.echo(report.line())
         runner.release()
         if outcome.failures and not outcome.reports:
             return Exit.UNREACHABLE
