@@ -85,6 +85,7 @@ class RankSettings:
 @dataclass(frozen=True)
 class IssueSettings:
     window_days: int = 3
+    weekly_window_days: int = 9
     empty_day: str = "trending"
     on_stale: str = "late"
     give_up_hours: float = 6.0
@@ -92,12 +93,19 @@ class IssueSettings:
     def validate(self) -> None:
         if not 0 <= self.window_days <= 30:
             raise ConfigError("issue.window_days: must be between 0 and 30")
+        if not 0 <= self.weekly_window_days <= 30:
+            raise ConfigError("issue.weekly_window_days: must be between 0 and 30")
         if self.empty_day not in ("trending", "skip"):
             raise ConfigError("issue.empty_day: must be 'trending' or 'skip'")
         if self.on_stale not in ("late", "skip"):
             raise ConfigError("issue.on_stale: must be 'late' or 'skip'")
         if self.give_up_hours <= 0:
             raise ConfigError("issue.give_up_hours: must be more than 0")
+
+    @property
+    def pool_days(self) -> int:
+        """How far back an issue's pool reaches: far enough for weekly readers and for daily ones."""
+        return max(self.window_days, self.weekly_window_days)
 
 
 @dataclass(frozen=True)

@@ -8,12 +8,12 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, Protocol
 
 from newsletter.config import Settings
 from newsletter.mime import MimeWriter, Sender, message_id
-from newsletter.models import Paper, Pick, Subscriber
+from newsletter.models import Paper, Pick, PoolPaper, Subscriber
 from newsletter.rank import make_scorer
 from newsletter.rank.base import Scorer
 from newsletter.rank.picks import Picker, PickRules, TopicSet
@@ -41,6 +41,9 @@ class Reader(Protocol):
 
     @property
     def per_email(self) -> int: ...
+
+    @property
+    def cadence(self) -> str: ...
 
 
 class EmptyPool(Exception):
@@ -80,15 +83,18 @@ class Edition:
         settings: Settings,
         issue: IssueRecord | None,
         issue_date: date,
-        pool: Sequence[Paper],
+        pool: Sequence[PoolPaper],
         scorer: Scorer,
     ) -> None:
         self.store = store
         self.settings = settings
         self.issue = issue
         self.issue_date = issue_date
-        self.pool = list(pool)
+        self.pool = [p.paper for p in pool]
         self.papers = {p.arxiv_id: p for p in self.pool}
+        # The pool reaches back far enough for weekly readers; daily ones get only its last days.
+        daily_start = issue_date - timedelta(days=settings.issue.window_days)
+        self.weekly_only = frozenset(p.paper.arxiv_id for p in pool if p.listed_on < daily_start)
         rules = PickRules(settings.rank.threshold, settings.rank.popularity_weight)
         self.picker = Picker(scorer, self.pool, rules)
         self._renderer: EditionRenderer | None = None
@@ -113,8 +119,8 @@ class Edition:
             skipped = store.issues.skipped_papers(issue_date)
             current = [
                 p
-                for p in store.papers.pool(issue_date, settings.issue.window_days)
-                if p.arxiv_id not in skipped
+                for p in store.papers.pool(issue_date, settings.issue.pool_days)
+                if p.paper.arxiv_id not in skipped
             ]
             if freeze and issue is not None:
                 if not current:
@@ -180,9 +186,12 @@ class Edition:
         choices = []
         for reader, topic_set in zip(readers, sets, strict=True):
             ranking = ranked[topic_set]
-            chosen = self.picker.choose(ranking, reader.per_email, sent.get(reader.id, set()))
+            # A daily reader gets nothing from the pool's older days, which are there for weekly ones.
+            too_old = self.weekly_only if reader.cadence != "weekly" else frozenset()
+            chosen = self.picker.choose(ranking, reader.per_email, sent.get(reader.id, set()), too_old)
             picks = self.picker.entries(ranking, chosen)
-            trending = [p.arxiv_id for p in self.picker.trending_outside((e["arxiv_id"] for e in picks), 3)]
+            outside = self.picker.trending_outside((e["arxiv_id"] for e in picks), 3, too_old)
+            trending = [p.arxiv_id for p in outside]
             if picks:
                 kind = "digest"
             elif trending_fallback and trending:

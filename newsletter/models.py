@@ -53,6 +53,14 @@ class Listing:
 
 
 @dataclass(frozen=True, slots=True)
+class PoolPaper:
+    """A paper of an issue's pool, with the last day it was listed on up to the issue date."""
+
+    paper: Paper
+    listed_on: date
+
+
+@dataclass(frozen=True, slots=True)
 class FetchReport:
     """What one source fetch or file import did, for the count line and the dashboard."""
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import time
 from datetime import UTC, datetime, timedelta
 from email.message import Message
@@ -11,6 +12,7 @@ import pytest
 
 from newsletter.app import open_store
 from newsletter.config import DatabaseSettings
+from newsletter.scrape import parse_api
 from tests.conftest import HF_API
 
 MARCH = HF_API / "daily_papers_2025-03-11.json"
@@ -275,3 +277,37 @@ def test_issue_shows_status_and_counts(mail):
     mail.send()
     out = mail.cli("issue", "--date", DAY).stdout
     assert "frozen at" in out and "sent 1" in out
+
+
+def arxiv_ids(path) -> set[str]:
+    return {listing.paper.arxiv_id for listing in parse_api(path.read_text(encoding="utf-8")).listings}
+
+
+def test_weekly_readers_get_the_whole_week_and_daily_readers_only_the_window(mail):
+    # Another day's papers, listed 6 days before the issue: inside the weekly window (9 days),
+    # outside the daily one (3). A third day's, listed 10 days before, is outside both.
+    week_old = HF_API / "daily_papers_2025-05-30.json"
+    too_old = HF_API / "daily_papers_2025-07-22.json"
+    for path, day in ((week_old, "2025-03-05"), (too_old, "2025-03-01")):
+        result = mail.cli("fetch", "--file", str(path), "--date", day)
+        assert result.exit_code == 0, result.output
+    older = arxiv_ids(week_old) - arxiv_ids(MARCH)
+    oldest = arxiv_ids(too_old) - arxiv_ids(MARCH) - arxiv_ids(week_old)
+    # 11 March 2025 is a Tuesday: both readers are due.
+    mail.subscribe("daily@example.org", extra=["--per-email", "30"])
+    weekly = ["--per-email", "30", "--cadence", "weekly", "--weekday", "tue"]
+    mail.subscribe("weekly@example.org", extra=weekly)
+    assert "2 sent" in mail.send().stdout
+
+    shown = {
+        email: set(re.findall(r"arxiv\.org/abs/([0-9.]+)", html_part(only.parsed())))
+        for email, [only] in mail.handler.by_recipient().items()
+    }
+    assert shown["daily@example.org"] and not shown["daily@example.org"] & (older | oldest)
+    assert shown["weekly@example.org"] & older
+    assert not shown["weekly@example.org"] & oldest
+    # The frozen pool keeps each paper's listing day: previewing after the send shows the same split.
+    weekly_preview = mail.cli("picks", "--email", "weekly@example.org", "--date", DAY).stdout
+    daily_preview = mail.cli("picks", "--email", "daily@example.org", "--date", DAY).stdout
+    assert any(arxiv in weekly_preview for arxiv in older)
+    assert not any(arxiv in daily_preview for arxiv in older | oldest)

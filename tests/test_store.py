@@ -5,10 +5,11 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import date, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import select, text, update
 
 from newsletter import app
 from newsletter.config import DatabaseSettings
+from newsletter.models import PoolPaper
 from newsletter.scrape import parse_api
 from newsletter.store.schema import MIGRATIONS, schema_version
 from tests.conftest import API_2024_08_01, FIXED_NOW
@@ -24,6 +25,27 @@ def test_schema_is_created_at_first_use_and_versioned(db_url, tmp_path):
     with again.read() as conn:
         assert conn.execute(select(schema_version.c.version)).scalars().all() == [len(MIGRATIONS)]
     again.dispose()
+
+
+def test_a_pool_frozen_before_listing_days_were_kept_migrates_and_reads_as_the_issue_date(db_url):
+    papers = [listing.paper for listing in parse_api(API_2024_08_01.read_text()).listings[:3]]
+    day = date(2024, 8, 1)
+    store = app.open_store(DatabaseSettings(url=db_url))
+    issue = store.issues.issue(day, FIXED_NOW)
+    store.issues.freeze(issue, [PoolPaper(p, day - timedelta(days=2)) for p in papers], FIXED_NOW)
+    # Turn the file back into the previous release's: no listed_on column, schema one step behind.
+    with store.write() as conn:
+        conn.execute(text("ALTER TABLE issue_papers DROP COLUMN listed_on"))
+        conn.execute(update(schema_version).values(version=len(MIGRATIONS) - 1))
+    store.dispose()
+
+    store = app.open_store(DatabaseSettings(url=db_url))
+    with store.read() as conn:
+        assert conn.execute(select(schema_version.c.version)).scalar_one() == len(MIGRATIONS)
+    snapshot = store.issues.snapshot(issue)
+    assert [p.paper.arxiv_id for p in snapshot] == sorted(p.arxiv_id for p in papers)
+    assert {p.listed_on for p in snapshot} == {day}
+    store.dispose()
 
 
 def test_sqlite_parent_directory_is_created(tmp_path):

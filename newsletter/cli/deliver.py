@@ -163,7 +163,7 @@ def issue_status(runtime: Runtime, day: date) -> int:
     store = runtime.store()
     record = store.issues.find_issue(day)
     if record is None:
-        pool = store.papers.pool(day, runtime.settings().issue.window_days)
+        pool = store.papers.pool(day, runtime.settings().issue.pool_days)
         click.echo(f"issue {day}: not started; {len(pool)} papers in the pool so far")
         return Exit.OK
     counts = store.ledger.counts(record)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from typing import Any
 
@@ -132,12 +133,19 @@ class Picker:
         stacked: npt.NDArray[np.float32] = self._stacked
         return stacked
 
-    def choose(self, ranked: Ranked, limit: int, already_sent: set[str]) -> list[int]:
-        """Pool indices of the first `limit` candidates the subscriber has not been sent."""
-        if not already_sent:
+    def choose(self, ranked: Ranked, limit: int, *hidden: AbstractSet[str]) -> list[int]:
+        """Pool indices of the first `limit` candidates in none of the `hidden` sets of arxiv ids."""
+        hidden = tuple(h for h in hidden if h)
+        if not hidden:
             return ranked.order[:limit]
         ids = self._ids
-        return [i for i in ranked.order if ids[i] not in already_sent][:limit]
+        chosen: list[int] = []
+        for index in ranked.order:
+            if len(chosen) == limit:
+                break
+            if not any(ids[index] in h for h in hidden):
+                chosen.append(index)
+        return chosen
 
     def entries(self, ranked: Ranked, chosen: Sequence[int]) -> list[dict[str, Any]]:
         """The chosen picks as the ledger stores them: paper, score, relevance, topic and why."""
@@ -155,8 +163,8 @@ class Picker:
             )
         return result
 
-    def picks(self, ranked: Ranked, limit: int, already_sent: set[str]) -> list[Pick]:
-        """The first `limit` candidates the subscriber has not been sent, each with its reason."""
+    def picks(self, ranked: Ranked, limit: int, *hidden: AbstractSet[str]) -> list[Pick]:
+        """The first `limit` candidates in none of the `hidden` sets, each with its reason."""
         return [
             Pick(
                 paper=self.papers[index],
@@ -165,15 +173,17 @@ class Picker:
                 topic=ranked.topics[ranked.best_topic[index]],
                 matched=self._explain(ranked.topics[ranked.best_topic[index]], index),
             )
-            for index in self.choose(ranked, limit, already_sent)
+            for index in self.choose(ranked, limit, *hidden)
         ]
 
-    def trending_outside(self, picked: Iterable[str], count: int = 3) -> list[Paper]:
-        """The most popular papers of the pool that are not among `picked`."""
+    def trending_outside(
+        self, picked: Iterable[str], count: int = 3, hidden: AbstractSet[str] = frozenset()
+    ) -> list[Paper]:
+        """The most popular papers of the pool that are neither among `picked` nor `hidden`."""
         skip = set(picked)
         found: list[Paper] = []
         for index in self._by_popularity:
-            if self._ids[index] not in skip:
+            if self._ids[index] not in skip and self._ids[index] not in hidden:
                 found.append(self.papers[index])
                 if len(found) == count:
                     break

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy import Connection, insert, select, update
 
-from newsletter.models import Paper
+from newsletter.models import PoolPaper
 from newsletter.store.schema import insert_ignore, issue_papers, issue_skips, issues
 from newsletter.store.serialize import paper_from_json, paper_to_json
 
@@ -42,7 +42,7 @@ class IssueStore:
             row = conn.execute(select(issues).where(issues.c.issue_date == issue_date)).mappings().first()
             return IssueRecord(row["id"], row["issue_date"], row["frozen_at"]) if row else None
 
-    def freeze(self, issue: IssueRecord, pool: Sequence[Paper], now: datetime) -> list[Paper]:
+    def freeze(self, issue: IssueRecord, pool: Sequence[PoolPaper], now: datetime) -> list[PoolPaper]:
         """Snapshot the pool once; later calls (any process) get the first snapshot back."""
         with self._store.write() as conn:
             locked = select(issues.c.frozen_at).where(issues.c.id == issue.id).with_for_update()
@@ -51,21 +51,32 @@ class IssueStore:
                     conn.execute(
                         insert(issue_papers),
                         [
-                            {"issue_id": issue.id, "arxiv_id": p.arxiv_id, "paper": paper_to_json(p)}
+                            {
+                                "issue_id": issue.id,
+                                "arxiv_id": p.paper.arxiv_id,
+                                "paper": paper_to_json(p.paper),
+                                "listed_on": p.listed_on,
+                            }
                             for p in pool
                         ],
                     )
                 conn.execute(update(issues).where(issues.c.id == issue.id).values(frozen_at=now))
-            return self._snapshot(conn, issue.id)
+            return self._snapshot(conn, issue)
 
-    def snapshot(self, issue: IssueRecord) -> list[Paper]:
+    def snapshot(self, issue: IssueRecord) -> list[PoolPaper]:
         """The frozen pool, by arxiv_id."""
         with self._store.read() as conn:
-            return self._snapshot(conn, issue.id)
+            return self._snapshot(conn, issue)
 
-    def _snapshot(self, conn: Connection, issue_id: int) -> list[Paper]:
-        query = select(issue_papers.c.paper).where(issue_papers.c.issue_id == issue_id)
-        return sorted((paper_from_json(p) for p in conn.execute(query).scalars()), key=lambda p: p.arxiv_id)
+    def _snapshot(self, conn: Connection, issue: IssueRecord) -> list[PoolPaper]:
+        columns = (issue_papers.c.paper, issue_papers.c.listed_on)
+        query = select(*columns).where(issue_papers.c.issue_id == issue.id)
+        # A pool frozen before listing days were kept held only the daily window: date it the issue's.
+        pool = [
+            PoolPaper(paper_from_json(paper), listed_on or issue.issue_date)
+            for paper, listed_on in conn.execute(query)
+        ]
+        return sorted(pool, key=lambda p: p.paper.arxiv_id)
 
     def staleness(self, issue_date: date, last_fetch: datetime | None) -> str:
         """Why the issue of `issue_date` would repeat the last one ("" if it would not).

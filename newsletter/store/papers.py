@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection, RowMapping, func, insert, select, update
 
-from newsletter.models import FetchReport, Paper
+from newsletter.models import FetchReport, Paper, PoolPaper
 from newsletter.store.schema import fetches, insert_ignore, listings, papers
 
 if TYPE_CHECKING:
@@ -209,13 +209,27 @@ class PaperStore:
                 for row in conn.execute(query).mappings()
             ]
 
-    def pool(self, issue_date: date, window_days: int) -> list[Paper]:
-        """The papers listed from `window_days` days before `issue_date` up to it, by arxiv_id."""
+    def pool(self, issue_date: date, window_days: int) -> list[PoolPaper]:
+        """The papers listed from `window_days` days before `issue_date` up to it, by arxiv_id.
+
+        Each comes with the last of those days it was listed on.
+        """
         start = issue_date - timedelta(days=window_days)
-        listed = select(listings.c.arxiv_id).where(listings.c.listing_date.between(start, issue_date))
-        query = select(papers).where(papers.c.arxiv_id.in_(listed)).order_by(papers.c.arxiv_id)
+        listed = (
+            select(listings.c.arxiv_id, func.max(listings.c.listing_date).label("listed_on"))
+            .where(listings.c.listing_date.between(start, issue_date))
+            .group_by(listings.c.arxiv_id)
+            .subquery()
+        )
+        query = (
+            select(papers, listed.c.listed_on)
+            .join(listed, listed.c.arxiv_id == papers.c.arxiv_id)
+            .order_by(papers.c.arxiv_id)
+        )
         with self._store.read() as conn:
-            return [paper_from_row(row) for row in conn.execute(query).mappings()]
+            return [
+                PoolPaper(paper_from_row(row), row["listed_on"]) for row in conn.execute(query).mappings()
+            ]
 
     def by_ids(self, arxiv_ids: set[str]) -> dict[str, Paper]:
         """The stored papers with these ids."""

@@ -24,6 +24,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    inspect,
     text,
 )
 from sqlalchemy.dialects import postgresql, sqlite
@@ -173,6 +174,10 @@ issue_papers = Table(
     Column("issue_id", ID, ForeignKey("issues.id", ondelete="CASCADE"), primary_key=True),
     Column("arxiv_id", String(32), primary_key=True),
     Column("paper", JSON, nullable=False),
+    # The last day the paper was listed on, up to the issue date: daily readers get only the
+    # latest window_days of the pool, weekly readers all of it. NULL in pools frozen before
+    # this column existed, which held only the daily window.
+    Column("listed_on", Date),
 )
 
 # Papers an admin removed from an issue before it was frozen.
@@ -254,6 +259,17 @@ def _create(*tables: Table) -> Callable[[Connection], None]:
     return step
 
 
+def _add_column(table: Table, name: str) -> Callable[[Connection], None]:
+    """Add a column the table has gained since it was created; a newer database already has it."""
+
+    def step(conn: Connection) -> None:
+        if name not in {column["name"] for column in inspect(conn).get_columns(table.name)}:
+            kind = table.c[name].type.compile(dialect=conn.dialect)
+            conn.execute(text(f"ALTER TABLE {table.name} ADD COLUMN {name} {kind}"))
+
+    return step
+
+
 def _sql(statement: str) -> Callable[[Connection], None]:
     def step(conn: Connection) -> None:
         conn.execute(text(statement))
@@ -269,6 +285,7 @@ MIGRATIONS: list[Callable[[Connection], None]] = [
     _create(leases),
     # Every lookup goes by subscriber first (the primary key); the arxiv_id index only slowed sending.
     _sql("DROP INDEX IF EXISTS ix_sent_papers_arxiv"),
+    _add_column(issue_papers, "listed_on"),
 ]
 
 

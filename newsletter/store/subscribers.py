@@ -27,6 +27,7 @@ class ReaderRow(NamedTuple):
     topics: list[str]
     excludes: list[str]
     per_email: int
+    cadence: str
 
 
 class DuplicateSubscriber(ValueError):
@@ -170,8 +171,14 @@ class SubscriberStore:
             last = rows[-1].id
 
     def iter_readers(self, status: str, batch: int = 5000) -> Iterator[ReaderRow]:
-        """Stream just what ranking needs (id, topics, exclusions, papers per email), in id order."""
-        columns = (subscribers.c.id, subscribers.c.topics, subscribers.c.excludes, subscribers.c.per_email)
+        """Stream just what ranking needs (id, topics, exclusions, papers per email, cadence), in id order."""
+        columns = (
+            subscribers.c.id,
+            subscribers.c.topics,
+            subscribers.c.excludes,
+            subscribers.c.per_email,
+            subscribers.c.cadence,
+        )
         last = 0
         while True:
             query = (

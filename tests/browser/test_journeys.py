@@ -32,7 +32,7 @@ def add_active(live: LiveApp, email: str, topics: list[str], excludes: list[str]
 
 def pool_titles(live: LiveApp) -> set[str]:
     """Titles of the papers today's issue draws on."""
-    return {p.title for p in live.store.papers.pool(NOW.date(), live.svc.settings.issue.window_days)}
+    return {p.paper.title for p in live.store.papers.pool(NOW.date(), live.svc.settings.issue.window_days)}
 
 
 @pytest.mark.slow
