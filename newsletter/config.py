@@ -8,6 +8,7 @@ import tomllib
 import typing
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -106,6 +107,10 @@ class IssueSettings:
     def pool_days(self) -> int:
         """How far back an issue's pool reaches: far enough for weekly readers and for daily ones."""
         return max(self.window_days, self.weekly_window_days)
+
+    def daily_from(self, issue_date: date) -> date:
+        """The first listing day a daily reader's picks may come from."""
+        return issue_date - timedelta(days=self.window_days)
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time
 from typing import Any, Protocol
 
 from newsletter.config import Settings
@@ -93,8 +93,8 @@ class Edition:
         self.pool = [p.paper for p in pool]
         self.papers = {p.arxiv_id: p for p in self.pool}
         # The pool reaches back far enough for weekly readers; daily ones get only its last days.
-        daily_start = issue_date - timedelta(days=settings.issue.window_days)
-        self.weekly_only = frozenset(p.paper.arxiv_id for p in pool if p.listed_on < daily_start)
+        daily_from = settings.issue.daily_from(issue_date)
+        self.weekly_only = frozenset(p.paper.arxiv_id for p in pool if p.listed_on < daily_from)
         rules = PickRules(settings.rank.threshold, settings.rank.popularity_weight)
         self.picker = Picker(scorer, self.pool, rules)
         self._renderer: EditionRenderer | None = None

@@ -85,6 +85,10 @@ def html_part(msg: Message) -> str:
     return part.get_content()
 
 
+def arxiv_ids(path) -> set[str]:
+    return {listing.paper.arxiv_id for listing in parse_api(path.read_text(encoding="utf-8")).listings}
+
+
 def test_every_active_subscriber_receives_exactly_one_and_a_rerun_sends_nothing(mail):
     for i in range(5):
         mail.subscribe(f"reader{i}@example.org")
@@ -273,14 +277,23 @@ def test_outbox_is_the_default_transport(run_cli, tmp_path):
 
 def test_issue_shows_status_and_counts(mail):
     mail.subscribe("c@example.org")
-    assert "not started" in mail.cli("issue", "--date", DAY).stdout
+    size = len(arxiv_ids(MARCH))
+    assert (
+        f"not started; {size} papers, {size} of them in the daily window"
+        in mail.cli("issue", "--date", DAY).stdout
+    )
+    # Papers listed 5 days before the issue are in its pool, for weekly readers only.
+    assert (
+        mail.cli(
+            "fetch", "--file", str(HF_API / "daily_papers_2025-05-30.json"), "--date", "2025-03-06"
+        ).exit_code
+        == 0
+    )
+    more = len(arxiv_ids(MARCH) | arxiv_ids(HF_API / "daily_papers_2025-05-30.json"))
     mail.send()
     out = mail.cli("issue", "--date", DAY).stdout
-    assert "frozen at" in out and "sent 1" in out
-
-
-def arxiv_ids(path) -> set[str]:
-    return {listing.paper.arxiv_id for listing in parse_api(path.read_text(encoding="utf-8")).listings}
+    assert f"frozen at 2025-03-11 07:00 UTC; {more} papers, {size} of them in the daily window" in out
+    assert "sent 1" in out
 
 
 def test_weekly_readers_get_the_whole_week_and_daily_readers_only_the_window(mail):

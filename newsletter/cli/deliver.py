@@ -161,13 +161,17 @@ def preview(
 def issue_status(runtime: Runtime, day: date) -> int:
     """Show an issue's status and its ledger counts."""
     store = runtime.store()
+    settings = runtime.settings().issue
     record = store.issues.find_issue(day)
+    frozen = record is not None and record.frozen_at is not None
+    pool = store.issues.snapshot(record) if record and frozen else store.papers.pool(day, settings.pool_days)
+    daily = sum(p.listed_on >= settings.daily_from(day) for p in pool)
+    size = f"{len(pool)} papers, {daily} of them in the daily window"
     if record is None:
-        pool = store.papers.pool(day, runtime.settings().issue.pool_days)
-        click.echo(f"issue {day}: not started; {len(pool)} papers in the pool so far")
+        click.echo(f"issue {day}: not started; {size} in the pool so far")
         return Exit.OK
     counts = store.ledger.counts(record)
     state = f"frozen at {record.frozen_at:%Y-%m-%d %H:%M} UTC" if record.frozen_at else "open"
-    click.echo(f"issue {day}: {state}; {len(store.issues.snapshot(record))} papers")
+    click.echo(f"issue {day}: {state}; {size}")
     click.echo("  " + ", ".join(f"{status} {n}" for status, n in counts.items()))
     return Exit.OK
