@@ -14,7 +14,7 @@ from typing import Any
 
 from limits import parse_many
 
-from newsletter.config_loader import ConfigError, build_section, secret
+from newsletter.config_loader import ConfigError, build_section, secret, url_field
 from newsletter.subscribers import InvalidInput, check_hour, check_per_email, check_timezone
 
 __all__ = ["ConfigError", "Settings", "load_settings", "secret"]
@@ -24,7 +24,7 @@ SOURCE_NAMES = ("hf-trending", "hf-daily", "hf-api")
 
 @dataclass(frozen=True)
 class DatabaseSettings:
-    url: str = "sqlite:///newsletter.db"
+    url: str = url_field("sqlite:///newsletter.db")
 
 
 @dataclass(frozen=True)
@@ -150,6 +150,15 @@ class DeliverySettings:
 
 
 LOCAL_HOSTS = ("localhost", "127.0.0.1", "::1")
+# Where the web's rate limits may be counted: the storages of the `limits` library that keep
+# a moving window (its memory, Redis, Valkey and MongoDB storages, in their URL forms).
+REDIS_FORMS = ("", "s", "+unix", "+cluster", "+sentinel")
+RATE_LIMIT_SCHEMES = (
+    "memory",
+    *(f"{name}{form}" for name in ("redis", "valkey") for form in REDIS_FORMS),
+    "mongodb",
+    "mongodb+srv",
+)
 
 
 @dataclass(frozen=True)
@@ -183,6 +192,7 @@ class WebSettings:
     subscribe_limit_ip: str = "10/hour"
     subscribe_limit_address: str = "3/hour"
     login_limit_ip: str = "10/15minutes"
+    rate_limits: str = url_field("memory://")
     secret_key: str = secret()
     admin_password_hash: str = secret()
     admin_token: str = secret()
@@ -197,6 +207,12 @@ class WebSettings:
                 parse_many(getattr(self, name))
             except ValueError:
                 raise ConfigError(f"web.{name}: not a rate like '10/hour'") from None
+        scheme = self.rate_limits.partition("://")[0]
+        if "://" not in self.rate_limits or scheme not in RATE_LIMIT_SCHEMES:
+            raise ConfigError(
+                f"web.rate_limits: {self.rate_limits!r} is not a storage URL; "
+                f"use one of {', '.join(f'{s}://' for s in RATE_LIMIT_SCHEMES)}"
+            )
 
     @property
     def secure_cookies(self) -> bool:

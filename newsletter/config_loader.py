@@ -1,7 +1,8 @@
 """Reading one settings section from a TOML table and NEWSLETTER_<SECTION>_<KEY> environment variables.
 
 Generic over the frozen dataclasses of newsletter.config: a field's type says how a value is read,
-and a field made with `secret()` may only come from the environment.
+a field made with `secret()` may only come from the environment, and a URL made with `url_field()` may
+carry a password only there.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import typing
 from collections.abc import Mapping
 from dataclasses import field
 from typing import Any
+from urllib.parse import urlsplit
 
 ENV_PREFIX = "NEWSLETTER_"
 
@@ -23,6 +25,11 @@ class ConfigError(Exception):
 def secret(default: str = "") -> Any:
     """A field that may only come from the environment, never from config.toml."""
     return field(default=default, metadata={"secret": True})
+
+
+def url_field(default: str) -> Any:
+    """A URL field: config.toml may name the server, but a password in it must come from the environment."""
+    return field(default=default, metadata={"url": True})
 
 
 def build_section(name: str, cls: type[Any], table: dict[str, Any], environ: Mapping[str, str]) -> Any:
@@ -42,11 +49,20 @@ def build_section(name: str, cls: type[Any], table: dict[str, Any], environ: Map
             values[key] = _from_env(env_name, environ[env_name], hints[key])
         elif key in table:
             values[key] = _from_toml(where, table[key], hints[key])
+            if fld.metadata.get("url") and _password_in(values[key]):
+                raise ConfigError(f"{where} carries a password: set the whole URL with {env_name} instead")
     section = cls(**values)
     validate = getattr(section, "validate", None)
     if validate is not None:
         validate()
     return section
+
+
+def _password_in(value: Any) -> bool:
+    try:
+        return bool(urlsplit(str(value)).password)
+    except ValueError:  # a malformed URL: its own check says what is wrong with it
+        return False
 
 
 def _base_type(hint: Any) -> tuple[Any, bool]:

@@ -76,6 +76,18 @@ def test_environment_beats_the_file(tmp_path):
         ('[sources]\nenabled = ["hf-nope"]\n', {}, "unknown source 'hf-nope'"),
         ("[sources\n", {}, "not valid TOML"),
         ("", {"NEWSLETTER_SOURCES_RETRIES": "many"}, "NEWSLETTER_SOURCES_RETRIES: cannot read 'many' as int"),
+        (
+            '[database]\nurl = "postgresql+psycopg://app:hunter2@db/app"\n',
+            {},
+            "database.url carries a password: set the whole URL with NEWSLETTER_DATABASE_URL instead",
+        ),
+        (
+            '[web]\nrate_limits = "redis://:hunter2@cache:6379/0"\n',
+            {},
+            "web.rate_limits carries a password: set the whole URL with NEWSLETTER_WEB_RATE_LIMITS instead",
+        ),
+        ('[web]\nrate_limits = "sqlite:///limits.db"\n', {}, "web.rate_limits: 'sqlite:///limits.db' is not"),
+        ("", {"NEWSLETTER_WEB_RATE_LIMITS": "127.0.0.1:6379"}, "web.rate_limits: '127.0.0.1:6379' is not"),
     ],
 )
 def test_bad_config_is_a_clear_error(tmp_path, text, env, message):
@@ -84,6 +96,14 @@ def test_bad_config_is_a_clear_error(tmp_path, text, env, message):
     with pytest.raises(ConfigError) as info:
         load_settings(config, env)
     assert message in str(info.value)
+
+
+def test_a_password_may_reach_a_url_setting_through_the_environment(tmp_path):
+    config = tmp_path / "c.toml"
+    config.write_text('[web]\nrate_limits = "redis://cache:6379/0"\n')
+    env = {"NEWSLETTER_WEB_RATE_LIMITS": "redis://:hunter2@cache:6379/0"}
+    assert load_settings(config, {}).web.rate_limits == "redis://cache:6379/0"
+    assert load_settings(config, env).web.rate_limits == "redis://:hunter2@cache:6379/0"
 
 
 def test_missing_config_file_is_a_clear_error(tmp_path):

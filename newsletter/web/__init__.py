@@ -11,15 +11,17 @@ from newsletter import __version__
 from newsletter.render import make_environment, templates_dir
 from newsletter.services import Services
 from newsletter.web import admin, api, public
-from newsletter.web.context import WebContext
+from newsletter.web.context import RateLimits, WebContext
 from newsletter.web.guard import RequestGate
 
 
 def create_app(svc: Services) -> ASGIApp:
     """The ASGI app, wrapped in CSRF protection (double-submit signed cookie)."""
-    ctx = WebContext(svc=svc, env=make_environment(templates_dir()))
     web = svc.settings.web
     signer = svc.signer()
+    # Counts in a shared store are kept apart per installation: each has its own secret key.
+    limits = RateLimits(web.rate_limits, namespace=signer.derived_key("rate-limits")[:16])
+    ctx = WebContext(svc=svc, env=make_environment(templates_dir()), limits=limits)
     app = FastAPI(
         title="newsletter admin API",
         version=__version__,

@@ -2,22 +2,28 @@
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 import jinja2
 from fastapi import Request
 from fastapi.responses import HTMLResponse
 from limits import RateLimitItem, parse_many
-from limits.storage import MemoryStorage
+from limits.errors import ConfigurationError, StorageError
+from limits.storage import storage_from_string
 from limits.strategies import MovingWindowRateLimiter
 
+from newsletter.config import ConfigError
 from newsletter.edition import Edition
 from newsletter.services import Services
 from newsletter.subscribers import current_zone_names
+
+log = logging.getLogger(__name__)
 
 
 def zone_names() -> tuple[str, ...]:
@@ -26,15 +32,47 @@ def zone_names() -> tuple[str, ...]:
 
 
 class RateLimits:
-    """Moving-window limits kept in memory, per process."""
+    """Moving-window limits, counted where `[web] rate_limits` says: this process's memory by
+    default, or a Redis (or MongoDB) that every process of the service shares.
 
-    def __init__(self) -> None:
-        self._limiter = MovingWindowRateLimiter(MemoryStorage())
+    Keys start with `namespace`, so two services sharing one Redis keep their counts apart. If
+    the shared store fails, a hit is refused (a 429) and logged, never let through uncounted.
+    """
+
+    def __init__(self, storage_url: str = "memory://", namespace: str = "") -> None:
+        try:
+            storage = storage_from_string(storage_url, wrap_exceptions=True)
+        except ConfigurationError as exc:  # a missing client package, or a bad option
+            raise ConfigError(f"web.rate_limits: {exc}") from None
+        if not storage.check():
+            raise ConfigError(f"web.rate_limits: cannot reach {redact(storage_url)}")
+        self._where = redact(storage_url)
+        self._storage = storage
+        self._limiter = MovingWindowRateLimiter(storage)
+        self._namespace = namespace
 
     def allow(self, rule: str, *key: str) -> bool:
         """Count one hit; False once any of the rule's limits is exceeded."""
         items: list[RateLimitItem] = parse_many(rule)
-        return all(self._limiter.hit(item, *key) for item in items)
+        try:
+            return all(self._limiter.hit(item, self._namespace, *key) for item in items)
+        except StorageError as exc:
+            log.error(
+                "web: rate limit store %s failed (%s); refusing %s", self._where, exc.storage_error, key[0]
+            )
+            return False
+
+    def reachable(self) -> bool:
+        """Whether the store answers (memory always does)."""
+        return bool(self._storage.check())
+
+
+def redact(storage_url: str) -> str:
+    """The URL with any password masked, for messages and logs."""
+    parts = urlsplit(storage_url)
+    if not parts.password:
+        return storage_url
+    return urlunsplit(parts._replace(netloc=parts.netloc.replace(f":{parts.password}@", ":***@")))
 
 
 @dataclass

@@ -197,6 +197,8 @@ def build_router(ctx: WebContext) -> APIRouter:
             last = svc.store.papers.last_success()
         except Exception as exc:
             return JSONResponse({"status": "error", "database": str(exc).splitlines()[0]}, status_code=503)
+        if not ctx.limits.reachable():
+            return JSONResponse({"status": "error", "rate_limits": "store unreachable"}, status_code=503)
         return JSONResponse({"status": "ok", "last_fetch": last.isoformat() if last else None})
 
     @router.get("/api/topic-preview")
