@@ -15,7 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from newsletter.config import ConfigError
+from newsletter import app
+from newsletter.config import ConfigError, DatabaseSettings
 from newsletter.web.context import RateLimits
 from tests.smtp_server import free_port
 from tests.test_web import subscribe
@@ -77,6 +78,20 @@ def test_an_unreachable_store_is_a_clear_error_at_start(db_url, smtp):
         make_world(db_url, smtp[1].port, NEWSLETTER_WEB_RATE_LIMITS=url)
     assert str(info.value).startswith("web.rate_limits: cannot reach redis://:***@127.0.0.1:")
     assert "hunter2" not in str(info.value)
+
+
+@pytest.mark.parametrize("command", ["run", "serve"])
+def test_the_service_will_not_start_without_its_rate_limit_store(run_cli, db_url, command):
+    url = f"redis://:hunter2@127.0.0.1:{free_port()}/0"
+    env = {"NEWSLETTER_WEB_RATE_LIMITS": url, "NEWSLETTER_WEB_SECRET_KEY": "s" * 32}
+    result = run_cli(command, env=env)
+    assert result.exit_code == 2
+    assert "\nerror: web.rate_limits: cannot reach redis://:***@127.0.0.1:" in result.stderr
+    assert "hunter2" not in result.stderr
+    # The scheduler never started: no fetch was even tried.
+    store = app.open_store(DatabaseSettings(url=db_url))
+    assert store.papers.recent_fetches() == []
+    store.dispose()
 
 
 def test_a_store_that_fails_later_refuses_logs_and_fails_the_health_check(db_url, smtp, redis_server, caplog):

@@ -51,6 +51,9 @@ def run(runtime: Runtime, once: bool, host: str | None, port: int | None) -> int
         if report is not None and any(s.stopped for s in report.summaries):
             return Exit.DELIVERY
         return Exit.OK
+    # The app first: a web setting it cannot use (an unreachable rate-limit store) stops the
+    # service before the scheduler starts anything.
+    app = create_app(svc)
     # APScheduler narrates every job run at INFO; our jobs log their own one-line summaries.
     logging.getLogger("apscheduler").setLevel(logging.WARNING)
     scheduler = build_scheduler(runner)
@@ -58,7 +61,7 @@ def run(runtime: Runtime, once: bool, host: str | None, port: int | None) -> int
     web = svc.settings.web
     log.info("run: scheduler started; web app on http://%s:%d", host or web.host, port or web.port)
     try:
-        uvicorn.run(create_app(svc), host=host or web.host, port=port or web.port, log_level="warning")
+        uvicorn.run(app, host=host or web.host, port=port or web.port, log_level="warning")
     finally:
         scheduler.shutdown(wait=True)
         runner.release()
