@@ -57,7 +57,7 @@ def reader(n: int = 7) -> Subscriber:
     """An active subscriber with ordinary topics."""
     return Subscriber(
         id=n,
-        email=f"reader{n}@example.com",
+        email=f"reader{n}@example.org",
         status="active",
         topics=("video generation", "reasoning"),
         excludes=(),

@@ -221,7 +221,7 @@ def test_dot_stuffing_in_smtp_leaves_the_signature_intact(
     handler, port = smtp
     transport = SmtpTransport(SmtpSettings(host="127.0.0.1", port=port, security="none", timeout_s=10))
     try:
-        transport.send(SENDER.address, "reader7@example.com", signed, "<m@example.org>")
+        transport.send(SENDER.address, "reader7@example.org", signed, "<m@example.org>")
     finally:
         transport.close()
     [received] = handler.received
@@ -233,7 +233,7 @@ def test_the_signing_transport_signs_what_it_hands_on(
     signer: DkimSigner, digest: bytes, resolver: Resolver, tmp_path: Path
 ) -> None:
     outbox = OutboxTransport(tmp_path / "outbox")
-    DkimTransport(outbox, signer).send(SENDER.address, "reader7@example.com", digest, "<m@example.org>")
+    DkimTransport(outbox, signer).send(SENDER.address, "reader7@example.org", digest, "<m@example.org>")
     written = outbox.path_for("<m@example.org>").read_bytes()
     assert written.startswith(b"DKIM-Signature: ") and written.endswith(digest)
     assert verifies(written, resolver)

@@ -5,18 +5,17 @@ from __future__ import annotations
 import dataclasses
 import re
 from collections.abc import Sequence
-from datetime import UTC, date, datetime
+from datetime import date
 from pathlib import Path
 
 import jinja2
 import pytest
 from bs4 import BeautifulSoup, Tag
 
-from newsletter.models import Paper, Pick, Subscriber
+from newsletter.models import Paper, Pick
 from newsletter.render import (
     EditionRenderer,
     Links,
-    Masthead,
     RenderedEmail,
     make_environment,
     premailer_inline,
@@ -25,12 +24,12 @@ from newsletter.render import (
 )
 from newsletter.render.filters import authors_line, cut_at_sentence, http_url
 from newsletter.scrape import parse_api
+from tests.digests import MASTHEAD, reader
 
 HF_API = Path(__file__).parent / "fixtures" / "hf" / "api"
 MODERN = HF_API / "daily_papers_2025-10-03.json"  # ai_summary, githubStars, organization
 OLDEST = HF_API / "daily_papers_2024-05-29.json"  # no ai_summary, mediaUrl thumbnails
 ISSUE_DATE = date(2025, 10, 3)  # a Friday
-MASTHEAD = Masthead(brand="Trending Papers", postal_line="Example Papers Ltd, 1 Main Street, Springfield")
 LINKS = Links(
     manage="https://papers.example/manage/tok-m?a=1&b=2",
     unsubscribe="https://papers.example/unsubscribe/tok-u",
@@ -40,22 +39,6 @@ HOSTILE_TITLE = "<script>alert(1)</script> & co"
 
 def load(path: Path) -> list[Paper]:
     return [listing.paper for listing in parse_api(path.read_text(encoding="utf-8")).listings]
-
-
-def reader(n: int = 1) -> Subscriber:
-    return Subscriber(
-        id=n,
-        email=f"reader{n}@example.org",
-        status="active",
-        topics=("video generation", "reasoning"),
-        excludes=(),
-        timezone="UTC",
-        hour=7,
-        cadence="daily",
-        weekday=0,
-        per_email=20,
-        created_at=datetime(2025, 1, 1, tzinfo=UTC),
-    )
 
 
 def pick(
