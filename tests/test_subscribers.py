@@ -1,10 +1,13 @@
-"""Subscribers through the CLI on a real SQLite file: validation, uniqueness, and every command."""
+"""Subscribers on a real SQLite file, by CLI and bulk import: validation, uniqueness, every command."""
 
 from __future__ import annotations
 
 import json
 
 import pytest
+
+from newsletter.subscribers import preferences
+from tests.conftest import FIXED_NOW
 
 
 def listed(run_cli) -> list[dict]:
@@ -105,3 +108,13 @@ def test_set_topics_refuses_bad_topics_and_keeps_the_old_ones(run_cli):
     result = run_cli("subscribers", "set-topics", "gus@example.org", "--topic", "x" * 300)
     assert result.exit_code == 2
     assert listed(run_cli)[0]["topics"] == ["speech"]
+
+
+def test_bulk_import_skips_known_addresses_and_counts_only_the_new(store):
+    prefs = preferences(["LLM reasoning"], timezone="UTC", hour=7)
+    store.subscribers.add("known@example.org", prefs, "active", FIXED_NOW)
+    entries = [(f"r{i}@example.org", prefs) for i in range(5)] + [("known@example.org", prefs)]
+    assert store.subscribers.add_many(entries, "active", FIXED_NOW, batch=4) == 5
+    assert sorted(s.email for s in store.subscribers.listed()) == sorted(
+        ["known@example.org"] + [f"r{i}@example.org" for i in range(5)]
+    )

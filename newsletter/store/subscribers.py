@@ -74,6 +74,19 @@ def _preference_values(prefs: Preferences) -> dict[str, Any]:
     }
 
 
+def _new_row(email: str, prefs: Preferences, status: str, now: datetime) -> dict[str, Any]:
+    """The row of a new subscriber; an active one counts as confirmed now."""
+    return {
+        "email": email,
+        "email_key": email_key(email),
+        "status": status,
+        "created_at": now,
+        "updated_at": now,
+        "confirmed_at": now if status == "active" else None,
+        **_preference_values(prefs),
+    }
+
+
 class SubscriberStore:
     """Queries and writes for subscribers and their sent history."""
 
@@ -82,15 +95,7 @@ class SubscriberStore:
 
     def add(self, email: str, prefs: Preferences, status: str, now: datetime) -> Subscriber:
         """Create a subscriber; raises DuplicateSubscriber if the address is known."""
-        values = {
-            "email": email,
-            "email_key": email_key(email),
-            "status": status,
-            "created_at": now,
-            "updated_at": now,
-            "confirmed_at": now if status == "active" else None,
-            **_preference_values(prefs),
-        }
+        values = _new_row(email, prefs, status, now)
         try:
             with self._store.write() as conn:
                 new_id = conn.execute(insert(subscribers).values(**values)).inserted_primary_key
@@ -106,27 +111,18 @@ class SubscriberStore:
         added = 0
         rows: list[dict[str, Any]] = []
         for email, prefs in entries:
-            rows.append(
-                {
-                    "email": email,
-                    "email_key": email_key(email),
-                    "status": status,
-                    "created_at": now,
-                    "updated_at": now,
-                    "confirmed_at": now if status == "active" else None,
-                    **_preference_values(prefs),
-                }
-            )
+            rows.append(_new_row(email, prefs, status, now))
             if len(rows) == batch:
                 added += self._insert(rows)
                 rows = []
         return added + self._insert(rows)
 
     def _insert(self, rows: list[dict[str, Any]]) -> int:
-        if rows:
-            with self._store.write() as conn:
-                insert_ignore(conn, subscribers, rows)
-        return len(rows)
+        """Insert a batch; how many went in (known addresses are skipped)."""
+        if not rows:
+            return 0
+        with self._store.write() as conn:
+            return insert_ignore(conn, subscribers, rows, count=True)
 
     def get(self, subscriber_id: int) -> Subscriber | None:
         with self._store.read() as conn:
