@@ -94,9 +94,9 @@ class Edition:
         self.papers = {p.arxiv_id: p for p in self.pool}
         # The pool reaches back far enough for weekly readers; daily ones get only its last days.
         daily_from = settings.issue.daily_from(issue_date)
-        self.weekly_only = frozenset(p.paper.arxiv_id for p in pool if p.listed_on < daily_from)
+        older = {p.paper.arxiv_id for p in pool if p.listed_on < daily_from}
         rules = PickRules(settings.rank.threshold, settings.rank.popularity_weight)
-        self.picker = Picker(scorer, self.pool, rules)
+        self.picker = Picker(scorer, self.pool, rules, older)
         self._renderer: EditionRenderer | None = None
         self._mime: MimeWriter | None = None
 
@@ -186,11 +186,10 @@ class Edition:
         choices = []
         for reader, topic_set in zip(readers, sets, strict=True):
             ranking = ranked[topic_set]
-            # A daily reader gets nothing from the pool's older days, which are there for weekly ones.
-            too_old = self.weekly_only if reader.cadence != "weekly" else frozenset()
-            chosen = self.picker.choose(ranking, reader.per_email, sent.get(reader.id, set()), too_old)
+            weekly = reader.cadence == "weekly"
+            chosen = self.picker.choose(ranking, reader.per_email, sent.get(reader.id, set()), weekly)
             picks = self.picker.entries(ranking, chosen)
-            outside = self.picker.trending_outside((e["arxiv_id"] for e in picks), 3, too_old)
+            outside = self.picker.trending_outside((e["arxiv_id"] for e in picks), 3, weekly)
             trending = [p.arxiv_id for p in outside]
             if picks:
                 kind = "digest"

@@ -40,7 +40,8 @@ class Ranked:
     so the same inputs always give byte-identical picks.
     """
 
-    order: list[int]
+    order: list[int]  # every candidate: what a weekly reader chooses from
+    daily: list[int]  # those listed within the daily window: what a daily reader chooses from
     final: npt.NDArray[np.float64]
     relevance: npt.NDArray[np.float64]
     best_topic: npt.NDArray[np.intp]
@@ -60,12 +61,20 @@ def popularity(papers: Sequence[Paper]) -> npt.NDArray[np.float64]:
 
 
 class Picker:
-    """Ranks one issue's paper pool for many topic sets, scoring each distinct topic once."""
+    """Ranks one issue's paper pool for many topic sets, scoring each distinct topic once.
 
-    def __init__(self, scorer: Scorer, papers: Sequence[Paper], rules: PickRules) -> None:
+    `older` names the papers of the pool that only weekly readers get (listed before the daily
+    window); each topic set's daily order leaves them out once, not once per reader.
+    """
+
+    def __init__(
+        self, scorer: Scorer, papers: Sequence[Paper], rules: PickRules, older: AbstractSet[str] = frozenset()
+    ) -> None:
         self.scorer = scorer
         self.papers = list(papers)
         self.rules = rules
+        self._daily = np.array([p.arxiv_id not in older for p in self.papers], dtype=bool)
+        self._all_daily = bool(self._daily.all())
         self._popularity = popularity(self.papers)
         # Ties break on arxiv_id so reruns give byte-identical picks.
         self._id_rank = np.argsort(np.argsort([p.arxiv_id for p in self.papers], kind="stable"))
@@ -87,7 +96,7 @@ class Picker:
         self._score_missing([t for ts in sets for t in ts.topics])
         if not self.papers:
             empty = np.zeros(0)
-            return {ts: Ranked([], empty, empty, np.zeros(0, dtype=np.intp), ts.topics) for ts in sets}
+            return {ts: Ranked([], [], empty, empty, np.zeros(0, dtype=np.intp), ts.topics) for ts in sets}
         by_size: dict[int, list[TopicSet]] = {}
         for ts in sets:
             by_size.setdefault(len(ts.topics), []).append(ts)
@@ -109,9 +118,11 @@ class Picker:
             # Ties break on arxiv_id (its rank in the pool) so reruns give byte-identical picks.
             order = np.lexsort((np.broadcast_to(self._id_rank, final.shape), -final), axis=-1)
             kept = np.take_along_axis(keep, order, axis=1)
+            daily = kept & self._daily[order]
             for i, ts in enumerate(group):
-                # Rows stay numpy views: only the few papers a reader gets are ever converted.
-                ranked[ts] = Ranked(order[i][kept[i]].tolist(), final[i], relevance[i], best[i], ts.topics)
+                every = order[i][kept[i]].tolist()
+                recent = every if self._all_daily else order[i][daily[i]].tolist()
+                ranked[ts] = Ranked(every, recent, final[i], relevance[i], best[i], ts.topics)
         return ranked
 
     def _score_missing(self, topics: Iterable[str]) -> None:
@@ -133,19 +144,13 @@ class Picker:
         stacked: npt.NDArray[np.float32] = self._stacked
         return stacked
 
-    def choose(self, ranked: Ranked, limit: int, *hidden: AbstractSet[str]) -> list[int]:
-        """Pool indices of the first `limit` candidates in none of the `hidden` sets of arxiv ids."""
-        hidden = tuple(h for h in hidden if h)
-        if not hidden:
-            return ranked.order[:limit]
+    def choose(self, ranked: Ranked, limit: int, already_sent: set[str], weekly: bool = False) -> list[int]:
+        """Pool indices of the first `limit` candidates (daily or weekly) the subscriber has not been sent."""
+        order = ranked.order if weekly else ranked.daily
+        if not already_sent:
+            return order[:limit]
         ids = self._ids
-        chosen: list[int] = []
-        for index in ranked.order:
-            if len(chosen) == limit:
-                break
-            if not any(ids[index] in h for h in hidden):
-                chosen.append(index)
-        return chosen
+        return [i for i in order if ids[i] not in already_sent][:limit]
 
     def entries(self, ranked: Ranked, chosen: Sequence[int]) -> list[dict[str, Any]]:
         """The chosen picks as the ledger stores them: paper, score, relevance, topic and why."""
@@ -163,8 +168,8 @@ class Picker:
             )
         return result
 
-    def picks(self, ranked: Ranked, limit: int, *hidden: AbstractSet[str]) -> list[Pick]:
-        """The first `limit` candidates in none of the `hidden` sets, each with its reason."""
+    def picks(self, ranked: Ranked, limit: int, already_sent: set[str], weekly: bool = False) -> list[Pick]:
+        """The first `limit` candidates the subscriber has not been sent, each with its reason."""
         return [
             Pick(
                 paper=self.papers[index],
@@ -173,17 +178,15 @@ class Picker:
                 topic=ranked.topics[ranked.best_topic[index]],
                 matched=self._explain(ranked.topics[ranked.best_topic[index]], index),
             )
-            for index in self.choose(ranked, limit, *hidden)
+            for index in self.choose(ranked, limit, already_sent, weekly)
         ]
 
-    def trending_outside(
-        self, picked: Iterable[str], count: int = 3, hidden: AbstractSet[str] = frozenset()
-    ) -> list[Paper]:
-        """The most popular papers of the pool that are neither among `picked` nor `hidden`."""
+    def trending_outside(self, picked: Iterable[str], count: int = 3, weekly: bool = False) -> list[Paper]:
+        """The most popular papers of the pool (of its daily window, unless `weekly`) not among `picked`."""
         skip = set(picked)
         found: list[Paper] = []
         for index in self._by_popularity:
-            if self._ids[index] not in skip and self._ids[index] not in hidden:
+            if self._ids[index] not in skip and (weekly or self._daily[index]):
                 found.append(self.papers[index])
                 if len(found) == count:
                     break

@@ -212,7 +212,7 @@ def build_router(ctx: WebContext) -> APIRouter:
             return JSONResponse({"matches": [], "error": str(exc)})
         edition = ctx.live_edition(svc.clock().date())
         # Today's papers: the daily window, without the older days the pool keeps for weekly readers.
-        picks = edition.picker.picks(edition.picker.rank([topic_set])[topic_set], 5, edition.weekly_only)
+        picks = edition.picker.picks(edition.picker.rank([topic_set])[topic_set], 5, set())
         matches = [{"title": p.paper.title, "url": p.paper.hf_url, "reason": p.reason()} for p in picks]
         return JSONResponse({"matches": matches})
 
