@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import hashlib
 import time
+from datetime import timedelta
 
 import pytest
 from itsdangerous import TimestampSigner, URLSafeTimedSerializer
 
+from newsletter.scrape import parse_api
 from newsletter.subscribers import preferences
 from newsletter.tokens import fingerprint
 from tests.conftest import HF_API
@@ -266,3 +268,18 @@ def test_openapi_describes_the_admin_api(world):
     assert {"/api/preview", "/api/issues", "/api/skip", "/api/fetch", "/api/subscribers/counts"} <= set(
         schema["paths"]
     )
+
+
+def test_topic_preview_shows_only_the_daily_window(world):
+    def listed(path, day):
+        papers = [item.paper for item in parse_api(path.read_text(encoding="utf-8")).listings]
+        with world.store.write() as conn:
+            world.store.papers.upsert(conn, [(p, day) for p in papers], "hf-api", NOW)
+        return {p.title for p in papers}
+
+    today = listed(MARCH, NOW.date())
+    # Listed 6 days ago: in the issue's pool for weekly readers, outside the daily window.
+    older = listed(HF_API / "daily_papers_2025-05-30.json", NOW.date() - timedelta(days=6))
+    assert any("reason" in title.lower() for title in older)
+    matches = world.client.get("/api/topic-preview", params={"topics": "reasoning"}).json()["matches"]
+    assert matches and {m["title"] for m in matches} <= today
