@@ -270,7 +270,7 @@ def test_openapi_describes_the_admin_api(world):
     )
 
 
-def test_topic_preview_shows_only_the_daily_window(world):
+def test_topic_preview_shows_the_window_of_the_chosen_cadence(world):
     def listed(path, day):
         papers = [item.paper for item in parse_api(path.read_text(encoding="utf-8")).listings]
         with world.store.write() as conn:
@@ -283,3 +283,11 @@ def test_topic_preview_shows_only_the_daily_window(world):
     assert any("reason" in title.lower() for title in older)
     matches = world.client.get("/api/topic-preview", params={"topics": "reasoning"}).json()["matches"]
     assert matches and {m["title"] for m in matches} <= today
+    # A weekly reader's email chooses from the older days too, so their preview does.
+    preview = "/api/topic-preview"
+    weekly = world.client.get(preview, params={"topics": "reasoning", "cadence": "weekly"}).json()
+    assert weekly["cadence"] == "weekly"
+    assert {m["title"] for m in weekly["matches"]} & older
+    refused = world.client.get(preview, params={"topics": "reasoning", "cadence": "hourly"})
+    assert refused.status_code == 200
+    assert refused.json() == {"matches": [], "error": "cadence: must be one of daily, weekly"}

@@ -16,6 +16,7 @@ from newsletter.rank.picks import TopicSet
 from newsletter.signup import confirm, request_signup, subscriber_for, unsubscribe
 from newsletter.subscribers import (
     InvalidInput,
+    check_cadence,
     clean_excludes,
     clean_topics,
     normalize_email,
@@ -202,19 +203,21 @@ def build_router(ctx: WebContext) -> APIRouter:
         return JSONResponse({"status": "ok", "last_fetch": last.isoformat() if last else None})
 
     @router.get("/api/topic-preview")
-    def topic_preview(request: Request, topics: str = "") -> JSONResponse:
+    def topic_preview(request: Request, topics: str = "", cadence: str = "daily") -> JSONResponse:
         if not ctx.limits.allow("120/minute", "preview-ip", client_ip(request)):
             return JSONResponse({"matches": [], "error": "too many requests"}, status_code=429)
         try:
+            weekly = check_cadence(cadence) == "weekly"
             lines, excludes = split_topic_lines(topics[:MAX_FORM_CHARS].split("\n"))
             topic_set = TopicSet(clean_topics(lines), clean_excludes(excludes))
         except InvalidInput as exc:
             return JSONResponse({"matches": [], "error": str(exc)})
         edition = ctx.live_edition(svc.clock().date())
-        # Today's papers: the daily window, without the older days the pool keeps for weekly readers.
-        picks = edition.picker.picks(edition.picker.rank([topic_set])[topic_set], 5, set())
+        # What the reader's email would choose from: the daily window, or for a weekly reader the
+        # whole pool, older days included.
+        picks = edition.picker.picks(edition.picker.rank([topic_set])[topic_set], 5, set(), weekly)
         matches = [{"title": p.paper.title, "url": p.paper.hf_url, "reason": p.reason()} for p in picks]
-        return JSONResponse({"matches": matches})
+        return JSONResponse({"matches": matches, "cadence": cadence})
 
     return router
 

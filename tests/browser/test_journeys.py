@@ -67,7 +67,11 @@ def test_subscribe_with_live_preview_then_confirm(
 
     page.locator("#email").fill("ada@example.org")
     page.locator("#hour").select_option("7")
+    # Choosing "Once a week" retitles the preview: a weekly email chooses from the whole week.
+    heading = page.locator("#matches-heading")
+    expect(heading).to_have_text("Today\u2019s papers on these topics")
     page.locator("#cadence").select_option("weekly")
+    expect(heading).to_have_text("This week\u2019s papers on these topics")
     page.locator("#weekday").select_option(label="Friday")
     screenshot(page, "subscribe.png")
 
