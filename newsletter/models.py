@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import NamedTuple
 
 HF_BASE = "https://huggingface.co"
 STATUSES = ("pending", "active", "unsubscribed", "bounced")
@@ -82,6 +83,15 @@ class FetchReport:
         )
 
 
+class Schedule(NamedTuple):
+    """When a reader's digest goes out: at `hour` in `timezone`, daily or on `weekday` (0 is Monday)."""
+
+    timezone: str
+    hour: int
+    cadence: str
+    weekday: int
+
+
 @dataclass(frozen=True, slots=True)
 class Subscriber:
     """A reader: where to send, what they want, and when."""
@@ -98,6 +108,10 @@ class Subscriber:
     per_email: int
     created_at: datetime
     confirmed_at: datetime | None = None
+
+    @property
+    def schedule(self) -> Schedule:
+        return Schedule(self.timezone, self.hour, self.cadence, self.weekday)
 
 
 @dataclass(frozen=True, slots=True)

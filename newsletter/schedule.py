@@ -17,8 +17,9 @@ from newsletter.alerts import Alerter
 from newsletter.deliver.run import enqueue
 from newsletter.deliver.send import SendLoop, SendSummary, worker_name
 from newsletter.edition import Edition, EmptyPool
-from newsletter.models import Subscriber
+from newsletter.models import Schedule, Subscriber
 from newsletter.services import Services
+from newsletter.store.subscribers import SubscriberStore
 
 log = logging.getLogger(__name__)
 LEASE = "scheduler"
@@ -29,23 +30,33 @@ def slot(day: date, hour: int, zone: ZoneInfo) -> datetime:
     return datetime.combine(day, time(hour), tzinfo=zone)
 
 
-def due_date(sub: Subscriber, now: datetime) -> date | None:
-    """The local date whose issue `sub` should have by `now`, or None if it is not time yet.
+def schedule_date(schedule: Schedule, now: datetime) -> tuple[date, datetime] | None:
+    """The local date whose issue a reader on `schedule` should have by `now`, and that day's slot.
 
-    Keyed by the local date, so a DST change can neither send twice (the repeated hour is the
-    same date) nor skip (the missing hour compares as the instant after the jump).
+    None if it is not time yet. Keyed by the local date, so a DST change can neither send twice
+    (the repeated hour is the same date) nor skip (the missing hour compares as the instant after
+    the jump).
     """
-    zone = ZoneInfo(sub.timezone)
+    zone = ZoneInfo(schedule.timezone)
     local = now.astimezone(zone)
-    if sub.cadence == "weekly" and local.weekday() != sub.weekday:
+    if schedule.cadence == "weekly" and local.weekday() != schedule.weekday:
         return None
-    start = slot(local.date(), sub.hour, zone)
+    start = slot(local.date(), schedule.hour, zone)
     if now < start:
         return None
+    return local.date(), start
+
+
+def due_date(sub: Subscriber, now: datetime) -> date | None:
+    """The local date whose issue `sub` should have by `now`, or None if it is not time yet."""
+    due = schedule_date(sub.schedule, now)
+    if due is None:
+        return None
+    day, start = due
     if sub.confirmed_at is not None and sub.confirmed_at > start:
         # Joined after today's delivery time: the first digest comes on the next morning.
         return None
-    return local.date()
+    return day
 
 
 @dataclass
@@ -69,26 +80,31 @@ class TickReport:
         )
 
 
-def due_subscribers(subscribers: Iterable[Subscriber], now: datetime) -> dict[date, list[Subscriber]]:
-    """Active subscribers whose delivery time has passed, by their local issue date."""
-    due: dict[date, list[Subscriber]] = defaultdict(list)
-    for sub in subscribers:
-        day = due_date(sub, now)
-        if day is not None:
-            due[day].append(sub)
-    return due
+def due_subscribers(store: SubscriberStore, now: datetime) -> dict[date, list[Subscriber]]:
+    """Active subscribers whose delivery time has passed and who are not queued yet, by local issue date.
+
+    The schedules are few, so the time arithmetic runs once per schedule; the database then
+    returns only the readers on a due schedule without a row for that issue, and a tick after
+    the morning's queueing reads next to nothing.
+    """
+    schedules: dict[date, list[Schedule]] = defaultdict(list)
+    for schedule in store.schedules("active"):
+        due = schedule_date(schedule, now)
+        if due is not None:
+            schedules[due[0]].append(schedule)
+    found: dict[date, list[Subscriber]] = {}
+    for day, on_time in sorted(schedules.items()):
+        fresh = [sub for sub in store.unqueued(day, on_time) if due_date(sub, now) == day]
+        if fresh:
+            found[day] = fresh
+    return found
 
 
 def delivery_tick(svc: Services, alerter: Alerter, worker: str) -> TickReport:
     """Queue everyone who is due, then send every due ledger row."""
     store, settings, now = svc.store, svc.settings, svc.clock()
     report = TickReport()
-    due = due_subscribers(store.subscribers.iter_status("active"), now)
-    for issue_date, subs in sorted(due.items()):
-        known = store.ledger.queued_on(issue_date)
-        fresh = [s for s in subs if s.id not in known]
-        if not fresh:
-            continue
+    for issue_date, fresh in due_subscribers(store.subscribers, now).items():
         try:
             edition = Edition.open(store, settings, issue_date, now, freeze=True)
         except EmptyPool as exc:

@@ -27,6 +27,7 @@ from newsletter.scrape import parse_api
 from newsletter.subscribers import Preferences
 from tests.conftest import HF_API
 from tests.faults.support import report
+from tests.test_schedule import due_readers_scenario
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow]
 
@@ -151,3 +152,11 @@ def test_one_scheduler_lease_on_postgres(pg_url):
     assert store.leases.acquire("scheduler", "b", NOW + timedelta(seconds=61), 60)
     assert store.leases.holder("scheduler", NOW + timedelta(seconds=62)) == "b"
     store.dispose()
+
+
+def test_the_tick_finds_due_readers_on_postgres(pg_url):
+    store = app.open_store(DatabaseSettings(url=pg_url))
+    try:
+        due_readers_scenario(store, load_settings(None, env_for(pg_url, 25)))
+    finally:
+        store.dispose()

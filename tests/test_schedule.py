@@ -10,9 +10,13 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from newsletter import app
-from newsletter.config import DatabaseSettings, load_settings
+from newsletter.config import DatabaseSettings, Settings, load_settings
+from newsletter.deliver.run import enqueue
+from newsletter.edition import Edition
 from newsletter.models import Subscriber
-from newsletter.schedule import Runner, due_date, last_fetch_slot
+from newsletter.schedule import Runner, due_date, due_subscribers, last_fetch_slot
+from newsletter.scrape import parse_api
+from newsletter.store import Store
 from newsletter.subscribers import preferences
 from tests.conftest import HF_API, MovableClock
 
@@ -58,8 +62,6 @@ def world(db_url, smtp):
     """A store with papers listed on every day of the test, and three readers around the world."""
     handler, controller = smtp
     store = app.open_store(DatabaseSettings(url=db_url))
-    from newsletter.scrape import parse_api
-
     listings = parse_api(OCT.read_text()).listings
     day = START.date() - timedelta(days=1)
     while day <= date(2025, 11, 5):
@@ -176,6 +178,67 @@ def test_a_reader_who_joins_after_todays_slot_starts_tomorrow():
     )  # fmt: skip
     assert due_date(sub, datetime(2025, 10, 31, 12, 0, tzinfo=UTC)) is None
     assert due_date(sub, datetime(2025, 11, 1, 7, 0, tzinfo=UTC)) == date(2025, 11, 1)
+
+
+def due_readers_scenario(store: Store, settings: Settings) -> None:
+    """The tick's query finds exactly the readers who are due and not yet queued, on any database."""
+    friday = datetime(2025, 10, 31, 12, 0, tzinfo=UTC)
+    listings = parse_api(OCT.read_text()).listings
+    with store.write() as conn:
+        store.papers.upsert(conn, [(li.paper, friday.date()) for li in listings], "hf-api", friday)
+    joined = friday - timedelta(days=3)
+
+    def add(email: str, zone: str, status: str = "active", confirmed: datetime = joined, **prefs) -> int:
+        chosen = preferences(["LLM reasoning"], timezone=zone, **{"hour": 7, **prefs})
+        sub = store.subscribers.add(email, chosen, "pending", joined)
+        if status == "active":
+            store.subscribers.set_status(sub.id, status, confirmed)
+        return sub.id
+
+    kolkata = add("kolkata@example.org", "Asia/Kolkata")  # 17:30 on Friday there: due
+    newyork = add("newyork@example.org", "America/New_York")  # 08:00 there: due
+    friday_paris = add("fri@example.org", "Europe/Paris", cadence="weekly", weekday="fri", hour=8)
+    add("mon@example.org", "Europe/Paris", cadence="weekly", weekday="mon", hour=8)  # not its weekday
+    add("later@example.org", "UTC", hour=13)  # an hour early
+    add("pending@example.org", "UTC", status="pending")
+    add("late@example.org", "UTC", confirmed=friday - timedelta(hours=1))  # after 07:00: from tomorrow
+    add("kiritimati@example.org", "Pacific/Kiritimati")  # 02:00 on Saturday there: not yet
+    saturday = add("early@example.org", "Pacific/Kiritimati", hour=1)  # due, for Saturday's issue
+
+    def due() -> dict[date, list[str]]:
+        readers = due_subscribers(store.subscribers, friday)
+        return {day: [sub.email for sub in subs] for day, subs in readers.items()}
+
+    found = due()
+    assert found == {
+        friday.date(): ["kolkata@example.org", "newyork@example.org", "fri@example.org"],
+        date(2025, 11, 1): ["early@example.org"],
+    }
+    # Once a reader is queued for the issue, the next tick no longer reads them.
+    edition = Edition.open(store, settings, friday.date(), friday, freeze=True)
+    subs = {s.id: s for s in store.subscribers.listed()}
+    enqueue(edition, [subs[kolkata]], friday)
+    assert due() == {
+        friday.date(): ["newyork@example.org", "fri@example.org"],
+        date(2025, 11, 1): ["early@example.org"],
+    }
+    enqueue(edition, [subs[newyork], subs[friday_paris]], friday)
+    assert due() == {date(2025, 11, 1): ["early@example.org"]}
+    # A row for Friday's issue does not count for Saturday's.
+    enqueue(edition, [subs[saturday]], friday)
+    assert due() == {date(2025, 11, 1): ["early@example.org"]}
+    # However many schedules, the query is cut into batches that each return their readers.
+    schedules = store.subscribers.schedules("active")
+    assert len(schedules) == 8  # one per active reader here
+    assert len(store.subscribers.unqueued(date(2025, 11, 2), schedules, batch=3)) == 8
+
+
+def test_a_tick_reads_only_readers_who_are_due_and_not_queued(db_url):
+    store = app.open_store(DatabaseSettings(url=db_url))
+    try:
+        due_readers_scenario(store, settings_for(db_url, 25))
+    finally:
+        store.dispose()
 
 
 def test_a_restart_in_the_middle_of_the_day_sends_nothing_twice(world, db_url):

@@ -264,16 +264,6 @@ class LedgerStore:
         with self._store.read() as conn:
             return conn.execute(query).first() is not None
 
-    def queued_on(self, issue_date: date) -> set[int]:
-        """Subscribers that already have a row for the issue of `issue_date`."""
-        query = (
-            select(deliveries.c.subscriber_id)
-            .join(issues, issues.c.id == deliveries.c.issue_id)
-            .where(issues.c.issue_date == issue_date)
-        )
-        with self._store.read() as conn:
-            return set(conn.execute(query).scalars())
-
     def counts(self, issue: IssueRecord) -> dict[str, int]:
         """Ledger rows of the issue by status."""
         query = (

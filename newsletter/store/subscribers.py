@@ -9,11 +9,11 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any, NamedTuple
 
-from sqlalchemy import Connection, delete, func, insert, select, update
+from sqlalchemy import Connection, delete, exists, func, insert, select, tuple_, update
 from sqlalchemy.exc import IntegrityError
 
-from newsletter.models import Subscriber
-from newsletter.store.schema import insert_ignore, sent_papers, subscribers
+from newsletter.models import Schedule, Subscriber
+from newsletter.store.schema import deliveries, insert_ignore, issues, sent_papers, subscribers
 from newsletter.subscribers import Preferences, email_key
 
 if TYPE_CHECKING:
@@ -28,6 +28,10 @@ class ReaderRow(NamedTuple):
     excludes: list[str]
     per_email: int
     cadence: str
+
+
+# The columns of a Schedule, in its order.
+SCHEDULE_COLUMNS = (subscribers.c.timezone, subscribers.c.hour, subscribers.c.cadence, subscribers.c.weekday)
 
 
 class DuplicateSubscriber(ValueError):
@@ -165,6 +169,31 @@ class SubscriberStore:
             if len(rows) < batch:
                 return
             last = rows[-1].id
+
+    def schedules(self, status: str) -> list[Schedule]:
+        """The distinct delivery schedules of the subscribers with `status`: few, whatever the readers."""
+        query = select(*SCHEDULE_COLUMNS).where(subscribers.c.status == status).distinct()
+        with self._store.read() as conn:
+            return sorted(Schedule(*row) for row in conn.execute(query))
+
+    def unqueued(self, issue_date: date, schedules: Sequence[Schedule], batch: int = 500) -> list[Subscriber]:
+        """Active subscribers on one of `schedules` without a ledger row for the issue of `issue_date`."""
+        queued = (
+            select(deliveries.c.id)
+            .join(issues, issues.c.id == deliveries.c.issue_id)
+            .where(issues.c.issue_date == issue_date, deliveries.c.subscriber_id == subscribers.c.id)
+        )
+        found: list[Subscriber] = []
+        with self._store.read() as conn:
+            # A batch of schedules per query keeps the bound parameters under SQLite's limit.
+            for start in range(0, len(schedules), batch):
+                query = select(subscribers).where(
+                    subscribers.c.status == "active",
+                    tuple_(*SCHEDULE_COLUMNS).in_(schedules[start : start + batch]),
+                    ~exists(queued),
+                )
+                found.extend(subscriber_from_row(dict(row)) for row in conn.execute(query).mappings())
+        return sorted(found, key=lambda sub: sub.id)
 
     def iter_readers(self, status: str, batch: int = 5000) -> Iterator[ReaderRow]:
         """Stream just what ranking needs (id, topics, exclusions, papers per email, cadence), in id order."""
