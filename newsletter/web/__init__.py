@@ -10,6 +10,7 @@ from starlette.types import ASGIApp, Scope
 from newsletter import __version__
 from newsletter.render import make_environment, templates_dir
 from newsletter.services import Services
+from newsletter.tokens import InvalidToken
 from newsletter.web import admin, api, public
 from newsletter.web.context import RateLimits, WebContext
 from newsletter.web.guard import RequestGate
@@ -30,6 +31,7 @@ def create_app(svc: Services) -> ASGIApp:
         openapi_url="/api/openapi.json",
     )
     app.state.ctx = ctx
+    app.add_exception_handler(InvalidToken, public.token_error_handler(ctx))
     app.include_router(public.build_router(ctx))
     app.include_router(admin.build_router(ctx))
     app.include_router(api.build_router(ctx))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -29,11 +30,19 @@ from newsletter.web.forms import MAX_FORM_CHARS, form_defaults, posted_or_empty,
 log = logging.getLogger(__name__)
 
 
-def token_error(ctx: WebContext, request: Request, exc: InvalidToken) -> HTMLResponse:
-    status = 410 if exc.expired else 404
-    return ctx.message(
-        request, "This link does not work", f"{exc}. Links in our emails are personal.", status
-    )
+def token_error_handler(ctx: WebContext) -> Callable[[Request, Exception], HTMLResponse]:
+    """The page for a link whose token is forged, expired or meant for another page: 404, or 410 if expired.
+
+    Registered on the app for InvalidToken, so every token page just looks its reader up.
+    """
+
+    def handle(request: Request, exc: Exception) -> HTMLResponse:
+        status = 410 if isinstance(exc, InvalidToken) and exc.expired else 404
+        return ctx.message(
+            request, "This link does not work", f"{exc}. Links in our emails are personal.", status
+        )
+
+    return handle
 
 
 def build_router(ctx: WebContext) -> APIRouter:
@@ -96,18 +105,12 @@ def build_router(ctx: WebContext) -> APIRouter:
     @router.get("/confirm/{token}", response_class=HTMLResponse)
     def confirm_page(request: Request, token: str) -> HTMLResponse:
         # A GET only shows the button: link scanners follow links, and must not subscribe anyone.
-        try:
-            sub = subscriber_for(svc.store, svc.signer(), "confirm", token)
-        except InvalidToken as exc:
-            return token_error(ctx, request, exc)
+        sub = subscriber_for(svc.store, svc.signer(), "confirm", token)
         return ctx.page(request, "confirm.html.j2", email=sub.email)
 
     @router.post("/confirm/{token}", response_class=HTMLResponse)
     def confirm_post(request: Request, token: str) -> HTMLResponse:
-        try:
-            sub = confirm(svc.store, svc.signer(), token, svc.clock())
-        except InvalidToken as exc:
-            return token_error(ctx, request, exc)
+        sub = confirm(svc.store, svc.signer(), token, svc.clock())
         manage = f"/manage/{svc.signer().mint('manage', sub)}"
         return ctx.message(
             request,
@@ -139,10 +142,7 @@ def build_router(ctx: WebContext) -> APIRouter:
 
     @router.get("/manage/{token}", response_class=HTMLResponse)
     def manage_page(request: Request, token: str) -> HTMLResponse:
-        try:
-            sub = subscriber_for(svc.store, svc.signer(), "manage", token)
-        except InvalidToken as exc:
-            return token_error(ctx, request, exc)
+        sub = subscriber_for(svc.store, svc.signer(), "manage", token)
         return manage_view(request, token, sub)
 
     @router.post("/manage/{token}", response_class=HTMLResponse)
@@ -151,10 +151,7 @@ def build_router(ctx: WebContext) -> APIRouter:
         return await run_in_threadpool(manage_form, request, token, form)
 
     def manage_form(request: Request, token: str, form: dict[str, str]) -> HTMLResponse:
-        try:
-            sub = subscriber_for(svc.store, svc.signer(), "manage", token)
-        except InvalidToken as exc:
-            return token_error(ctx, request, exc)
+        sub = subscriber_for(svc.store, svc.signer(), "manage", token)
         try:
             if not form:
                 raise InvalidInput("form", "too long or empty")
@@ -167,28 +164,19 @@ def build_router(ctx: WebContext) -> APIRouter:
 
     @router.get("/unsubscribe/{token}", response_class=HTMLResponse)
     def unsubscribe_page(request: Request, token: str) -> HTMLResponse:
-        try:
-            sub = subscriber_for(svc.store, svc.signer(), "unsubscribe", token)
-        except InvalidToken as exc:
-            return token_error(ctx, request, exc)
+        sub = subscriber_for(svc.store, svc.signer(), "unsubscribe", token)
         return ctx.page(request, "unsubscribe.html.j2", email=sub.email)
 
     @router.post("/unsubscribe/{token}", response_class=HTMLResponse)
     def unsubscribe_post(request: Request, token: str) -> HTMLResponse:
         # RFC 8058: a POST of List-Unsubscribe=One-Click, with no cookie and no CSRF token,
         # answered 200 without a redirect. The signed token is the authority.
-        try:
-            sub = unsubscribe(svc.store, svc.signer(), token, svc.clock())
-        except InvalidToken as exc:
-            return token_error(ctx, request, exc)
+        sub = unsubscribe(svc.store, svc.signer(), token, svc.clock())
         return ctx.message(request, "You are unsubscribed", f"No more emails will be sent to {sub.email}.")
 
     @router.get("/feed/{token}.xml")
     def feed(request: Request, token: str) -> Response:
-        try:
-            sub = subscriber_for(svc.store, svc.signer(), "feed", token)
-        except InvalidToken as exc:
-            return token_error(ctx, request, exc)
+        sub = subscriber_for(svc.store, svc.signer(), "feed", token)
         body = render_feed(ctx, sub, str(request.url))
         return Response(body, media_type="application/atom+xml; charset=utf-8")
 
