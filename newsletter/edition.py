@@ -45,6 +45,9 @@ class Reader(Protocol):
     @property
     def cadence(self) -> str: ...
 
+    @property
+    def weekday(self) -> int: ...
+
 
 class EmptyPool(Exception):
     """No paper in the issue's window, or no fetch since the last issue: it is not sent empty or stale."""

@@ -83,6 +83,11 @@ class FetchReport:
         )
 
 
+def gets_issue(cadence: str, weekday: int, day: date) -> bool:
+    """Whether a reader gets the issue of `day`: daily readers every day, weekly ones on `weekday`."""
+    return cadence != "weekly" or day.weekday() == weekday
+
+
 class Schedule(NamedTuple):
     """When a reader's digest goes out: at `hour` in `timezone`, daily or on `weekday` (0 is Monday)."""
 

@@ -17,7 +17,7 @@ from newsletter.alerts import Alerter
 from newsletter.deliver.run import enqueue
 from newsletter.deliver.send import SendLoop, SendSummary, worker_name
 from newsletter.edition import Edition, EmptyPool
-from newsletter.models import Schedule, Subscriber
+from newsletter.models import Schedule, Subscriber, gets_issue
 from newsletter.services import Services
 from newsletter.store.subscribers import SubscriberStore
 
@@ -39,7 +39,7 @@ def schedule_date(schedule: Schedule, now: datetime) -> tuple[date, datetime] | 
     """
     zone = ZoneInfo(schedule.timezone)
     local = now.astimezone(zone)
-    if schedule.cadence == "weekly" and local.weekday() != schedule.weekday:
+    if not gets_issue(schedule.cadence, schedule.weekday, local.date()):
         return None
     start = slot(local.date(), schedule.hour, zone)
     if now < start:

@@ -255,6 +255,32 @@ def test_empty_day_sends_trending_or_nothing_per_config(mail):
     assert len(mail.handler.received) == 1
 
 
+def test_send_gives_weekly_readers_only_their_weekday_unless_named(mail):
+    mail.subscribe("daily@example.org")
+    # 11 March 2025 is a Tuesday.
+    mail.subscribe("friday@example.org", extra=["--cadence", "weekly", "--weekday", "fri"])
+    mail.subscribe("tuesday@example.org", extra=["--cadence", "weekly", "--weekday", "tue"])
+    dry = mail.send("--dry-run")
+    assert "would send 2 digests" in dry.stdout
+    assert "(1 weekly reader waits for their weekday)" in dry.stdout
+    queued = mail.send("--queue-only")
+    assert "queue: 2 digests" in queued.stdout
+    assert "1 weekly reader waits for their weekday" in queued.stdout
+    assert "2 sent" in mail.send().stdout
+    assert {r.recipient for r in mail.handler.received} == {"daily@example.org", "tuesday@example.org"}
+    # Naming the reader is the admin's explicit choice: it goes out on any day.
+    assert "1 sent" in mail.send("--only", "friday@example.org").stdout
+    assert [r.recipient for r in mail.handler.received].count("friday@example.org") == 1
+    # On Friday the 14th, the Friday reader's own day, a plain send reaches them and not the Tuesday one.
+    friday = "2025-03-14"
+    fetched = mail.cli("fetch", "--file", str(HF_API / "daily_papers_2025-05-30.json"), "--date", friday)
+    assert fetched.exit_code == 0, fetched.output
+    before = len(mail.handler.received)
+    assert "2 sent" in mail.cli("send", "--date", friday).stdout
+    on_friday = {r.recipient for r in mail.handler.received[before:]}
+    assert on_friday == {"daily@example.org", "friday@example.org"}
+
+
 def test_only_and_dry_run(mail):
     mail.subscribe("a@example.org")
     mail.subscribe("b@example.org")

@@ -59,10 +59,17 @@ def test_set_topics_and_remove(run_cli):
     assert missing.exit_code == 2 and "no subscriber" in missing.stderr
 
 
-def test_list_text_shows_email_status_and_topics(run_cli):
-    run_cli("subscribers", "add", "eve@example.org", "--topic", "speech", "--exclude", "survey")
-    out = run_cli("subscribers", "list").stdout
-    assert "eve@example.org" in out and "active" in out and "speech" in out and "-survey" in out
+def test_list_text_shows_email_status_schedule_and_topics(run_cli):
+    added = run_cli("subscribers", "add", "eve@example.org", "--topic", "speech", "--exclude", "survey")
+    assert "added eve@example.org (active, 1 topic)" in added.stdout
+    weekly = ["--cadence", "weekly", "--weekday", "fri", "--tz", "Asia/Tokyo", "--hour", "8"]
+    run_cli("subscribers", "add", "fay@example.org", "--topic", "robotics", "--topic", "speech", *weekly)
+    eve, fay = run_cli("subscribers", "list").stdout.splitlines()
+    assert "eve@example.org" in eve and "active" in eve and "speech" in eve and "-survey" in eve
+    assert "UTC 07:00 " in eve and "weekly" not in eve
+    assert "fay@example.org" in fay and "Asia/Tokyo 08:00, weekly on Fri" in fay and "robotics; speech" in fay
+    changed = run_cli("subscribers", "set-topics", "fay@example.org", "--topic", "audio")
+    assert "fay@example.org now has 1 topic" in changed.stdout
 
 
 @pytest.mark.parametrize(

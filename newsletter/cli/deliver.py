@@ -12,9 +12,9 @@ from rich.progress import Progress
 
 from newsletter import app
 from newsletter.cli.common import DateParam, Exit, Runtime, command, fail
-from newsletter.deliver.run import queue_issue, send_issue
+from newsletter.deliver.run import queue_issue, send_issue, waiting_line
 from newsletter.edition import Edition, EmptyPool
-from newsletter.models import Subscriber
+from newsletter.models import Subscriber, gets_issue
 from newsletter.store.ledger import Outcome
 
 
@@ -37,7 +37,8 @@ def _subscriber(runtime: Runtime, email: str) -> Subscriber:
 def send(runtime: Runtime, day: date | None, dry_run: bool, only_email: str | None, queue_only: bool) -> int:
     """Send the issue to every active subscriber who has not had it yet.
 
-    Safe to rerun: the ledger holds one row per (issue, subscriber). Exit codes:
+    Weekly readers get only the issue of their weekday, unless named with --only. Safe to rerun:
+    the ledger holds one row per (issue, subscriber). Exit codes:
     0 done, 2 usage error, 5 stopped early (relay unreachable or TLS failure).
     """
     store, settings = runtime.store(), runtime.settings()
@@ -84,14 +85,17 @@ def _dry_run(runtime: Runtime, issue_date: date, only: Subscriber | None) -> int
             f"no papers listed for the issue of {issue_date}: run `newsletter fetch` first", Exit.NOTHING_NEW
         )
     signer = app.build_signer(settings, store)
-    subscribers = [only] if only else list(store.subscribers.iter_status("active"))
+    active = [only] if only else list(store.subscribers.iter_status("active"))
+    subscribers = [s for s in active if only or gets_issue(s.cadence, s.weekday, issue_date)]
     plans = edition.plan(subscribers)
     sizes = [len(edition.render(plan, signer).html) for plan in plans if plan.kind != "skip"]
     kinds = {kind: sum(1 for p in plans if p.kind == kind) for kind in ("digest", "trending", "skip")}
     largest = max(sizes, default=0)
+    other_day = len(active) - len(subscribers)
+    waiting = f" ({waiting_line(other_day)})" if other_day else ""
     click.echo(
         f"dry run: would send {kinds['digest']} digests and {kinds['trending']} trending-only emails, "
-        f"skip {kinds['skip']}; largest HTML {largest / 1024:.1f} KB; nothing sent or stored"
+        f"skip {kinds['skip']}{waiting}; largest HTML {largest / 1024:.1f} KB; nothing sent or stored"
     )
     return Exit.OK
 

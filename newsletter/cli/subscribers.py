@@ -7,7 +7,7 @@ import json
 import click
 
 from newsletter.cli.common import Exit, Runtime, command, fail
-from newsletter.models import CADENCES, STATUSES, Subscriber
+from newsletter.models import CADENCES, STATUSES, WEEKDAYS, Subscriber
 from newsletter.store.subscribers import DuplicateSubscriber
 from newsletter.subscribers import InvalidInput, normalize_email, preferences
 
@@ -62,9 +62,7 @@ def add(
         )
     except (InvalidInput, DuplicateSubscriber) as exc:
         fail(str(exc), Exit.USAGE)
-    click.echo(
-        f"subscribers: added {subscriber.email} ({subscriber.status}, {len(subscriber.topics)} topics)"
-    )
+    click.echo(f"subscribers: added {subscriber.email} ({subscriber.status}, {_topics(subscriber.topics)})")
     return Exit.OK
 
 
@@ -115,14 +113,21 @@ def set_topics(runtime: Runtime, email: str, topics: tuple[str, ...], excludes: 
     except InvalidInput as exc:
         fail(str(exc), Exit.USAGE)
     store.subscribers.set_preferences(sub.id, prefs, runtime.clock())
-    click.echo(f"subscribers: {sub.email} now has {len(prefs.topics)} topics")
+    click.echo(f"subscribers: {sub.email} now has {_topics(prefs.topics)}")
     return Exit.OK
+
+
+def _topics(topics: tuple[str, ...]) -> str:
+    return "1 topic" if len(topics) == 1 else f"{len(topics)} topics"
 
 
 def _line(sub: Subscriber) -> str:
     topics = "; ".join(sub.topics)
     excludes = f"  (-{', -'.join(sub.excludes)})" if sub.excludes else ""
-    return f"{sub.email:<32} {sub.status:<12} {sub.timezone} {sub.hour:02d}:00  {topics}{excludes}"
+    when = f"{sub.timezone} {sub.hour:02d}:00"
+    if sub.cadence == "weekly":
+        when += f", weekly on {WEEKDAYS[sub.weekday].capitalize()}"
+    return f"{sub.email:<32} {sub.status:<12} {when}  {topics}{excludes}"
 
 
 def subscriber_json(sub: Subscriber) -> dict[str, object]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import itertools
 import logging
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, replace
 from datetime import date, datetime
 
@@ -13,13 +13,20 @@ from newsletter.config import Settings
 from newsletter.deliver import Transport
 from newsletter.deliver.send import SendLoop, SendSummary
 from newsletter.edition import Edition, Reader
-from newsletter.models import Subscriber
+from newsletter.models import Subscriber, gets_issue
 from newsletter.store import Store
 from newsletter.store.ledger import Outcome
 from newsletter.tokens import Signer
 
 log = logging.getLogger(__name__)
 CHUNK = 5000
+
+
+def waiting_line(other_day: int) -> str:
+    """How many weekly readers an issue left for their own weekday."""
+    if other_day == 1:
+        return "1 weekly reader waits for their weekday"
+    return f"{other_day} weekly readers wait for their weekday"
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,9 +37,14 @@ class Queued:
     trending: int = 0
     skip: int = 0
     seconds: float = 0.0
+    other_day: int = 0  # weekly readers whose weekday the issue is not on: not queued
 
     def line(self) -> str:
-        return f"queue: {self.digest} digests, {self.trending} trending-only, {self.skip} skipped (no match)"
+        waiting = f"; {waiting_line(self.other_day)}" if self.other_day else ""
+        return (
+            f"queue: {self.digest} digests, {self.trending} trending-only, "
+            f"{self.skip} skipped (no match){waiting}"
+        )
 
 
 def enqueue(edition: Edition, readers: Iterable[Reader], now: datetime) -> Queued:
@@ -61,10 +73,21 @@ def _queue(
 ) -> tuple[Queued, Edition]:
     started = time.perf_counter()
     edition = Edition.open(store, settings, issue_date, clock(), freeze=True)
-    subscribers: Iterable[Reader] = [only] if only else store.subscribers.iter_readers("active")
+    other_day = 0
+
+    def on_the_day(readers: Iterable[Reader]) -> Iterator[Reader]:
+        nonlocal other_day
+        for reader in readers:
+            if gets_issue(reader.cadence, reader.weekday, issue_date):
+                yield reader
+            else:
+                other_day += 1
+
+    # `only` is the admin's explicit choice; everyone else gets the issues of their cadence.
+    subscribers: Iterable[Reader] = [only] if only else on_the_day(store.subscribers.iter_readers("active"))
     queued = enqueue(edition, subscribers, clock())
     # Opening the edition (freezing the pool) counts toward ranking time too.
-    queued = replace(queued, seconds=time.perf_counter() - started)
+    queued = replace(queued, seconds=time.perf_counter() - started, other_day=other_day)
     log.info(queued.line())
     return queued, edition
 
@@ -77,7 +100,10 @@ def queue_issue(
     *,
     only: Subscriber | None = None,
 ) -> Queued:
-    """Freeze the issue and queue a ledger row per active subscriber (or `only`); send nothing."""
+    """Freeze the issue and queue a ledger row per active subscriber due it (or `only`); send nothing.
+
+    Daily readers are due every issue, weekly readers the issue of their weekday.
+    """
     return _queue(store, settings, issue_date, clock, only)[0]
 
 
@@ -92,7 +118,7 @@ def send_issue(
     only: Subscriber | None = None,
     on_outcome: Callable[[Outcome], None] | None = None,
 ) -> tuple[Queued, SendSummary]:
-    """Queue every active subscriber (or `only`) for `issue_date`, then send what is due."""
+    """Queue every active subscriber due the issue (or `only`), then send what is due."""
     queued, edition = _queue(store, settings, issue_date, clock, only)
     loop = SendLoop(
         edition=edition,

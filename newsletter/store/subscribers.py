@@ -28,6 +28,7 @@ class ReaderRow(NamedTuple):
     excludes: list[str]
     per_email: int
     cadence: str
+    weekday: int
 
 
 # The columns of a Schedule, in its order.
@@ -203,6 +204,7 @@ class SubscriberStore:
             subscribers.c.excludes,
             subscribers.c.per_email,
             subscribers.c.cadence,
+            subscribers.c.weekday,
         )
         last = 0
         while True:
