@@ -10,6 +10,7 @@ HF_BASE = "https://huggingface.co"
 STATUSES = ("pending", "active", "unsubscribed", "bounced")
 CADENCES = ("daily", "weekly")
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+WEEKDAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 
 
 @dataclass(frozen=True, slots=True)

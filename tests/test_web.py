@@ -256,6 +256,29 @@ def test_admin_preview_shows_picks_and_the_exact_email(world, run_cli):
     body = api.json()
     assert body["issue_date"] == "2025-03-11" and body["picks"]
     assert body["html"].startswith("<!DOCTYPE html>")
+    assert body["note"] is None and 'id="other-day"' not in page.text
+
+
+def test_previewing_a_weekly_reader_on_another_day_says_they_do_not_get_it(world, run_cli):
+    assert run_cli("fetch", "--file", str(MARCH), "--date", "2025-03-11").exit_code == 0
+    weekly = preferences(["LLM reasoning"], timezone="UTC", hour=7, cadence="weekly", weekday="fri")
+    world.store.subscribers.add("w@example.org", weekly, "active", NOW)
+    world.login()
+    # 11 March 2025 is a Tuesday.
+    page = world.client.get("/admin/preview", params={"email": "w@example.org", "date": "2025-03-11"})
+    assert page.status_code == 200 and 'id="picks"' in page.text
+    said = "w@example.org reads weekly, on Fridays: the issue of 2025-03-11 (Tuesday) is not sent to them"
+    assert said in page.text
+    headers = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
+
+    def api_note(day):
+        params = {"email": "w@example.org", "date": day}
+        return world.client.get("/api/preview", params=params, headers=headers).json()["note"]
+
+    assert said in api_note("2025-03-11")
+    assert api_note("2025-03-14") is None  # a Friday
+    cli = run_cli("preview", "--email", "w@example.org", "--date", "2025-03-11")
+    assert cli.exit_code == 0 and said in cli.stderr
 
 
 def test_healthz(world):

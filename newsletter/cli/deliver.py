@@ -13,7 +13,7 @@ from rich.progress import Progress
 from newsletter import app
 from newsletter.cli.common import DateParam, Exit, Runtime, command, fail
 from newsletter.deliver.run import queue_issue, send_issue, waiting_line
-from newsletter.edition import Edition, EmptyPool
+from newsletter.edition import Edition, EmptyPool, other_day_note
 from newsletter.models import Subscriber, gets_issue
 from newsletter.store.ledger import Outcome
 
@@ -134,6 +134,9 @@ def preview(
     store, settings = runtime.store(), runtime.settings()
     edition = Edition.open(store, settings, day, runtime.clock(), freeze=False)
     plan = edition.preview_plan(sub)
+    note = other_day_note(sub, day)
+    if note:
+        click.echo(f"preview: note: {note}", err=True)
     if plan.kind == "skip":
         click.echo(
             f"preview: {sub.email} gets no email on {day} (nothing on their topics, empty_day = skip)",

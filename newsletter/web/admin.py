@@ -17,7 +17,7 @@ from starlette.concurrency import run_in_threadpool
 
 from newsletter.collect import run_fetch
 from newsletter.deliver import SendError, TransportUnusable
-from newsletter.edition import Edition, Plan
+from newsletter.edition import Edition, Plan, other_day_note
 from newsletter.models import Subscriber
 from newsletter.notices import deliver_notice, preview_notice
 from newsletter.render import RenderedEmail
@@ -61,17 +61,20 @@ class PreviewResult:
     edition: Edition
     plan: Plan
     rendered: RenderedEmail | None
+    note: str | None = None  # a weekly reader previewed on another day
 
 
 def build_preview(ctx: WebContext, issue_date: date, email: str, topics: str) -> PreviewResult:
     """Tomorrow's email for a reader (or ad-hoc topics), through the same code path as the real send."""
     svc = ctx.svc
     edition = Edition.open(svc.store, svc.settings, issue_date, svc.clock(), freeze=False)
+    note = None
     if email:
         sub = svc.store.subscribers.by_email(email)
         if sub is None:
             raise InvalidInput("email", f"no subscriber {email}")
         plan = edition.preview_plan(sub)
+        note = other_day_note(sub, issue_date)
     else:
         lines, excludes = split_topic_lines(topics.replace("\r\n", "\n").split("\n"))
         defaults = svc.settings.subscribers
@@ -90,7 +93,7 @@ def build_preview(ctx: WebContext, issue_date: date, email: str, topics: str) ->
         )
         plan = edition.plan([adhoc])[0]
     rendered = None if plan.kind == "skip" else edition.render(plan, svc.signer())
-    return PreviewResult(edition, plan, rendered)
+    return PreviewResult(edition, plan, rendered, note)
 
 
 def parse_issue_date(text: str, ctx: WebContext) -> date:
@@ -170,6 +173,7 @@ def build_router(ctx: WebContext) -> APIRouter:
             "rendered": None,
             "picks": [],
             "kind": "",
+            "note": None,
             "admin_email": svc.settings.delivery.admin_email,
             "notice": notice[:200],
             "back_url": str(request.url.path) + ("?" + request.url.query if request.url.query else ""),
@@ -179,7 +183,8 @@ def build_router(ctx: WebContext) -> APIRouter:
             context["issue_date"] = issue_date.isoformat()
             if email or topics.strip():
                 result = build_preview(ctx, issue_date, email, topics)
-                context.update(rendered=result.rendered, picks=list(result.plan.picks), kind=result.plan.kind)
+                plan, note = result.plan, result.note
+                context.update(rendered=result.rendered, picks=list(plan.picks), kind=plan.kind, note=note)
         except InvalidInput as exc:
             context.setdefault("issue_date", date[:40])
             return ctx.page(request, "admin/preview.html.j2", 422, errors=[str(exc)], **context)

@@ -31,6 +31,9 @@ class PreviewOut(BaseModel):
     picks: list[PickOut]
     html: str | None
     text: str | None
+    note: str | None = Field(
+        default=None, description="Set for a weekly reader when the issue is not on their weekday"
+    )
 
 
 class IssueOut(BaseModel):
@@ -114,6 +117,7 @@ def build_router(ctx: WebContext) -> APIRouter:
             ],
             html=rendered.html if rendered else None,
             text=rendered.text if rendered else None,
+            note=result.note,
         )
 
     @router.post("/skip")
