@@ -282,6 +282,12 @@ def subscriber_picks(
     now: datetime,
     ranker: str | None = None,
 ) -> list[Pick]:
-    """The papers `subscriber` would get in the issue of `issue_date` (without freezing it)."""
+    """The papers `subscriber` would get in the issue of `issue_date` (without freezing it).
+
+    Raises EmptyPool when no paper is listed for the issue, so "no papers" is not mistaken for
+    "nothing on your topics".
+    """
     edition = Edition.open(store, settings, issue_date, now, freeze=False, ranker=ranker or "")
+    if not edition.pool:
+        raise EmptyPool(f"no papers listed for the issue of {issue_date}: run `newsletter fetch` first")
     return list(edition.plan([subscriber])[0].picks)

@@ -305,7 +305,7 @@ def test_issue_shows_status_and_counts(mail):
     mail.subscribe("c@example.org")
     size = len(arxiv_ids(MARCH))
     assert (
-        f"not started; {size} papers, {size} of them in the daily window"
+        f"not started; so far {size} papers, {size} of them in the daily window"
         in mail.cli("issue", "--date", DAY).stdout
     )
     # Papers listed 5 days before the issue are in its pool, for weekly readers only.

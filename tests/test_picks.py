@@ -152,7 +152,10 @@ def test_pool_is_the_issue_date_and_its_window(run_cli):
     subscribe(run_cli, "win@example.org", "LLM")
     assert picks(run_cli, "win@example.org", "2025-03-14")  # 3 days later: still in the window
     assert picks(run_cli, "win@example.org", "2025-03-15") == []
-    assert picks(run_cli, "win@example.org", "2025-03-10") == []
+    # Before the papers were listed there is no pool at all, which is not "nothing on your topics".
+    before = run_cli("picks", "--email", "win@example.org", "--date", "2025-03-10")
+    assert before.exit_code == 1 and before.stdout == ""
+    assert "no papers listed for the issue of 2025-03-10" in before.stderr
 
 
 def test_picks_for_unknown_subscriber_is_a_usage_error(run_cli):

@@ -175,7 +175,7 @@ def issue_status(runtime: Runtime, day: date) -> int:
     daily = sum(p.listed_on >= settings.daily_from(day) for p in pool)
     size = f"{len(pool)} papers, {daily} of them in the daily window"
     if record is None:
-        click.echo(f"issue {day}: not started; {size} in the pool so far")
+        click.echo(f"issue {day}: not started; so far {size}")
         return Exit.OK
     counts = store.ledger.counts(record)
     state = f"frozen at {record.frozen_at:%Y-%m-%d %H:%M} UTC" if record.frozen_at else "open"

@@ -9,7 +9,7 @@ from pathlib import Path
 import click
 
 from newsletter.cli.common import DateParam, Exit, Runtime, command, fail
-from newsletter.edition import subscriber_picks
+from newsletter.edition import EmptyPool, subscriber_picks
 from newsletter.rank import make_scorer
 from newsletter.rank.evaluate import evaluate, load_eval_papers, load_eval_topics
 
@@ -29,7 +29,11 @@ def picks(runtime: Runtime, email: str, day: date | None, ranker: str | None, as
         return Exit.USAGE
     settings = runtime.settings()
     issue_date = day or runtime.clock().date()
-    chosen = subscriber_picks(store, settings, sub, issue_date, runtime.clock(), ranker=ranker)
+    try:
+        chosen = subscriber_picks(store, settings, sub, issue_date, runtime.clock(), ranker=ranker)
+    except EmptyPool as exc:
+        fail(str(exc), Exit.NOTHING_NEW)
+        return Exit.NOTHING_NEW
     for rank, pick in enumerate(chosen, start=1):
         if as_json:
             row = {
