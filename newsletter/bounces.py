@@ -87,9 +87,26 @@ def _address(field_value: str) -> str:
 
 
 def read_mbox(path: Path) -> Iterable[Message]:
-    """The messages of an mbox file."""
+    """The messages of an mbox file, or the one message of a saved email (.eml).
+
+    An mbox starts with a "From " line; anything else must parse as one message with headers.
+    An empty file holds no messages. Checked before the first message is yielded, so a file
+    that is neither is refused before anything is acted on.
+    """
     if not path.is_file():
         raise BounceFileError(f"{path}: no such file")
+    with path.open("rb") as handle:
+        start = handle.read(5)
+    if start and start != b"From ":
+        with path.open("rb") as handle:
+            message = email.message_from_binary_file(handle, policy=compat32)
+        if not message.keys():
+            raise BounceFileError(f"{path}: neither an mbox file nor an email message")
+        return [message]
+    return _mbox_messages(path)
+
+
+def _mbox_messages(path: Path) -> Iterable[Message]:
     box = mailbox.mbox(path, create=False)
     try:
         yield from box

@@ -109,6 +109,25 @@ def test_missing_mbox_is_a_usage_error(run_cli, tmp_path):
     assert result.exit_code == 2 and "no such file" in result.stderr
 
 
+def test_one_saved_bounce_email_imports_and_a_non_email_file_is_refused(world, run_cli, tmp_path):
+    saved = tmp_path / "bounce.eml"
+    saved.write_bytes(dsn("gone@example.org", "failed", "5.1.1", "550 5.1.1 User unknown").as_bytes())
+    result = run_cli("bounces", "import", str(saved))
+    assert result.exit_code == 0, result.output
+    assert "1 messages, 0 not delivery reports, 1 hard, 0 soft, 1 addresses suppressed" in result.stdout
+    assert world.store.subscribers.by_email("gone@example.org").status == "bounced"
+    # A file that is neither an mbox nor an email is refused, not read as "0 messages".
+    wrong = tmp_path / "subscribers.csv"
+    wrong.write_text("email,topics\nfull@example.org,robotics\n")
+    refused = run_cli("bounces", "import", str(wrong))
+    assert refused.exit_code == 2 and "neither an mbox file nor an email message" in refused.stderr
+    assert world.store.subscribers.by_email("full@example.org").status == "active"
+    # An empty mailbox is fine: nothing to do.
+    empty = tmp_path / "empty.mbox"
+    empty.write_bytes(b"")
+    assert "bounces: 0 messages" in run_cli("bounces", "import", str(empty)).stdout
+
+
 def test_api_accepts_one_bounce(world):
     raw = dsn("gone@example.org", "failed", "5.1.1", "550 5.1.1 User unknown").as_bytes()
     refused = world.client.post("/api/bounces", content=raw, headers={"Content-Type": "message/rfc822"})

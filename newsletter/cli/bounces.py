@@ -1,4 +1,4 @@
-"""`newsletter bounces import FILE.mbox`."""
+"""`newsletter bounces import FILE` (an mbox, or one saved .eml)."""
 
 from __future__ import annotations
 
@@ -19,7 +19,10 @@ def bounces() -> None:
 @click.argument("path", type=click.Path(path_type=Path, dir_okay=False))
 @command
 def import_(runtime: Runtime, path: Path) -> int:
-    """Import an mbox of delivery status notifications; 5.x.x failures suppress the address."""
+    """Import an mbox (or one saved .eml) of delivery status notifications.
+
+    A 5.x.x failure suppresses the address; other reports are only counted.
+    """
     try:
         report = apply_bounces(runtime.store(), read_mbox(path), runtime.clock())
     except BounceFileError as exc:
