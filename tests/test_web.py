@@ -281,6 +281,14 @@ def test_previewing_a_weekly_reader_on_another_day_says_they_do_not_get_it(world
     assert cli.exit_code == 0 and said in cli.stderr
 
 
+def test_an_unknown_address_gets_a_page_and_the_api_keeps_json(world):
+    page = world.client.get("/no-such-page")
+    assert page.status_code == 404 and page.headers["content-type"].startswith("text/html")
+    assert "Page not found" in page.text and 'href="/"' in page.text
+    api = world.client.get("/api/no-such-thing", headers={"Authorization": f"Bearer {ADMIN_TOKEN}"})
+    assert api.status_code == 404 and api.json() == {"detail": "Not Found"}
+
+
 def test_healthz(world):
     response = world.client.get("/healthz")
     assert response.status_code == 200 and response.json()["status"] == "ok"

@@ -32,6 +32,7 @@ def create_app(svc: Services) -> ASGIApp:
     )
     app.state.ctx = ctx
     app.add_exception_handler(InvalidToken, public.token_error_handler(ctx))
+    app.add_exception_handler(404, public.not_found_handler(ctx))
     app.include_router(public.build_router(ctx))
     app.include_router(admin.build_router(ctx))
     app.include_router(api.build_router(ctx))

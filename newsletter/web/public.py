@@ -45,6 +45,24 @@ def token_error_handler(ctx: WebContext) -> Callable[[Request, Exception], HTMLR
     return handle
 
 
+def not_found_handler(ctx: WebContext) -> Callable[[Request, Exception], Response]:
+    """A page for an address that leads nowhere; the JSON API keeps its JSON answer."""
+
+    def handle(request: Request, exc: Exception) -> Response:
+        if request.url.path.startswith("/api/"):
+            return JSONResponse({"detail": getattr(exc, "detail", "Not Found")}, status_code=404)
+        return ctx.message(
+            request,
+            "Page not found",
+            "There is no page at this address. Links in our emails work as they are: check that "
+            "the whole link was copied.",
+            404,
+            link={"url": "/", "text": "Go to the sign-up page"},
+        )
+
+    return handle
+
+
 def build_router(ctx: WebContext) -> APIRouter:
     router = APIRouter(include_in_schema=False)
     svc = ctx.svc
