@@ -7,7 +7,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
-from zoneinfo import ZoneInfo
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.cron import CronTrigger
@@ -89,7 +89,15 @@ def due_subscribers(store: SubscriberStore, now: datetime) -> dict[date, list[Su
     """
     schedules: dict[date, list[Schedule]] = defaultdict(list)
     for schedule in store.schedules("active"):
-        due = schedule_date(schedule, now)
+        try:
+            due = schedule_date(schedule, now)
+        except (ZoneInfoNotFoundError, ValueError):
+            # Sign-up validates zones, but the system's time zone data can change under a
+            # running install: those readers wait, loudly, and everyone else is still served.
+            log.error(
+                "tick: unknown time zone %r; its readers get nothing until it is fixed", schedule.timezone
+            )
+            continue
         if due is not None:
             schedules[due[0]].append(schedule)
     found: dict[date, list[Subscriber]] = {}

@@ -17,6 +17,7 @@ from newsletter.models import Subscriber
 from newsletter.schedule import Runner, due_date, due_subscribers, last_fetch_slot
 from newsletter.scrape import parse_api
 from newsletter.store import Store
+from newsletter.store.schema import subscribers
 from newsletter.subscribers import preferences
 from tests.conftest import HF_API, MovableClock
 
@@ -239,6 +240,27 @@ def test_a_tick_reads_only_readers_who_are_due_and_not_queued(db_url):
         due_readers_scenario(store, settings_for(db_url, 25))
     finally:
         store.dispose()
+
+
+def test_a_zone_the_system_no_longer_knows_is_logged_and_skips_only_its_readers(db_url, caplog):
+    store = app.open_store(DatabaseSettings(url=db_url))
+    try:
+        for email in ("kept@example.org", "lost@example.org"):
+            store.subscribers.add(email, preferences(["agents"], timezone="UTC", hour=7), "active", START)
+        # As if the zone had vanished from the time zone data after the reader signed up.
+        with store.write() as conn:
+            conn.execute(
+                subscribers.update()
+                .where(subscribers.c.email == "lost@example.org")
+                .values(timezone="Mars/Base")
+            )
+        due = due_subscribers(store.subscribers, START + timedelta(days=1))
+    finally:
+        store.dispose()
+    assert {day: [s.email for s in subs] for day, subs in due.items()} == {
+        date(2025, 11, 1): ["kept@example.org"]
+    }
+    assert "unknown time zone 'Mars/Base'" in caplog.text
 
 
 def test_a_restart_in_the_middle_of_the_day_sends_nothing_twice(world, db_url):
