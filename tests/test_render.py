@@ -22,7 +22,7 @@ from newsletter.render import (
     render_standalone,
     templates_dir,
 )
-from newsletter.render.filters import authors_line, cut_at_sentence, http_url
+from newsletter.render.filters import authors_line, cut_at_sentence, http_url, short_date
 from newsletter.scrape import parse_api
 from tests.digests import MASTHEAD, reader
 
@@ -394,19 +394,39 @@ def test_same_inputs_give_byte_identical_emails(env: jinja2.Environment, modern:
     assert issue() == issue()
 
 
+@pytest.mark.parametrize("cadence", ["daily", "weekly"])
 @pytest.mark.parametrize("day", ["picks", "empty"])
 def test_joined_pieces_equal_a_full_page_render(
-    env: jinja2.Environment, renderer: EditionRenderer, modern: list[Paper], day: str
+    env: jinja2.Environment, renderer: EditionRenderer, modern: list[Paper], day: str, cadence: str
 ) -> None:
     # The fast path must produce exactly what digest.html.j2/digest.txt.j2 describe, premailer and all.
     picks = [pick(p, matched=("it's", "a & b")) for p in modern[5:25]] if day == "picks" else []
     trending = modern[:3]
-    fast = renderer.render(reader(), picks, trending, LINKS)
-    slow = render_standalone(env, ISSUE_DATE, MASTHEAD, reader(), picks, trending, LINKS)
+    sub = dataclasses.replace(reader(), cadence=cadence)
+    fast = renderer.render(sub, picks, trending, LINKS)
+    slow = render_standalone(env, ISSUE_DATE, MASTHEAD, sub, picks, trending, LINKS)
     assert fast.subject == slow.subject and fast.preheader == slow.preheader
     assert fast.text == slow.text
     # markupsafe writes ' as &#39; where lxml writes it raw; the same text either way.
     assert fast.html.replace("&#39;", "'") == slow.html
+
+
+def test_a_weekly_readers_email_speaks_of_the_week(renderer: EditionRenderer, modern: list[Paper]) -> None:
+    weekly = dataclasses.replace(reader(), cadence="weekly")
+    day = short_date(ISSUE_DATE)
+    found = renderer.render(weekly, [pick(p) for p in modern[5:8]], modern[:3], LINKS)
+    assert found.subject.startswith(f"Your week of papers to {day} · ")
+    assert "3 papers on your topics this week" in found.text
+    assert "3 papers on your topics this week</td>" in found.html
+    empty = renderer.render(weekly, [], modern[:3], LINKS)
+    assert empty.subject.startswith("Nothing on your topics this week · ")
+    assert empty.preheader.startswith("Trending this week: ")
+    assert "Nothing on your topics this week; here is what is trending" in empty.text
+    # A daily reader's email keeps its day.
+    daily = renderer.render(reader(), [pick(p) for p in modern[5:8]], modern[:3], LINKS)
+    assert daily.subject.startswith(f"Your papers for {day} · ")
+    assert "3 papers on your topics\r\n" in daily.text and "this week" not in daily.text + daily.html
+    assert "Nothing on your topics today;" in renderer.render(reader(), [], modern[:3], LINKS).text
 
 
 def test_a_pick_outside_the_pool_is_refused(renderer: EditionRenderer, modern: list[Paper]) -> None:

@@ -81,25 +81,47 @@ def premailer_inline(html: str) -> str:
     return out
 
 
-def subject_line(issue_date: date, picks: Sequence[Pick], trending: Sequence[Paper]) -> str:
-    """The subject: "Your papers for Tue 25 Nov · <top title>", or "Nothing on your topics today · <…>"."""
+@dataclass(frozen=True, slots=True)
+class Period:
+    """How an email names the time it covers: a daily reader's day, or a weekly reader's week."""
+
+    when: str  # "today" or "this week"
+    headline: str  # after "N papers on your topics": "" or " this week"
+
+    @classmethod
+    def of(cls, subscriber: Subscriber) -> Period:
+        return WEEK if subscriber.cadence == "weekly" else DAY
+
+
+DAY = Period("today", "")
+WEEK = Period("this week", " this week")
+
+
+def subject_line(
+    issue_date: date, picks: Sequence[Pick], trending: Sequence[Paper], period: Period = DAY
+) -> str:
+    """The subject: "Your papers for Tue 25 Nov · <top title>", or "Nothing on your topics today · <…>".
+
+    A weekly reader's reads "Your week of papers to Tue 25 Nov" and "Nothing on your topics this week".
+    """
     if picks:
-        lead, top = f"Your papers for {short_date(issue_date)}", picks[0].paper.title
+        lead = f"{'Your week of papers to' if period is WEEK else 'Your papers for'} {short_date(issue_date)}"
+        top = picks[0].paper.title
     else:
-        lead, top = "Nothing on your topics today", trending[0].title if trending else ""
+        lead, top = f"Nothing on your topics {period.when}", trending[0].title if trending else ""
     top = printable(top)
     if not top.strip():
         return lead
     return lead + SEPARATOR + shorten(top, SUBJECT_LIMIT - len(lead) - len(SEPARATOR))
 
 
-def preheader_line(picks: Sequence[Pick], trending: Sequence[Paper]) -> str:
+def preheader_line(picks: Sequence[Pick], trending: Sequence[Paper], period: Period = DAY) -> str:
     """The inbox preview text, naming the top paper."""
     if picks:
         return shorten(printable(f"Top pick: {picks[0].paper.title}"), PREHEADER_LIMIT)
     if trending:
-        return shorten(printable(f"Trending today: {trending[0].title}"), PREHEADER_LIMIT)
-    return "Nothing on your topics today"
+        return shorten(printable(f"Trending {period.when}: {trending[0].title}"), PREHEADER_LIMIT)
+    return f"Nothing on your topics {period.when}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,7 +159,7 @@ class _Layout:
             top=get(FIRST_PIECE, None),
             headline_one=get("headline.one", None),
             headline_many=get("headline.many", None),
-            headline_empty=get("headline.empty"),
+            headline_empty=get("headline.empty", ("when",)),
             lead=tuple(c + w[0] for c, w in zip(card, why, strict=True)),
             tail=tuple(w[1] + e for w, e in zip(why, end, strict=True)),
             bare=tuple(c + e for c, e in zip(card, end, strict=True)),
@@ -198,6 +220,8 @@ class EditionRenderer:
             "pool": self.pool,
             "cut": cut,
             "count": marks.slot("count"),
+            "period": marks.slot("period"),
+            "when": marks.slot("when"),
             "why": marks.slot("why"),
             "subject": marks.slot("subject"),
             "preheader": marks.slot("preheader"),
@@ -220,8 +244,9 @@ class EditionRenderer:
         trend_at = [self._position(paper) for paper in trending]
         # Topics are typed by subscribers, so their values get the cleaning the templates give scraped text.
         reasons = [printable(pick.reason()) for pick in picks]
-        subject = subject_line(self.issue_date, picks, trending)
-        preheader = preheader_line(picks, trending)
+        period = Period.of(subscriber)
+        subject = subject_line(self.issue_date, picks, trending, period)
+        preheader = preheader_line(picks, trending, period)
         raw = {
             "subject": subject,
             "preheader": preheader,
@@ -229,6 +254,8 @@ class EditionRenderer:
             "manage": links.manage,
             "unsubscribe": links.unsubscribe,
             "count": str(len(picks)),
+            "period": period.headline,
+            "when": period.when,
         }
         html_values = {name: str(escape(value)) for name, value in raw.items()}
         html = self._html.join(pick_at, [str(escape(r)) for r in reasons], trend_at, html_values)
@@ -257,8 +284,9 @@ def render_standalone(
     inline: Inline = premailer_inline,
 ) -> RenderedEmail:
     """The slow reference: a full Jinja page and a premailer call per email; EditionRenderer equals it."""
-    subject = subject_line(issue_date, picks, trending)
-    preheader = preheader_line(picks, trending)
+    period = Period.of(subscriber)
+    subject = subject_line(issue_date, picks, trending, period)
+    preheader = preheader_line(picks, trending, period)
     context: dict[str, Any] = {
         "issue_date": issue_date,
         "masthead": masthead,
@@ -267,6 +295,8 @@ def render_standalone(
         "cut": _no_cut,
         "subject": subject,
         "preheader": preheader,
+        "period": period.headline,
+        "when": period.when,
         "recipient": subscriber.email,
         "manage_url": links.manage,
         "unsubscribe_url": links.unsubscribe,
