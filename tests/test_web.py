@@ -56,6 +56,14 @@ def test_subscribe_confirm_by_post_only(world, smtp):
     assert world.store.subscribers.by_email("ada@example.org").status == "active"
 
 
+def test_a_weekly_reader_is_told_the_day_of_their_first_digest(world, smtp):
+    handler, _ = smtp
+    assert subscribe(world, "wes@example.org", cadence="weekly", weekday="4").status_code == 200
+    confirm = link_in(mail_to(handler, "wes@example.org"), "confirm")
+    done = world.client.post(confirm, data={"csrftoken": world.csrf(confirm)})
+    assert "Your first digest arrives on Friday at 07:00 (Europe/Paris)." in done.text
+
+
 def test_the_answer_is_the_same_for_known_and_unknown_addresses(world, smtp):
     handler, _ = smtp
     world.store.subscribers.add(

@@ -11,7 +11,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from newsletter.deliver import SendError, TransportUnusable
-from newsletter.models import Subscriber
+from newsletter.models import WEEKDAY_NAMES, Subscriber
 from newsletter.notices import deliver_notice, signup_notice
 from newsletter.rank.picks import TopicSet
 from newsletter.signup import confirm, request_signup, subscriber_for, unsubscribe
@@ -61,6 +61,11 @@ def not_found_handler(ctx: WebContext) -> Callable[[Request, Exception], Respons
         )
 
     return handle
+
+
+def first_day(sub: Subscriber) -> str:
+    """The ' on Friday' of a weekly reader's confirmation page; a daily reader's digest comes daily."""
+    return f" on {WEEKDAY_NAMES[sub.weekday]}" if sub.cadence == "weekly" else ""
 
 
 def build_router(ctx: WebContext) -> APIRouter:
@@ -133,7 +138,7 @@ def build_router(ctx: WebContext) -> APIRouter:
         return ctx.message(
             request,
             "You are subscribed",
-            f"Your first digest arrives at {sub.hour:02d}:00 ({sub.timezone}).",
+            f"Your first digest arrives{first_day(sub)} at {sub.hour:02d}:00 ({sub.timezone}).",
             link={"url": manage, "text": "Change your topics"},
         )
 
