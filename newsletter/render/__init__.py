@@ -5,12 +5,11 @@ from newsletter.render.edition import (
     Links,
     Masthead,
     RenderedEmail,
-    preheader_line,
     premailer_inline,
     render_standalone,
-    subject_line,
 )
 from newsletter.render.environment import make_environment, templates_dir
+from newsletter.render.lines import preheader_line, subject_line
 
 __all__ = [
     "EditionRenderer",

@@ -13,16 +13,14 @@ import premailer
 from markupsafe import Markup, escape
 
 from newsletter.models import Paper, Pick, Subscriber
-from newsletter.render.filters import http_url, printable, short_date, shorten
+from newsletter.render.filters import http_url, printable
+from newsletter.render.lines import Period, preheader_line, subject_line
 from newsletter.render.pieces import FIRST_PIECE, Marks, Piece
 
 HTML_SHEET = "email/edition.html.j2"
 TEXT_SHEET = "email/edition.txt.j2"
 HTML_PAGE = "email/digest.html.j2"
 TEXT_PAGE = "email/digest.txt.j2"
-SUBJECT_LIMIT = 90
-PREHEADER_LIMIT = 140
-SEPARATOR = " · "
 
 Inline = Callable[[str], str]
 
@@ -79,49 +77,6 @@ def premailer_inline(html: str) -> str:
     # No pretty printing: it would re-indent around the cut markers and so differ between sheet and page.
     out: str = inliner.transform(html, pretty_print=False)
     return out
-
-
-@dataclass(frozen=True, slots=True)
-class Period:
-    """How an email names the time it covers: a daily reader's day, or a weekly reader's week."""
-
-    when: str  # "today" or "this week"
-    headline: str  # after "N papers on your topics": "" or " this week"
-
-    @classmethod
-    def of(cls, subscriber: Subscriber) -> Period:
-        return WEEK if subscriber.cadence == "weekly" else DAY
-
-
-DAY = Period("today", "")
-WEEK = Period("this week", " this week")
-
-
-def subject_line(
-    issue_date: date, picks: Sequence[Pick], trending: Sequence[Paper], period: Period = DAY
-) -> str:
-    """The subject: "Your papers for Tue 25 Nov · <top title>", or "Nothing on your topics today · <…>".
-
-    A weekly reader's reads "Your week of papers to Tue 25 Nov" and "Nothing on your topics this week".
-    """
-    if picks:
-        lead = f"{'Your week of papers to' if period is WEEK else 'Your papers for'} {short_date(issue_date)}"
-        top = picks[0].paper.title
-    else:
-        lead, top = f"Nothing on your topics {period.when}", trending[0].title if trending else ""
-    top = printable(top)
-    if not top.strip():
-        return lead
-    return lead + SEPARATOR + shorten(top, SUBJECT_LIMIT - len(lead) - len(SEPARATOR))
-
-
-def preheader_line(picks: Sequence[Pick], trending: Sequence[Paper], period: Period = DAY) -> str:
-    """The inbox preview text, naming the top paper."""
-    if picks:
-        return shorten(printable(f"Top pick: {picks[0].paper.title}"), PREHEADER_LIMIT)
-    if trending:
-        return shorten(printable(f"Trending {period.when}: {trending[0].title}"), PREHEADER_LIMIT)
-    return f"Nothing on your topics {period.when}"
 
 
 @dataclass(frozen=True, slots=True)
