@@ -12,6 +12,7 @@ from email.message import Message
 from email.policy import compat32
 from pathlib import Path
 
+from newsletter.models import counted
 from newsletter.store import Store
 from newsletter.subscribers import email_key
 
@@ -49,9 +50,11 @@ class BounceReport:
 
     def line(self) -> str:
         return (
-            f"bounces: {self.messages} messages, {self.not_dsn} not delivery reports, "
-            f"{len(self.hard)} hard, {len(self.soft)} soft, {len(self.suppressed)} addresses suppressed, "
-            f"{len(self.unknown)} not subscribers"
+            f"bounces: {counted(self.messages, 'message')}, "
+            f"{counted(self.not_dsn, 'not a delivery report', 'not delivery reports')}, "
+            f"{len(self.hard)} hard, {len(self.soft)} soft, "
+            f"{counted(len(self.suppressed), 'address', 'addresses')} suppressed, "
+            f"{counted(len(self.unknown), 'not a subscriber', 'not subscribers')}"
         )
 
 

@@ -13,6 +13,11 @@ WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 WEEKDAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 
 
+def counted(n: int, one: str, many: str = "") -> str:
+    """'1 topic', '3 topics': a count with its noun, plural unless n is 1 (`many` for irregular ones)."""
+    return f"{n} {one if n == 1 else many or one + 's'}"
+
+
 @dataclass(frozen=True, slots=True)
 class Paper:
     """One paper as a source described it; a field the source did not give stays empty."""
@@ -76,10 +81,9 @@ class FetchReport:
 
     def line(self) -> str:
         """The one count line of the scrape stage."""
-        page_word = "page" if self.pages == 1 else "pages"
         skipped = f", {self.skipped} skipped" if self.skipped else ""
         return (
-            f"scrape: {self.source}, {self.pages} {page_word}, {self.papers} papers ({self.method}), "
+            f"scrape: {self.source}, {counted(self.pages, 'page')}, {self.papers} papers ({self.method}), "
             f"{self.new} new, {self.updated} updated{skipped}"
         )
 

@@ -90,7 +90,7 @@ def test_import_suppresses_hard_bounces_only(world, run_cli, tmp_path):
     result = run_cli("bounces", "import", str(path))
     assert result.exit_code == 0, result.output
     assert (
-        "4 messages, 1 not delivery reports, 2 hard, 1 soft, 1 addresses suppressed, 1 not subscribers"
+        "4 messages, 1 not a delivery report, 2 hard, 1 soft, 1 address suppressed, 1 not a subscriber"
         in (result.stdout)
     )
     status = {s.email: s.status for s in world.store.subscribers.listed()}
@@ -114,7 +114,7 @@ def test_one_saved_bounce_email_imports_and_a_non_email_file_is_refused(world, r
     saved.write_bytes(dsn("gone@example.org", "failed", "5.1.1", "550 5.1.1 User unknown").as_bytes())
     result = run_cli("bounces", "import", str(saved))
     assert result.exit_code == 0, result.output
-    assert "1 messages, 0 not delivery reports, 1 hard, 0 soft, 1 addresses suppressed" in result.stdout
+    assert "1 message, 0 not delivery reports, 1 hard, 0 soft, 1 address suppressed" in result.stdout
     assert world.store.subscribers.by_email("gone@example.org").status == "bounced"
     # A file that is neither an mbox nor an email is refused, not read as "0 messages".
     wrong = tmp_path / "subscribers.csv"

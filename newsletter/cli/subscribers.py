@@ -7,7 +7,7 @@ import json
 import click
 
 from newsletter.cli.common import Exit, Runtime, command, fail
-from newsletter.models import CADENCES, STATUSES, WEEKDAYS, Subscriber
+from newsletter.models import CADENCES, STATUSES, WEEKDAYS, Subscriber, counted
 from newsletter.store.subscribers import DuplicateSubscriber
 from newsletter.subscribers import InvalidInput, normalize_email, preferences
 
@@ -62,7 +62,8 @@ def add(
         )
     except (InvalidInput, DuplicateSubscriber) as exc:
         fail(str(exc), Exit.USAGE)
-    click.echo(f"subscribers: added {subscriber.email} ({subscriber.status}, {_topics(subscriber.topics)})")
+    how_many = counted(len(subscriber.topics), "topic")
+    click.echo(f"subscribers: added {subscriber.email} ({subscriber.status}, {how_many})")
     return Exit.OK
 
 
@@ -113,12 +114,8 @@ def set_topics(runtime: Runtime, email: str, topics: tuple[str, ...], excludes: 
     except InvalidInput as exc:
         fail(str(exc), Exit.USAGE)
     store.subscribers.set_preferences(sub.id, prefs, runtime.clock())
-    click.echo(f"subscribers: {sub.email} now has {_topics(prefs.topics)}")
+    click.echo(f"subscribers: {sub.email} now has {counted(len(prefs.topics), 'topic')}")
     return Exit.OK
-
-
-def _topics(topics: tuple[str, ...]) -> str:
-    return "1 topic" if len(topics) == 1 else f"{len(topics)} topics"
 
 
 def _line(sub: Subscriber) -> str:

@@ -13,7 +13,7 @@ from newsletter.config import Settings
 from newsletter.deliver import Transport
 from newsletter.deliver.send import SendLoop, SendSummary
 from newsletter.edition import Edition, Reader
-from newsletter.models import Subscriber, gets_issue
+from newsletter.models import Subscriber, counted, gets_issue
 from newsletter.store import Store
 from newsletter.store.ledger import Outcome
 from newsletter.tokens import Signer
@@ -24,9 +24,7 @@ CHUNK = 5000
 
 def waiting_line(other_day: int) -> str:
     """How many weekly readers an issue left for their own weekday."""
-    if other_day == 1:
-        return "1 weekly reader waits for their weekday"
-    return f"{other_day} weekly readers wait for their weekday"
+    return f"{counted(other_day, 'weekly reader')} {'waits' if other_day == 1 else 'wait'} for their weekday"
 
 
 @dataclass(frozen=True, slots=True)
