@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import time
 from datetime import timedelta
+from xml.etree import ElementTree
 
 import pytest
 from itsdangerous import TimestampSigner, URLSafeTimedSerializer
@@ -295,6 +296,25 @@ def test_an_unknown_address_gets_a_page_and_the_api_keeps_json(world):
     assert "Page not found" in page.text and 'href="/"' in page.text
     api = world.client.get("/api/no-such-thing", headers={"Authorization": f"Bearer {ADMIN_TOKEN}"})
     assert api.status_code == 404 and api.json() == {"detail": "Not Found"}
+
+
+def test_the_feed_lists_sent_digests_named_by_cadence(world, run_cli):
+    assert run_cli("fetch", "--file", str(MARCH), "--date", "2025-03-11").exit_code == 0
+    daily = _active(world, "d@example.org")
+    # 11 March 2025 is a Tuesday.
+    weekly_prefs = preferences(["LLM reasoning"], timezone="UTC", hour=7, cadence="weekly", weekday="tue")
+    weekly = world.store.subscribers.add("w@example.org", weekly_prefs, "active", NOW)
+    assert "2 sent" in run_cli("send", "--date", "2025-03-11").stdout  # to the outbox
+
+    def titles(sub):
+        feed = world.client.get(f"/feed/{world.svc.signer().mint('feed', sub)}.xml")
+        assert feed.status_code == 200
+        atom = "{http://www.w3.org/2005/Atom}"
+        entries = ElementTree.fromstring(feed.content).findall(f"{atom}entry")
+        return [entry.findtext(f"{atom}title") for entry in entries]
+
+    assert titles(daily) == ["Papers for Tue 11 Mar 2025"]
+    assert titles(weekly) == ["Your week of papers to Tue 11 Mar 2025"]
 
 
 def test_healthz(world):

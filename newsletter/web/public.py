@@ -238,9 +238,10 @@ def render_feed(ctx: WebContext, sub: Subscriber, self_url: str) -> str:
     store = ctx.svc.store
     digests = store.history.sent_digests(sub.id, limit=30)
     papers = store.papers.by_ids({p["arxiv_id"] for _d, picks, _s in digests for p in picks})
+    lead = "Your week of papers to" if sub.cadence == "weekly" else "Papers for"
     entries = [
         {
-            "title": f"Papers for {issue_date:%a %d %b %Y}",
+            "title": f"{lead} {issue_date:%a %d %b %Y}",
             "id": f"{self_url}#{issue_date.isoformat()}",
             "updated": (sent_at or ctx.svc.clock()).isoformat(),
             "picks": [(papers[p["arxiv_id"]], p) for p in picks if p["arxiv_id"] in papers],
