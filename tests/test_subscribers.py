@@ -59,6 +59,31 @@ def test_set_topics_and_remove(run_cli):
     assert missing.exit_code == 2 and "no subscriber" in missing.stderr
 
 
+def test_set_changes_only_the_given_settings_and_refuses_bad_ones(run_cli):
+    run_cli(
+        "subscribers", "add", "gus@example.org", "--topic", "robotics", "--exclude", "survey", "--hour", "6"
+    )
+    changed = run_cli("subscribers", "set", "GUS@example.org", "--cadence", "weekly", "--weekday", "fri",
+                      "--tz", "Asia/Tokyo")  # fmt: skip
+    assert changed.exit_code == 0, changed.output
+    assert "gus@example.org now gets up to 10 papers, weekly on Fri at 06:00 Asia/Tokyo" in changed.stdout
+    [sub] = listed(run_cli)
+    assert (sub["cadence"], sub["weekday"], sub["timezone"], sub["hour"]) == ("weekly", 4, "Asia/Tokyo", 6)
+    assert (sub["topics"], sub["excludes"], sub["per_email"]) == (["robotics"], ["survey"], 10)
+    for args, message in (
+        (["--hour", "24"], "hour: must be between 0 and 23"),
+        (["--tz", "Mars/Base"], "timezone: unknown time zone 'Mars/Base'"),
+        (["--per-email", "31"], "per_email"),
+        (["--weekday", "someday"], "weekday: unknown weekday"),
+        ([], "nothing to change"),
+    ):
+        refused = run_cli("subscribers", "set", "gus@example.org", *args)
+        assert refused.exit_code == 2 and message in refused.stderr, (args, refused.output)
+    assert listed(run_cli) == [sub]  # nothing stored by a refused change
+    missing = run_cli("subscribers", "set", "nobody@example.org", "--hour", "8")
+    assert missing.exit_code == 2 and "no subscriber nobody@example.org" in missing.stderr
+
+
 def test_list_text_shows_email_status_schedule_and_topics(run_cli):
     added = run_cli("subscribers", "add", "eve@example.org", "--topic", "speech", "--exclude", "survey")
     assert "added eve@example.org (active, 1 topic)" in added.stdout

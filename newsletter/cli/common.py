@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from enum import IntEnum
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, NoReturn, TypeVar
 
 import click
 import httpx
@@ -136,7 +136,7 @@ def command(func: F) -> F:
     return config_option(wrapper)  # type: ignore[return-value]
 
 
-def fail(message: str, code: Exit) -> None:
+def fail(message: str, code: Exit) -> NoReturn:
     """Print one clear error line and exit with `code`."""
     click.echo(f"error: {message}", err=True)
     sys.exit(int(code))

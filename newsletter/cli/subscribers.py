@@ -1,8 +1,9 @@
-"""`newsletter subscribers add|list|remove|set-topics`."""
+"""`newsletter subscribers add|list|remove|set-topics|set`."""
 
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import click
 
@@ -96,26 +97,71 @@ def remove(runtime: Runtime, email: str) -> int:
 @command
 def set_topics(runtime: Runtime, email: str, topics: tuple[str, ...], excludes: tuple[str, ...]) -> int:
     """Replace a subscriber's topics and exclusions."""
+    sub = _update(runtime, email, topics=topics, excludes=excludes)
+    click.echo(f"subscribers: {sub.email} now has {counted(len(sub.topics), 'topic')}")
+    return Exit.OK
+
+
+@subscribers.command("set")
+@click.argument("email")
+@click.option("--tz", "timezone", help="IANA time zone, e.g. Asia/Kolkata.")
+@click.option("--hour", type=int, help="Local delivery hour 0-23.")
+@click.option("--cadence", type=click.Choice(CADENCES))
+@click.option("--weekday", help="Weekday for weekly digests, e.g. fri.")
+@click.option("--per-email", type=int, help="Papers per email, 1-30.")
+@command
+def set_schedule(
+    runtime: Runtime,
+    email: str,
+    timezone: str | None,
+    hour: int | None,
+    cadence: str | None,
+    weekday: str | None,
+    per_email: int | None,
+) -> int:
+    """Change when and how much a subscriber gets; what is not given stays as it is."""
+    given = {
+        "timezone": timezone,
+        "hour": hour,
+        "cadence": cadence,
+        "weekday": weekday,
+        "per_email": per_email,
+    }
+    changes = {name: value for name, value in given.items() if value is not None}
+    if not changes:
+        fail("nothing to change: give --tz, --hour, --cadence, --weekday or --per-email", Exit.USAGE)
+    sub = _update(runtime, email, **changes)
+    click.echo(f"subscribers: {sub.email} now gets up to {sub.per_email} papers, {_when(sub)}")
+    return Exit.OK
+
+
+def _update(runtime: Runtime, email: str, **changes: object) -> Subscriber:
+    """The subscriber with `changes` applied, validated like a new subscriber's, and saved."""
     store = runtime.store()
     sub = store.subscribers.by_email(email)
     if sub is None:
         fail(f"no subscriber {email}", Exit.USAGE)
-        return Exit.USAGE
+    current: dict[str, object] = {
+        "topics": sub.topics,
+        "excludes": sub.excludes,
+        "timezone": sub.timezone,
+        "hour": sub.hour,
+        "cadence": sub.cadence,
+        "weekday": sub.weekday,
+        "per_email": sub.per_email,
+    }
+    wanted: dict[str, Any] = {**current, **changes}
     try:
-        prefs = preferences(
-            topics,
-            excludes,
-            timezone=sub.timezone,
-            hour=sub.hour,
-            cadence=sub.cadence,
-            weekday=sub.weekday,
-            per_email=sub.per_email,
-        )
+        prefs = preferences(wanted.pop("topics"), wanted.pop("excludes"), **wanted)
     except InvalidInput as exc:
         fail(str(exc), Exit.USAGE)
-    store.subscribers.set_preferences(sub.id, prefs, runtime.clock())
-    click.echo(f"subscribers: {sub.email} now has {counted(len(prefs.topics), 'topic')}")
-    return Exit.OK
+    return store.subscribers.set_preferences(sub.id, prefs, runtime.clock())
+
+
+def _when(sub: Subscriber) -> str:
+    """'daily at 07:00 Europe/Paris' or 'weekly on Fri at 08:00 Asia/Tokyo'."""
+    day = f"weekly on {WEEKDAYS[sub.weekday].capitalize()}" if sub.cadence == "weekly" else "daily"
+    return f"{day} at {sub.hour:02d}:00 {sub.timezone}"
 
 
 def _line(sub: Subscriber) -> str:
