@@ -60,9 +60,10 @@ def test_set_topics_and_remove(run_cli):
 
 
 def test_set_changes_only_the_given_settings_and_refuses_bad_ones(run_cli):
-    run_cli(
+    added = run_cli(
         "subscribers", "add", "gus@example.org", "--topic", "robotics", "--exclude", "survey", "--hour", "6"
     )
+    assert added.exit_code == 0, added.output
     changed = run_cli("subscribers", "set", "GUS@example.org", "--cadence", "weekly", "--weekday", "fri",
                       "--tz", "Asia/Tokyo")  # fmt: skip
     assert changed.exit_code == 0, changed.output
