@@ -11,7 +11,8 @@ from newsletter import app
 from newsletter.config import DatabaseSettings
 from newsletter.models import PoolPaper
 from newsletter.scrape import parse_api
-from newsletter.store.schema import MIGRATIONS, schema_version
+from newsletter.store.migrations import MIGRATIONS
+from newsletter.store.schema import schema_version
 from tests.conftest import API_2024_08_01, FIXED_NOW
 
 

@@ -13,8 +13,9 @@ from newsletter.store.history import HistoryStore
 from newsletter.store.issues import IssueStore
 from newsletter.store.leases import LeaseStore
 from newsletter.store.ledger import LedgerStore
+from newsletter.store.migrations import migrate
 from newsletter.store.papers import PaperStore
-from newsletter.store.schema import insert_ignore, meta, migrate
+from newsletter.store.schema import insert_ignore, meta
 from newsletter.store.subscribers import SubscriberStore
 
 __all__ = ["Store"]

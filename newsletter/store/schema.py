@@ -1,9 +1,7 @@
-"""Tables, and the numbered migrations that create and evolve them."""
+"""The tables, their column types, and the insert helper every dialect shares; migrations.py evolves them."""
 
 from __future__ import annotations
 
-import logging
-from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -24,13 +22,9 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
-    inspect,
-    text,
 )
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Dialect
-
-log = logging.getLogger(__name__)
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -249,55 +243,3 @@ def insert_ignore(conn: Connection, table: Table, rows: list[dict[str, Any]], *,
         return 0
     statement = statement.returning(*table.primary_key.columns)
     return len(conn.execute(statement, rows[0] if len(rows) == 1 else rows).all())
-
-
-def _create(*tables: Table) -> Callable[[Connection], None]:
-    def step(conn: Connection) -> None:
-        for table in tables:
-            table.create(conn, checkfirst=True)
-
-    return step
-
-
-def _add_column(table: Table, name: str) -> Callable[[Connection], None]:
-    """Add a column the table has gained since it was created; a newer database already has it."""
-
-    def step(conn: Connection) -> None:
-        if name not in {column["name"] for column in inspect(conn).get_columns(table.name)}:
-            kind = table.c[name].type.compile(dialect=conn.dialect)
-            conn.execute(text(f"ALTER TABLE {table.name} ADD COLUMN {name} {kind}"))
-
-    return step
-
-
-def _sql(statement: str) -> Callable[[Connection], None]:
-    def step(conn: Connection) -> None:
-        conn.execute(text(statement))
-
-    return step
-
-
-# Migration N brings the schema from version N-1 to N. Append only; never edit a released step.
-MIGRATIONS: list[Callable[[Connection], None]] = [
-    _create(papers, listings, fetches),
-    _create(subscribers, sent_papers, embeddings),
-    _create(issues, issue_papers, issue_skips, deliveries, meta),
-    _create(leases),
-    # Every lookup goes by subscriber first (the primary key); the arxiv_id index only slowed sending.
-    _sql("DROP INDEX IF EXISTS ix_sent_papers_arxiv"),
-    _add_column(issue_papers, "listed_on"),
-]
-
-
-def migrate(conn: Connection) -> int:
-    """Apply the pending migrations inside the caller's transaction; returns the new version."""
-    schema_version.create(conn, checkfirst=True)
-    current = conn.execute(schema_version.select()).scalar()
-    if current is None:
-        conn.execute(schema_version.insert().values(version=0))
-        current = 0
-    for number, step in enumerate(MIGRATIONS[current:], start=current + 1):
-        step(conn)
-        conn.execute(schema_version.update().values(version=number))
-        log.info("store: migrated schema to version %d", number)
-    return len(MIGRATIONS)

@@ -1,0 +1,78 @@
+"""Schema migrations: each step brings the tables of schema.py from one version to the next."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+
+from sqlalchemy import Connection, Table, inspect, text
+
+from newsletter.store.schema import (
+    deliveries,
+    embeddings,
+    fetches,
+    issue_papers,
+    issue_skips,
+    issues,
+    leases,
+    listings,
+    meta,
+    papers,
+    schema_version,
+    sent_papers,
+    subscribers,
+)
+
+log = logging.getLogger(__name__)
+
+
+def _create(*tables: Table) -> Callable[[Connection], None]:
+    def step(conn: Connection) -> None:
+        for table in tables:
+            table.create(conn, checkfirst=True)
+
+    return step
+
+
+def _add_column(table: Table, name: str) -> Callable[[Connection], None]:
+    """Add a column the table has gained since it was created; a newer database already has it."""
+
+    def step(conn: Connection) -> None:
+        if name not in {column["name"] for column in inspect(conn).get_columns(table.name)}:
+            kind = table.c[name].type.compile(dialect=conn.dialect)
+            conn.execute(text(f"ALTER TABLE {table.name} ADD COLUMN {name} {kind}"))
+
+    return step
+
+
+def _sql(statement: str) -> Callable[[Connection], None]:
+    def step(conn: Connection) -> None:
+        conn.execute(text(statement))
+
+    return step
+
+
+# Migration N brings the schema from version N-1 to N. Append only; never edit a released step.
+MIGRATIONS: list[Callable[[Connection], None]] = [
+    _create(papers, listings, fetches),
+    _create(subscribers, sent_papers, embeddings),
+    _create(issues, issue_papers, issue_skips, deliveries, meta),
+    _create(leases),
+    # Every lookup goes by subscriber first (the primary key); the arxiv_id index only slowed sending.
+    _sql("DROP INDEX IF EXISTS ix_sent_papers_arxiv"),
+    _add_column(issue_papers, "listed_on"),
+]
+
+
+def migrate(conn: Connection) -> int:
+    """Apply the pending migrations inside the caller's transaction; returns the new version."""
+    schema_version.create(conn, checkfirst=True)
+    current = conn.execute(schema_version.select()).scalar()
+    if current is None:
+        conn.execute(schema_version.insert().values(version=0))
+        current = 0
+    for number, step in enumerate(MIGRATIONS[current:], start=current + 1):
+        step(conn)
+        conn.execute(schema_version.update().values(version=number))
+        log.info("store: migrated schema to version %d", number)
+    return len(MIGRATIONS)
