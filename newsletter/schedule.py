@@ -53,10 +53,12 @@ def due_date(sub: Subscriber, now: datetime) -> date | None:
     if due is None:
         return None
     day, start = due
-    if sub.confirmed_at is not None and sub.confirmed_at > start:
-        # Joined after today's delivery time: the first digest comes on the next morning.
-        return None
-    return day
+    return day if confirmed_by(sub, start) else None
+
+
+def confirmed_by(sub: Subscriber, start: datetime) -> bool:
+    """False for a reader who joined after today's delivery time: their first digest is tomorrow's."""
+    return sub.confirmed_at is None or sub.confirmed_at <= start
 
 
 @dataclass
@@ -88,6 +90,7 @@ def due_subscribers(store: SubscriberStore, now: datetime) -> dict[date, list[Su
     the morning's queueing reads next to nothing.
     """
     schedules: dict[date, list[Schedule]] = defaultdict(list)
+    starts: dict[Schedule, datetime] = {}
     for schedule in store.schedules("active"):
         try:
             due = schedule_date(schedule, now)
@@ -100,9 +103,10 @@ def due_subscribers(store: SubscriberStore, now: datetime) -> dict[date, list[Su
             continue
         if due is not None:
             schedules[due[0]].append(schedule)
+            starts[schedule] = due[1]
     found: dict[date, list[Subscriber]] = {}
     for day, on_time in sorted(schedules.items()):
-        fresh = [sub for sub in store.unqueued(day, on_time) if due_date(sub, now) == day]
+        fresh = [sub for sub in store.unqueued(day, on_time) if confirmed_by(sub, starts[sub.schedule])]
         if fresh:
             found[day] = fresh
     return found
