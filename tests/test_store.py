@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from dataclasses import replace
 from datetime import date, timedelta
 
@@ -16,19 +17,26 @@ from newsletter.store.schema import schema_version
 from tests.conftest import API_2024_08_01, FIXED_NOW
 
 
-def test_schema_is_created_at_first_use_and_versioned(db_url, tmp_path):
+def test_schema_is_created_at_first_use_and_versioned(db_url, tmp_path, caplog):
+    caplog.set_level(logging.INFO, logger="newsletter.store")
     store = app.open_store(DatabaseSettings(url=db_url))
     with store.read() as conn:
         assert conn.execute(select(schema_version.c.version)).scalar_one() == len(MIGRATIONS)
     store.dispose()
-    # Reopening applies nothing twice.
+    # A new database says so once, not once per migration step.
+    assert [r.getMessage() for r in caplog.records if "schema" in r.getMessage()] == [
+        f"store: created the schema (version {len(MIGRATIONS)})"
+    ]
+    caplog.clear()
+    # Reopening applies nothing twice, and says nothing.
     again = app.open_store(DatabaseSettings(url=db_url))
     with again.read() as conn:
         assert conn.execute(select(schema_version.c.version)).scalars().all() == [len(MIGRATIONS)]
     again.dispose()
+    assert not [r for r in caplog.records if "schema" in r.getMessage()]
 
 
-def test_a_pool_frozen_before_listing_days_were_kept_migrates_and_reads_as_the_issue_date(db_url):
+def test_a_pool_frozen_before_listing_days_were_kept_migrates_and_reads_as_the_issue_date(db_url, caplog):
     papers = [listing.paper for listing in parse_api(API_2024_08_01.read_text()).listings[:3]]
     day = date(2024, 8, 1)
     store = app.open_store(DatabaseSettings(url=db_url))
@@ -40,9 +48,13 @@ def test_a_pool_frozen_before_listing_days_were_kept_migrates_and_reads_as_the_i
         conn.execute(update(schema_version).values(version=len(MIGRATIONS) - 1))
     store.dispose()
 
+    caplog.set_level(logging.INFO, logger="newsletter.store")
     store = app.open_store(DatabaseSettings(url=db_url))
     with store.read() as conn:
         assert conn.execute(select(schema_version.c.version)).scalar_one() == len(MIGRATIONS)
+    assert f"store: migrated the schema from version {len(MIGRATIONS) - 1} to {len(MIGRATIONS)}" in (
+        caplog.messages
+    )
     snapshot = store.issues.snapshot(issue)
     assert [p.paper.arxiv_id for p in snapshot] == sorted(p.arxiv_id for p in papers)
     assert {p.listed_on for p in snapshot} == {day}

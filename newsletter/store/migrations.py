@@ -74,5 +74,9 @@ def migrate(conn: Connection) -> int:
     for number, step in enumerate(MIGRATIONS[current:], start=current + 1):
         step(conn)
         conn.execute(schema_version.update().values(version=number))
-        log.info("store: migrated schema to version %d", number)
-    return len(MIGRATIONS)
+    latest = len(MIGRATIONS)
+    if current == 0:
+        log.info("store: created the schema (version %d)", latest)
+    elif current < latest:
+        log.info("store: migrated the schema from version %d to %d", current, latest)
+    return latest
