@@ -64,6 +64,11 @@ class EmptyPool(Exception):
     """No paper in the issue's window, or no fetch since the last issue: it is not sent empty or stale."""
 
 
+def no_papers_line(issue_date: date) -> str:
+    """What to say when no paper is listed in the window of the issue of `issue_date`."""
+    return f"no papers listed for the issue of {issue_date}: run `newsletter fetch` first"
+
+
 @dataclass(frozen=True, slots=True)
 class Plan:
     """What one subscriber gets: their picks, or an empty-day trending email, or nothing."""
@@ -138,9 +143,7 @@ class Edition:
             ]
             if freeze and issue is not None:
                 if not current:
-                    raise EmptyPool(
-                        f"no papers listed for the issue of {issue_date}: run `newsletter fetch` first"
-                    )
+                    raise EmptyPool(no_papers_line(issue_date))
                 stale = store.issues.staleness(issue_date, store.papers.last_success())
                 if stale:
                     raise EmptyPool(stale)
@@ -184,7 +187,7 @@ class Edition:
                     "message_id": message_id(issue_key, reader.id, sender),
                     "attempts": 0,
                     "next_attempt_at": now,
-                    "last_reply": "nothing on their topics (empty_day = skip)" if skip else None,
+                    "last_reply": self.no_email_reason() if skip else None,
                     "created_at": now,
                     "updated_at": now,
                 }
@@ -213,6 +216,14 @@ class Edition:
                 kind = "skip"
             choices.append({"kind": kind, "picks": picks, "trending": trending})
         return choices
+
+    def no_email_reason(self) -> str:
+        """Why a reader whose plan is "skip" gets no email from this edition."""
+        if not self.pool:
+            return no_papers_line(self.issue_date)
+        if self.settings.issue.empty_day == "skip":
+            return "nothing on their topics (empty_day = skip)"
+        return "nothing on their topics, and no trending paper they have not had"
 
     def preview_plan(self, subscriber: Subscriber) -> Plan:
         """What `send` delivers to this reader: the ledger row's picks once queued, else a fresh plan."""
@@ -289,5 +300,5 @@ def subscriber_picks(
     """
     edition = Edition.open(store, settings, issue_date, now, freeze=False, ranker=ranker or "")
     if not edition.pool:
-        raise EmptyPool(f"no papers listed for the issue of {issue_date}: run `newsletter fetch` first")
+        raise EmptyPool(no_papers_line(issue_date))
     return list(edition.plan([subscriber])[0].picks)

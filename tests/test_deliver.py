@@ -242,6 +242,9 @@ def test_plaintext_to_a_remote_host_is_refused_by_config(mail):
     assert "allowed only for localhost" in result.stderr
 
 
+SKIP_EMPTY_DAY = {"NEWSLETTER_ISSUE_EMPTY_DAY": "skip"}
+
+
 def test_empty_day_sends_trending_or_nothing_per_config(mail):
     mail.subscribe("nomatch@example.org", "marine biology of coral reefs")
     result = mail.send()
@@ -249,9 +252,17 @@ def test_empty_day_sends_trending_or_nothing_per_config(mail):
     [item] = mail.handler.received
     assert item.parsed()["Subject"].startswith("Nothing on your topics today")
     mail.subscribe("nomatch2@example.org", "marine biology of coral reefs")
-    skip = mail.send(env={"NEWSLETTER_ISSUE_EMPTY_DAY": "skip"})
+    preview = mail.cli("preview", "--email", "nomatch2@example.org", "--date", DAY, env=SKIP_EMPTY_DAY)
+    assert preview.exit_code == 1 and preview.stdout == ""
+    said = f"nomatch2@example.org gets no email on {DAY}: nothing on their topics (empty_day = skip)"
+    assert said in preview.stderr
+    # A date with no papers at all is not "nothing on their topics".
+    empty = mail.cli("preview", "--email", "nomatch2@example.org", "--date", "2020-01-01")
+    assert empty.exit_code == 1
+    assert "no papers listed for the issue of 2020-01-01: run `newsletter fetch` first" in empty.stderr
+    skip = mail.send(env=SKIP_EMPTY_DAY)
     assert "0 sent" in skip.stdout
-    assert "skipped (empty_day = skip)" in skip.stderr
+    assert "skipped: nothing on their topics (empty_day = skip)" in skip.stderr
     assert len(mail.handler.received) == 1
 
 

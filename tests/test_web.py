@@ -350,3 +350,41 @@ def test_topic_preview_shows_the_window_of_the_chosen_cadence(world):
     refused = world.client.get(preview, params={"topics": "reasoning", "cadence": "hourly"})
     assert refused.status_code == 200
     assert refused.json() == {"matches": [], "error": "cadence: must be one of daily, weekly"}
+
+
+def test_a_preview_without_an_email_says_why(db_url, smtp, run_cli):
+    # empty_day = skip: a reader with nothing on their topics gets no email at all.
+    world = make_world(db_url, smtp[1].port, NEWSLETTER_ISSUE_EMPTY_DAY="skip")
+    headers = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
+    try:
+        nomatch = preferences(["marine biology of coral reefs"], timezone="UTC", hour=7)
+        world.store.subscribers.add("reef@example.org", nomatch, "active", NOW)
+        world.login()
+        params = {"email": "reef@example.org", "date": "tomorrow"}
+
+        # Before any fetch, the issue has no papers: the page says so and where to fetch.
+        page = world.client.get("/admin/preview", params=params)
+        assert page.status_code == 200 and 'id="no-email"' in page.text
+        assert "no papers listed for the issue of 2025-03-11" in page.text
+        assert 'href="/admin">dashboard</a> has a re-fetch button' in page.text
+        body = world.client.get("/api/preview", params=params, headers=headers).json()
+        assert (body["kind"], body["pool"], body["html"]) == ("skip", 0, None)
+        assert body["no_email"].startswith("no papers listed for the issue of 2025-03-11")
+
+        assert run_cli("fetch", "--file", str(MARCH), "--date", "2025-03-11").exit_code == 0
+        page = world.client.get("/admin/preview", params=params)
+        said = "reef@example.org would get no email from the issue of 2025-03-11: nothing on their topics"
+        assert said in page.text and "re-fetch" not in page.text
+        body = world.client.get("/api/preview", params=params, headers=headers).json()
+        assert body["kind"] == "skip" and body["pool"] == len(parse_api(MARCH.read_text()).listings)
+        assert body["no_email"] == "nothing on their topics (empty_day = skip)"
+
+        # A reader who does get an email sees no such card, and the API gives no reason.
+        _active(world, "llm@example.org")
+        page = world.client.get("/admin/preview", params={"email": "llm@example.org", "date": "tomorrow"})
+        assert 'id="picks"' in page.text and 'id="no-email"' not in page.text
+        body = world.client.get("/api/preview", params={"email": "llm@example.org"}, headers=headers).json()
+        assert body["kind"] == "digest" and body["no_email"] is None
+    finally:
+        world.client.close()
+        world.store.dispose()

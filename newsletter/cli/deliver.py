@@ -13,7 +13,7 @@ from rich.progress import Progress
 from newsletter import app
 from newsletter.cli.common import DateParam, Exit, Runtime, command, fail
 from newsletter.deliver.run import queue_issue, send_issue, waiting_line
-from newsletter.edition import Edition, EmptyPool, other_day_note
+from newsletter.edition import Edition, EmptyPool, no_papers_line, other_day_note
 from newsletter.models import Subscriber, gets_issue
 from newsletter.store.ledger import Outcome
 
@@ -81,9 +81,7 @@ def _dry_run(runtime: Runtime, issue_date: date, only: Subscriber | None) -> int
     store, settings = runtime.store(), runtime.settings()
     edition = Edition.open(store, settings, issue_date, runtime.clock(), freeze=False)
     if not edition.pool:
-        fail(
-            f"no papers listed for the issue of {issue_date}: run `newsletter fetch` first", Exit.NOTHING_NEW
-        )
+        fail(no_papers_line(issue_date), Exit.NOTHING_NEW)
     signer = app.build_signer(settings, store)
     active = [only] if only else list(store.subscribers.iter_status("active"))
     subscribers = [s for s in active if only or gets_issue(s.cadence, s.weekday, issue_date)]
@@ -133,15 +131,14 @@ def preview(
     sub = _subscriber(runtime, email)
     store, settings = runtime.store(), runtime.settings()
     edition = Edition.open(store, settings, day, runtime.clock(), freeze=False)
+    if not edition.pool:
+        fail(no_papers_line(day), Exit.NOTHING_NEW)
     plan = edition.preview_plan(sub)
     note = other_day_note(sub, day)
     if note:
         click.echo(f"preview: note: {note}", err=True)
     if plan.kind == "skip":
-        click.echo(
-            f"preview: {sub.email} gets no email on {day} (nothing on their topics, empty_day = skip)",
-            err=True,
-        )
+        click.echo(f"preview: {sub.email} gets no email on {day}: {edition.no_email_reason()}", err=True)
         return Exit.NOTHING_NEW
     rendered = edition.render(plan, app.build_signer(settings, store))
     body = rendered.text if as_text else rendered.html

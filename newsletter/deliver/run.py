@@ -59,10 +59,7 @@ def enqueue(edition: Edition, readers: Iterable[Reader], now: datetime) -> Queue
         for row in rows:
             counts[row["kind"]] += 1
             if row["kind"] == "skip":
-                log.info(
-                    "queue: subscriber %d has nothing on their topics; skipped (empty_day = skip)",
-                    row["subscriber_id"],
-                )
+                log.info("queue: subscriber %d skipped: %s", row["subscriber_id"], row["last_reply"])
     return Queued(**counts, seconds=time.perf_counter() - started)
 
 

@@ -174,6 +174,7 @@ def build_router(ctx: WebContext) -> APIRouter:
             "picks": [],
             "kind": "",
             "note": None,
+            "no_email": None,
             "admin_email": svc.settings.delivery.admin_email,
             "notice": notice[:200],
             "back_url": str(request.url.path) + ("?" + request.url.query if request.url.query else ""),
@@ -185,6 +186,8 @@ def build_router(ctx: WebContext) -> APIRouter:
                 result = build_preview(ctx, issue_date, email, topics)
                 plan, note = result.plan, result.note
                 context.update(rendered=result.rendered, picks=list(plan.picks), kind=plan.kind, note=note)
+                if result.rendered is None:
+                    context.update(no_email=result.edition.no_email_reason(), pool=len(result.edition.pool))
         except InvalidInput as exc:
             context.setdefault("issue_date", date[:40])
             return ctx.page(request, "admin/preview.html.j2", 422, errors=[str(exc)], **context)

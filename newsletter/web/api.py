@@ -34,6 +34,8 @@ class PreviewOut(BaseModel):
     note: str | None = Field(
         default=None, description="Set for a weekly reader when the issue is not on their weekday"
     )
+    pool: int = Field(description="Papers in the issue's pool, before ranking")
+    no_email: str | None = Field(default=None, description="Why there is no email, when kind is skip")
 
 
 class IssueOut(BaseModel):
@@ -118,6 +120,8 @@ def build_router(ctx: WebContext) -> APIRouter:
             html=rendered.html if rendered else None,
             text=rendered.text if rendered else None,
             note=result.note,
+            pool=len(result.edition.pool),
+            no_email=result.edition.no_email_reason() if rendered is None else None,
         )
 
     @router.post("/skip")
