@@ -277,7 +277,11 @@ def test_send_gives_weekly_readers_only_their_weekday_unless_named(mail):
     queued = mail.send("--queue-only")
     assert "queue: 2 digests" in queued.stdout
     assert "1 weekly reader waits for their weekday" in queued.stdout
-    assert "2 sent" in mail.send().stdout
+    sent = mail.send()
+    assert "2 sent" in sent.stdout
+    # The rerun queues nobody twice, and says why it queued nobody.
+    assert "queue: 0 digests, 0 trending-only, 0 skipped (no match)" in sent.stderr
+    assert "2 readers already queued by an earlier run" in sent.stderr
     assert {r.recipient for r in mail.handler.received} == {"daily@example.org", "tuesday@example.org"}
     # Naming the reader is the admin's explicit choice: it goes out on any day.
     assert "1 sent" in mail.send("--only", "friday@example.org").stdout

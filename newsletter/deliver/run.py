@@ -36,12 +36,16 @@ class Queued:
     skip: int = 0
     seconds: float = 0.0
     other_day: int = 0  # weekly readers whose weekday the issue is not on: not queued
+    already: int = 0  # readers queued for this issue by an earlier run: not queued again
 
     def line(self) -> str:
         waiting = f"; {waiting_line(self.other_day)}" if self.other_day else ""
+        earlier = ""
+        if self.already:
+            earlier = f"; {counted(self.already, 'reader')} already queued by an earlier run"
         return (
-            f"queue: {self.digest} digests, {self.trending} trending-only, "
-            f"{self.skip} skipped (no match){waiting}"
+            f"queue: {counted(self.digest, 'digest')}, {self.trending} trending-only, "
+            f"{self.skip} skipped (no match){waiting}{earlier}"
         )
 
 
@@ -50,17 +54,19 @@ def enqueue(edition: Edition, readers: Iterable[Reader], now: datetime) -> Queue
     assert edition.issue is not None
     started = time.perf_counter()
     counts = {"digest": 0, "trending": 0, "skip": 0}
+    already = 0
     iterator = iter(readers)
     while chunk := list(itertools.islice(iterator, CHUNK)):
         known = edition.store.ledger.queued_subscribers(edition.issue, [r.id for r in chunk])
         fresh = [r for r in chunk if r.id not in known]
+        already += len(chunk) - len(fresh)
         rows = edition.queue_rows(fresh, now)
         edition.store.ledger.enqueue(rows)
         for row in rows:
             counts[row["kind"]] += 1
             if row["kind"] == "skip":
                 log.info("queue: subscriber %d skipped: %s", row["subscriber_id"], row["last_reply"])
-    return Queued(**counts, seconds=time.perf_counter() - started)
+    return Queued(**counts, seconds=time.perf_counter() - started, already=already)
 
 
 def _queue(
