@@ -83,6 +83,34 @@ def test_set_changes_only_the_given_settings_and_refuses_bad_ones(run_cli):
     assert listed(run_cli) == [sub]  # nothing stored by a refused change
     missing = run_cli("subscribers", "set", "nobody@example.org", "--hour", "8")
     assert missing.exit_code == 2 and "no subscriber nobody@example.org" in missing.stderr
+    missing = run_cli("subscribers", "set", "nobody@example.org", "--weekday", "tue")
+    assert missing.exit_code == 2 and "no subscriber nobody@example.org" in missing.stderr
+
+
+def test_a_weekday_for_a_daily_reader_is_refused_not_ignored(run_cli):
+    hint = "--weekday is for weekly digests: add --cadence weekly"
+    refused = run_cli("subscribers", "add", "hal@example.org", "--topic", "speech", "--weekday", "fri")
+    assert refused.exit_code == 2 and hint in refused.stderr
+    assert listed(run_cli) == []
+    assert run_cli("subscribers", "add", "hal@example.org", "--topic", "speech").exit_code == 0
+    [daily] = listed(run_cli)
+    for args in (["--weekday", "fri"], ["--weekday", "fri", "--cadence", "daily"]):
+        refused = run_cli("subscribers", "set", "hal@example.org", *args)
+        assert refused.exit_code == 2 and hint in refused.stderr, args
+    assert listed(run_cli) == [daily]
+    # Once weekly, a reader's weekday can change on its own.
+    assert (
+        run_cli("subscribers", "set", "hal@example.org", "--cadence", "weekly", "--weekday", "fri").exit_code
+        == 0
+    )
+    moved = run_cli("subscribers", "set", "hal@example.org", "--weekday", "tue")
+    assert moved.exit_code == 0 and "weekly on Tue at 07:00 UTC" in moved.stdout
+    # A weekly reader added without a weekday reads on Mondays.
+    assert (
+        run_cli("subscribers", "add", "ida@example.org", "--topic", "speech", "--cadence", "weekly").exit_code
+        == 0
+    )
+    assert [s["weekday"] for s in listed(run_cli)] == [1, 0]
 
 
 def test_list_text_shows_email_status_schedule_and_topics(run_cli):

@@ -29,7 +29,7 @@ def subscribers() -> None:
 @click.option("--tz", "timezone", help="IANA time zone, e.g. Asia/Kolkata (default from config).")
 @click.option("--hour", type=int, help="Local delivery hour 0-23 (default from config).")
 @click.option("--cadence", type=click.Choice(CADENCES), default="daily", show_default=True)
-@click.option("--weekday", default="mon", show_default=True, help="Weekday for weekly digests.")
+@click.option("--weekday", help="Weekday for weekly digests, e.g. fri (default: mon).")
 @click.option("--per-email", type=int, help="Papers per email, 1-30 (default from config).")
 @click.option("--pending", is_flag=True, help="Leave the subscriber waiting for email confirmation.")
 @command
@@ -41,7 +41,7 @@ def add(
     timezone: str | None,
     hour: int | None,
     cadence: str,
-    weekday: str,
+    weekday: str | None,
     per_email: int | None,
     pending: bool,
 ) -> int:
@@ -55,9 +55,10 @@ def add(
             timezone=timezone or defaults.default_timezone,
             hour=defaults.default_hour if hour is None else hour,
             cadence=cadence,
-            weekday=weekday,
+            weekday=weekday or "mon",
             per_email=defaults.default_per_email if per_email is None else per_email,
         )
+        _check_weekday(weekday, cadence)
         subscriber = runtime.store().subscribers.add(
             address, prefs, "pending" if pending else "active", runtime.clock()
         )
@@ -135,6 +136,12 @@ def set_schedule(
     return Exit.OK
 
 
+def _check_weekday(weekday: object, cadence: str) -> None:
+    """A weekday for a daily reader would change nothing: say so rather than store it silently."""
+    if weekday is not None and cadence != "weekly":
+        fail("--weekday is for weekly digests: add --cadence weekly", Exit.USAGE)
+
+
 def _update(runtime: Runtime, email: str, **changes: object) -> Subscriber:
     """The subscriber with `changes` applied, validated like a new subscriber's, and saved."""
     store = runtime.store()
@@ -155,6 +162,7 @@ def _update(runtime: Runtime, email: str, **changes: object) -> Subscriber:
         prefs = preferences(wanted.pop("topics"), wanted.pop("excludes"), **wanted)
     except InvalidInput as exc:
         fail(str(exc), Exit.USAGE)
+    _check_weekday(changes.get("weekday"), prefs.cadence)
     return store.subscribers.set_preferences(sub.id, prefs, runtime.clock())
 
 
