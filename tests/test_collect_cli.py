@@ -62,9 +62,13 @@ def test_papers_date_filter_uses_listing_date(run_cli):
     assert len(stored(run_cli, "--date", "2024-08-01")) == 11
     assert len(stored(run_cli, "--date", "2024-05-29")) == 8
     assert stored(run_cli, "--date", "2024-05-30") == []
+    empty = run_cli("papers", "--date", "2024-05-30")
+    assert (empty.exit_code, empty.stdout) == (0, "")
+    assert "papers: none listed on 2024-05-30 (`newsletter fetch` fetches them)" in empty.stderr
 
 
 def test_papers_text_listing_is_most_upvoted_first(run_cli):
+    assert "papers: none stored yet" in run_cli("papers").stderr
     run_cli("fetch", "--file", str(PAGE_2024_08_01))
     lines = run_cli("papers").stdout.splitlines()
     assert len(lines) == 13

@@ -81,6 +81,10 @@ def papers(runtime: Runtime, day: date | None, as_json: bool) -> int:
     rows = runtime.store().papers.listed(day)
     for row in rows:
         click.echo(json.dumps(paper_json(row), ensure_ascii=False) if as_json else _paper_line(row))
+    if not rows:
+        # Said on stderr: stdout stays an empty listing for scripts.
+        where = f"listed on {day}" if day else "stored yet"
+        click.echo(f"papers: none {where} (`newsletter fetch` fetches them)", err=True)
     return Exit.OK
 
 
