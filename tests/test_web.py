@@ -288,6 +288,10 @@ def test_previewing_a_weekly_reader_on_another_day_says_they_do_not_get_it(world
     assert api_note("2025-03-14") is None  # a Friday
     cli = run_cli("preview", "--email", "w@example.org", "--date", "2025-03-11")
     assert cli.exit_code == 0 and said in cli.stderr
+    picks = run_cli("picks", "--email", "w@example.org", "--date", "2025-03-11")
+    assert picks.exit_code == 0 and said in picks.stderr and "why:" in picks.stdout
+    friday = run_cli("picks", "--email", "w@example.org", "--date", "2025-03-14")
+    assert friday.exit_code == 0 and "note:" not in friday.stderr and "why:" in friday.stdout
 
 
 def test_an_unknown_address_gets_a_page_and_the_api_keeps_json(world):
