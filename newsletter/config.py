@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import logging
 import os
 import tomllib
 import typing
@@ -14,8 +15,10 @@ from typing import Any
 
 from limits import parse_many
 
-from newsletter.config_loader import ConfigError, build_section, secret, url_field
+from newsletter.config_loader import ConfigError, build_section, env_name, secret, unknown_env, url_field
 from newsletter.subscribers import InvalidInput, check_hour, check_per_email, check_timezone
+
+log = logging.getLogger(__name__)
 
 __all__ = ["ConfigError", "Settings", "load_settings", "secret"]
 
@@ -297,12 +300,16 @@ def load_settings(path: Path | None, environ: Mapping[str, str] = os.environ) ->
     if unknown:
         raise ConfigError(f"unknown config section [{sorted(unknown)[0]}]")
     sections: dict[str, Any] = {}
+    known = {"NEWSLETTER_CONFIG"}
     for section in dataclasses.fields(Settings):
         cls = _section_class(section)
         table = data.get(section.name, {})
         if not isinstance(table, dict):
             raise ConfigError(f"[{section.name}] must be a table")
         sections[section.name] = build_section(section.name, cls, table, environ)
+        known.update(env_name(section.name, f.name) for f in dataclasses.fields(cls))
+    for line in unknown_env(environ, known):
+        log.warning("config: %s", line)
     return Settings(**sections)
 
 

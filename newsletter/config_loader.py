@@ -8,6 +8,7 @@ carry a password only there.
 from __future__ import annotations
 
 import dataclasses
+import difflib
 import types
 import typing
 from collections.abc import Mapping
@@ -32,6 +33,29 @@ def url_field(default: str) -> Any:
     return field(default=default, metadata={"url": True})
 
 
+def env_name(section: str, key: str) -> str:
+    """The environment variable that sets `key` of `section`: NEWSLETTER_<SECTION>_<KEY>."""
+    return f"{ENV_PREFIX}{section.upper()}_{key.upper()}"
+
+
+def unknown_env(environ: Mapping[str, str], known: set[str]) -> list[str]:
+    """What to say of each NEWSLETTER_ variable that sets nothing, with the closest real name.
+
+    A mistyped secret (NEWSLETTER_SMTP_PASSWROD) would otherwise be ignored without a word.
+    NEWSLETTER_TEST_* is left to the test suite.
+    """
+    lines = []
+    for name in sorted(environ):
+        if not name.startswith(ENV_PREFIX) or name in known or name.startswith(f"{ENV_PREFIX}TEST_"):
+            continue
+        # Compared without the prefix, which every name shares and would make all names look close.
+        suffixes = [k.removeprefix(ENV_PREFIX) for k in sorted(known)]
+        close = difflib.get_close_matches(name.removeprefix(ENV_PREFIX), suffixes, n=1)
+        hint = f" (did you mean {ENV_PREFIX}{close[0]}?)" if close else ""
+        lines.append(f"{name} matches no setting and is ignored{hint}")
+    return lines
+
+
 def build_section(name: str, cls: type[Any], table: dict[str, Any], environ: Mapping[str, str]) -> Any:
     """One section: the dataclass `cls` filled from `table`, the environment winning."""
     hints = typing.get_type_hints(cls)
@@ -42,15 +66,15 @@ def build_section(name: str, cls: type[Any], table: dict[str, Any], environ: Map
     values: dict[str, Any] = {}
     for key, fld in known.items():
         where = f"{name}.{key}"
-        env_name = f"{ENV_PREFIX}{name.upper()}_{key.upper()}"
+        variable = env_name(name, key)
         if fld.metadata.get("secret") and key in table:
-            raise ConfigError(f"{where} is a secret: set it with the environment variable {env_name}")
-        if env_name in environ:
-            values[key] = _from_env(env_name, environ[env_name], hints[key])
+            raise ConfigError(f"{where} is a secret: set it with the environment variable {variable}")
+        if variable in environ:
+            values[key] = _from_env(variable, environ[variable], hints[key])
         elif key in table:
             values[key] = _from_toml(where, table[key], hints[key])
             if fld.metadata.get("url") and _password_in(values[key]):
-                raise ConfigError(f"{where} carries a password: set the whole URL with {env_name} instead")
+                raise ConfigError(f"{where} carries a password: set the whole URL with {variable} instead")
     section = cls(**values)
     validate = getattr(section, "validate", None)
     if validate is not None:

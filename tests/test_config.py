@@ -117,3 +117,24 @@ def test_cli_reports_config_errors_with_exit_2(run_cli, tmp_path):
     result = run_cli("papers", "--config", str(config))
     assert result.exit_code == 2
     assert result.stderr.startswith("error: sources:")
+
+
+def test_a_mistyped_environment_variable_is_named_not_silently_ignored(run_cli):
+    env = {
+        "NEWSLETTER_SMTP_PASSWROD": "hunter2",
+        "NEWSLETTER_WEB_PROT": "8080",
+        "NEWSLETTER_ENTIRELY_UNKNOWN": "1",
+        "NEWSLETTER_TEST_ANYTHING": "left to the test suite",
+        "NEWSLETTER_SMTP_HOST": "smtp.example.org",  # a real setting: no warning
+    }
+    result = run_cli("papers", env=env)
+    assert result.exit_code == 0
+    warnings = [line for line in result.stderr.splitlines() if line.startswith("warning: config:")]
+    assert warnings == [
+        "warning: config: NEWSLETTER_ENTIRELY_UNKNOWN matches no setting and is ignored",
+        "warning: config: NEWSLETTER_SMTP_PASSWROD matches no setting and is ignored"
+        " (did you mean NEWSLETTER_SMTP_PASSWORD?)",
+        "warning: config: NEWSLETTER_WEB_PROT matches no setting and is ignored"
+        " (did you mean NEWSLETTER_WEB_PORT?)",
+    ]
+    assert "hunter2" not in result.output  # the value of what may be a secret is never echoed
