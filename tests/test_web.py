@@ -333,6 +333,16 @@ def test_openapi_describes_the_admin_api(world):
     )
 
 
+def test_topic_preview_before_any_fetch_says_its_pool_is_empty_and_fills_in_after_one(world, run_cli):
+    params = {"topics": "LLM reasoning"}
+    empty = world.client.get("/api/topic-preview", params=params).json()
+    assert empty == {"matches": [], "cadence": "daily", "pool": 0}
+    # Within the minute the preview is cached for: a successful fetch is seen at once.
+    assert run_cli("fetch", "--file", str(MARCH), "--date", NOW.date().isoformat()).exit_code == 0
+    filled = world.client.get("/api/topic-preview", params=params).json()
+    assert filled["pool"] == len(parse_api(MARCH.read_text()).listings) and filled["matches"]
+
+
 def test_topic_preview_shows_the_window_of_the_chosen_cadence(world):
     def listed(path, day):
         papers = [item.paper for item in parse_api(path.read_text(encoding="utf-8")).listings]
@@ -351,6 +361,7 @@ def test_topic_preview_shows_the_window_of_the_chosen_cadence(world):
     weekly = world.client.get(preview, params={"topics": "reasoning", "cadence": "weekly"}).json()
     assert weekly["cadence"] == "weekly"
     assert {m["title"] for m in weekly["matches"]} & older
+    assert weekly["pool"] > len(matches)
     refused = world.client.get(preview, params={"topics": "reasoning", "cadence": "hourly"})
     assert refused.status_code == 200
     assert refused.json() == {"matches": [], "error": "cadence: must be one of daily, weekly"}

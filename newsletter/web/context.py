@@ -6,7 +6,7 @@ import logging
 import threading
 import time
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
@@ -80,7 +80,7 @@ class WebContext:
     svc: Services
     env: jinja2.Environment
     limits: RateLimits = field(default_factory=RateLimits)
-    _editions: dict[date, tuple[float, Edition]] = field(default_factory=dict)
+    _editions: dict[tuple[date, datetime | None], tuple[float, Edition]] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def page(self, request: Request, name: str, status: int = 200, **context: Any) -> HTMLResponse:
@@ -103,17 +103,22 @@ class WebContext:
         )
 
     def live_edition(self, issue_date: date) -> Edition:
-        """A recent unfrozen view of the issue for the live topic preview, rebuilt at most once a minute."""
+        """A recent unfrozen view of the issue for the live topic preview.
+
+        Rebuilt at most once a minute, and at once after a fetch (by any process) has succeeded,
+        so a new install's preview fills in as soon as its first papers arrive.
+        """
         now = time.monotonic()
+        key = (issue_date, self.svc.store.papers.last_success())
         with self._lock:
-            cached = self._editions.get(issue_date)
+            cached = self._editions.get(key)
             if cached is None or now - cached[0] > 60:
                 svc = self.svc
                 edition = Edition.open(
                     svc.store, svc.settings, issue_date, svc.clock(), freeze=False, ranker="lexical"
                 )
                 cached = (now, edition)
-                self._editions = {issue_date: cached}
+                self._editions = {key: cached}
             return cached[1]
 
 

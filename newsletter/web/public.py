@@ -228,7 +228,8 @@ def build_router(ctx: WebContext) -> APIRouter:
         # whole pool, older days included.
         picks = edition.picker.picks(edition.picker.rank([topic_set])[topic_set], 5, set(), weekly)
         matches = [{"title": p.paper.title, "url": p.paper.hf_url, "reason": p.reason()} for p in picks]
-        return JSONResponse({"matches": matches, "cadence": cadence})
+        # "pool": papers the preview chose from; 0 means none fetched yet, not "no match".
+        return JSONResponse({"matches": matches, "cadence": cadence, "pool": len(edition.pool)})
 
     return router
 

@@ -17,7 +17,7 @@ from playwright.sync_api import Page, Playwright, expect
 
 from newsletter.models import Subscriber
 from newsletter.subscribers import preferences
-from tests.browser.conftest import NOW, TOMORROW, LiveApp, NewPage, clock, screenshot
+from tests.browser.conftest import MARCH, NOW, TODAY, TOMORROW, LiveApp, NewPage, clock, screenshot
 from tests.conftest import CliRunnerFn
 from tests.web_support import ADMIN_PASSWORD
 
@@ -33,6 +33,31 @@ def add_active(live: LiveApp, email: str, topics: list[str], excludes: list[str]
 def pool_titles(live: LiveApp) -> set[str]:
     """Titles of the papers today's issue draws on."""
     return {p.paper.title for p in live.store.papers.pool(NOW.date(), live.svc.settings.issue.window_days)}
+
+
+@pytest.mark.slow
+def test_live_preview_says_when_there_is_nothing_to_match_yet_or_a_topic_is_refused(
+    live_app: LiveApp, new_page: NewPage, run_cli: CliRunnerFn
+) -> None:
+    page = new_page()
+    page.goto("/")
+    matches = page.locator("#matches")
+    # No fetch yet: not "no match", which would blame the topic.
+    page.locator("#topics").fill("speech")
+    nothing_yet = (
+        "No papers have been fetched for today\u2019s digest yet: the preview fills in after the next fetch."
+    )
+    expect(matches).to_have_text(nothing_yet)
+    # A refused topic says why, as the form would on submit.
+    page.locator("#topics").fill("x" * 201)
+    expect(matches).to_have_text("Topics: at most 200 characters, got 201.")
+    # Emptied, the box shows its first hint again.
+    page.locator("#topics").fill("")
+    expect(matches).to_have_text("Type a topic to see which of the papers it would match.")
+    # After a fetch, the same topic finds today's papers.
+    assert run_cli("fetch", "--file", str(MARCH), "--date", TODAY, clock=clock).exit_code == 0
+    page.locator("#topics").fill("LLM")
+    expect(matches.locator("li").first.locator(".why")).to_contain_text("matches your topic \u201cLLM\u201d")
 
 
 @pytest.mark.slow
