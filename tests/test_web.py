@@ -380,8 +380,8 @@ def test_a_preview_without_an_email_says_why(db_url, smtp, run_cli):
         # Before any fetch, the issue has no papers: the page says so and where to fetch.
         page = world.client.get("/admin/preview", params=params)
         assert page.status_code == 200 and 'id="no-email"' in page.text
-        assert "no papers listed for the issue of 2025-03-11" in page.text
-        assert 'href="/admin">dashboard</a> has a re-fetch button' in page.text
+        assert "No papers are listed for the issue of 2025-03-11 yet, so it sends no email." in page.text
+        assert "“Re-run the fetch” on the <a href=\"/admin\">dashboard</a>" in page.text
         body = world.client.get("/api/preview", params=params, headers=headers).json()
         assert (body["kind"], body["pool"], body["html"]) == ("skip", 0, None)
         assert body["no_email"].startswith("no papers listed for the issue of 2025-03-11")
@@ -389,7 +389,7 @@ def test_a_preview_without_an_email_says_why(db_url, smtp, run_cli):
         assert run_cli("fetch", "--file", str(MARCH), "--date", "2025-03-11").exit_code == 0
         page = world.client.get("/admin/preview", params=params)
         said = "reef@example.org would get no email from the issue of 2025-03-11: nothing on their topics"
-        assert said in page.text and "re-fetch" not in page.text
+        assert said in page.text and "Re-run the fetch" not in page.text
         body = world.client.get("/api/preview", params=params, headers=headers).json()
         assert body["kind"] == "skip" and body["pool"] == len(parse_api(MARCH.read_text()).listings)
         assert body["no_email"] == "nothing on their topics (empty_day = skip)"
