@@ -95,8 +95,11 @@ def test_subscribe_with_live_preview_then_confirm(
     # Choosing "Once a week" retitles the preview: a weekly email chooses from the whole week.
     heading = page.locator("#matches-heading")
     expect(heading).to_have_text("Today\u2019s papers on these topics")
+    # The weekday only counts for a weekly digest, so it is greyed out until "Once a week" is chosen.
+    expect(page.locator("#weekday")).to_be_disabled()
     page.locator("#cadence").select_option("weekly")
     expect(heading).to_have_text("This week\u2019s papers on these topics")
+    expect(page.locator("#weekday")).to_be_enabled()
     page.locator("#weekday").select_option(label="Friday")
     screenshot(page, "subscribe.png")
 
@@ -150,6 +153,7 @@ def test_manage_link_edits_topics(live_app: LiveApp, new_page: NewPage) -> None:
     page.locator("#hour").select_option("6")
     page.locator("#timezone").fill("Europe/Paris")
     page.locator("#per_email").fill("5")
+    expect(page.locator("#weekday")).to_be_disabled()  # a daily reader
     page.get_by_role("button", name="Save").click()
 
     expect(page.get_by_role("status")).to_contain_text("Saved")
