@@ -381,7 +381,7 @@ def test_a_preview_without_an_email_says_why(db_url, smtp, run_cli):
         page = world.client.get("/admin/preview", params=params)
         assert page.status_code == 200 and 'id="no-email"' in page.text
         assert "No papers are listed for the issue of 2025-03-11 yet, so it sends no email." in page.text
-        assert "“Re-run the fetch” on the <a href=\"/admin\">dashboard</a>" in page.text
+        assert '“Re-run the fetch” on the <a href="/admin">dashboard</a>' in page.text
         body = world.client.get("/api/preview", params=params, headers=headers).json()
         assert (body["kind"], body["pool"], body["html"]) == ("skip", 0, None)
         assert body["no_email"].startswith("no papers listed for the issue of 2025-03-11")

@@ -5,13 +5,18 @@ from __future__ import annotations
 import dataclasses
 import json
 import logging
+import os
+import signal
+import socket
+from types import FrameType
 
 import click
 import uvicorn
 from argon2 import PasswordHasher
+from starlette.types import ASGIApp
 
 from newsletter import app
-from newsletter.cli.common import Exit, Runtime, command
+from newsletter.cli.common import Exit, Runtime, command, fail
 from newsletter.collect import run_fetch
 from newsletter.deliver.worker import Worker
 from newsletter.schedule import Runner, build_scheduler
@@ -51,21 +56,63 @@ def run(runtime: Runtime, once: bool, host: str | None, port: int | None) -> int
         if report is not None and any(s.stopped for s in report.summaries):
             return Exit.DELIVERY
         return Exit.OK
-    # The app first: a web setting it cannot use (an unreachable rate-limit store) stops the
-    # service before the scheduler starts anything.
+    # The app and its socket first: a web setting it cannot use (an unreachable rate-limit store,
+    # a port already taken) stops the service before the scheduler starts anything.
     app = create_app(svc)
+    web = svc.settings.web
+    address = (host or web.host, port or web.port)
+    sock = listen(*address)
     # APScheduler narrates every job run at INFO; our jobs log their own one-line summaries.
     logging.getLogger("apscheduler").setLevel(logging.WARNING)
     scheduler = build_scheduler(runner)
+    stop_on_sigterm()
     scheduler.start()
-    web = svc.settings.web
-    log.info("run: scheduler started; web app on http://%s:%d", host or web.host, port or web.port)
+    log.info("run: scheduler started; web app on %s", web_url(*address))
     try:
-        uvicorn.run(app, host=host or web.host, port=port or web.port, log_level="warning")
+        serve_on(app, sock, *address)
     finally:
+        # Let a running fetch or tick finish, and hand the lease over at once rather than on expiry.
+        log.info("run: stopping; waiting for running jobs")
         scheduler.shutdown(wait=True)
         runner.release()
+        log.info("run: stopped")
     return Exit.OK
+
+
+def web_url(host: str, port: int) -> str:
+    """Where the app listens, as a URL (an IPv6 address in brackets)."""
+    return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
+
+
+def listen(host: str, port: int) -> socket.socket:
+    """The web app's listening socket, bound before anything starts, so a taken port is a clear error."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    try:
+        return socket.create_server((host, port), family=family)
+    except OSError as exc:
+        # create_server appends the address to strerror; a bad host name has only its gai message.
+        reason = os.strerror(exc.errno) if exc.errno and exc.errno > 0 else (exc.strerror or str(exc))
+        fail(f"web: cannot listen on {host}:{port}: {reason}", Exit.USAGE)
+
+
+def stop_on_sigterm() -> None:
+    """Make SIGTERM (systemd's, docker's stop) end the service as Ctrl-C does: cleanly, with exit code 0.
+
+    uvicorn catches the signal to shut the web app down, then raises it again once done; this handler
+    turns that into SystemExit, so the caller's `finally` runs instead of the process dying on the spot.
+    """
+
+    def stop(signum: int, _frame: FrameType | None) -> None:
+        raise SystemExit(0)
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+
+
+def serve_on(app: ASGIApp, sock: socket.socket, host: str, port: int) -> None:
+    """Serve `app` with uvicorn on the already bound `sock`."""
+    config = uvicorn.Config(app, host=host, port=port, log_level="warning")
+    uvicorn.Server(config).run(sockets=[sock])
 
 
 @click.command()
@@ -76,7 +123,12 @@ def serve(runtime: Runtime, host: str | None, port: int | None) -> int:
     """Run the web app alone, without the scheduler."""
     svc = services(runtime)
     web = svc.settings.web
-    uvicorn.run(create_app(svc), host=host or web.host, port=port or web.port, log_level="warning")
+    app = create_app(svc)
+    address = (host or web.host, port or web.port)
+    sock = listen(*address)
+    stop_on_sigterm()
+    log.info("serve: web app on %s", web_url(*address))
+    serve_on(app, sock, *address)
     return Exit.OK
 
 

@@ -1,0 +1,82 @@
+"""`newsletter run` and `serve` as an operator starts and stops them: a real process, a real port."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime
+
+import httpx
+import pytest
+
+from newsletter import app
+from newsletter.config import DatabaseSettings
+from newsletter.schedule import LEASE
+from tests.smtp_server import free_port
+
+# No network: the sources point at a closed port and no fetch time is set.
+QUIET = {
+    "NEWSLETTER_WEB_SECRET_KEY": "s" * 32,
+    "NEWSLETTER_SOURCES_BASE_URL": "http://127.0.0.1:1",
+    "NEWSLETTER_SCHEDULE_FETCH_TIMES": "",
+}
+
+
+def lease_is_free(db_url: str) -> bool:
+    """Whether another scheduler could take the lease right now."""
+    store = app.open_store(DatabaseSettings(url=db_url))
+    try:
+        return store.leases.acquire(LEASE, "another-process", datetime.now(UTC), 60)
+    finally:
+        store.dispose()
+
+
+@pytest.mark.parametrize("stop", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
+def test_run_stops_cleanly_on_a_signal_and_hands_the_lease_over_at_once(db_url, tmp_path, stop):
+    port = free_port()
+    env = {**os.environ, **QUIET, "NEWSLETTER_DATABASE_URL": db_url, "NEWSLETTER_WEB_PORT": str(port)}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "newsletter", "run"], cwd=tmp_path, env=env, stderr=subprocess.PIPE, text=True
+    )
+    try:
+        # Wait until the app answers (a startup wait, not a timing assertion).
+        deadline = time.monotonic() + 60
+        while True:
+            assert process.poll() is None, process.communicate()[1]
+            try:
+                if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            assert time.monotonic() < deadline, "the service did not start"
+            time.sleep(0.1)
+        assert not lease_is_free(db_url)  # the running scheduler holds it
+        process.send_signal(stop)
+        _, stderr = process.communicate(timeout=60)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.communicate()
+    assert process.returncode == 0, stderr
+    lines = stderr.splitlines()
+    assert "run: stopping; waiting for running jobs" in lines and lines[-1] == "run: stopped"
+    assert "Traceback" not in stderr
+    # Released, not left to expire: a restarted or second scheduler takes over at once.
+    assert lease_is_free(db_url)
+
+
+@pytest.mark.parametrize("command", ["run", "serve"])
+def test_a_port_already_taken_is_a_clear_error_before_anything_starts(run_cli, db_url, command):
+    with socket.create_server(("127.0.0.1", 0)) as taken:
+        port = taken.getsockname()[1]
+        result = run_cli(command, "--port", str(port), env=QUIET)
+    assert result.exit_code == 2
+    said = f"error: web: cannot listen on 127.0.0.1:{port}: Address already in use"
+    assert result.stderr.splitlines()[-1] == said
+    # The scheduler never started: it took no lease and ran no tick.
+    assert "scheduler started" not in result.stderr and "tick:" not in result.stderr
+    assert lease_is_free(db_url)
