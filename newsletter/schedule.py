@@ -136,11 +136,14 @@ def delivery_tick(svc: Services, alerter: Alerter, worker: str) -> TickReport:
                 clock=svc.clock,
                 connections=svc.connections(),
                 worker=worker,
+                stopping=svc.stopping,
             )
             summary = loop.run()
         finally:
             transport.close()
         report.summaries.append(summary)
+        if svc.stopping.is_set():
+            break  # the service is shutting down: not an outage to alert on
         if summary.stopped:
             alerter.raise_once(
                 f"delivery-stopped:{issue.issue_date}",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -24,6 +25,8 @@ class Services:
     make_transport: Callable[[], Transport]
     make_http_client: Callable[[], httpx.Client]
     make_signer: Callable[[], Signer]
+    # Set on SIGTERM: senders finish the messages in flight, hand the rest back, and return.
+    stopping: threading.Event = field(default_factory=threading.Event)
     _signer: Signer | None = field(default=None, init=False)
 
     def transport(self) -> Transport:

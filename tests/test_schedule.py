@@ -327,3 +327,20 @@ def test_missed_fetch_slot_is_found_after_a_restart():
     assert last_fetch_slot(datetime(2025, 11, 1, 5, 0, tzinfo=UTC), ["06:00", "18:00"]) == datetime(
         2025, 10, 31, 18, 0, tzinfo=UTC
     )
+
+
+def test_a_tick_of_a_stopping_service_starts_no_send_and_raises_no_alert(world, db_url, caplog):
+    handler, controller = world
+    clock = MovableClock(datetime(2025, 11, 1, 1, 35, tzinfo=UTC))  # past 07:00 in Kolkata and Eucla
+    runner = runner_for(db_url, controller.port, clock)
+    runner.svc.stopping.set()  # as SIGTERM does while the tick runs
+    report = runner.tick()
+    assert report is not None and report.queued == 2
+    assert handler.received == []
+    stopped = "the process is stopping; the rest waits for the next run"
+    assert [s.stopped for s in report.summaries] == [stopped]
+    assert not [r for r in caplog.records if r.levelname == "ERROR"]  # no "sending stopped" alert
+    # The next process sends both at once: nothing was left claimed.
+    clock.now += timedelta(minutes=5)
+    assert runner_for(db_url, controller.port, clock).tick() is not None
+    assert sorted(r.recipient for r in handler.received) == ["eucla@example.org", "kolkata@example.org"]

@@ -16,6 +16,7 @@ import pytest
 from newsletter import app
 from newsletter.config import DatabaseSettings
 from newsletter.schedule import LEASE
+from tests.faults.support import ISSUE, cli, delivery_counts, fill_store, ledger_counts, smtp_env
 from tests.smtp_server import free_port
 
 # No network: the sources point at a closed port and no fetch time is set.
@@ -80,3 +81,43 @@ def test_a_port_already_taken_is_a_clear_error_before_anything_starts(run_cli, d
     # The scheduler never started: it took no lease and ran no tick.
     assert "scheduler started" not in result.stderr and "tick:" not in result.stderr
     assert lease_is_free(db_url)
+
+
+def test_worker_stops_on_sigterm_after_its_messages_in_flight_and_hands_the_rest_back(db_url, smtp):
+    handler, controller = smtp
+    readers = 120
+    fill_store(db_url, readers)
+    handler.slow_s = 0.05  # every message takes a moment, so the worker is mid-issue when stopped
+    handler.script.update({f"r{i}@example.org": ["slow"] for i in range(readers)})
+    # A long lease: a row left "sending" would block the restart below for five minutes.
+    env = smtp_env(db_url, controller.port, NEWSLETTER_SMTP_POOL_SIZE="2", NEWSLETTER_DELIVERY_LEASE_S="300")
+    queued = cli(["send", "--date", ISSUE.isoformat(), "--queue-only"], env)
+    assert queued.wait(timeout=120) == 0, queued.communicate()[1].decode()
+
+    worker = cli(["worker"], {**env, "NEWSLETTER_LOG_LEVEL": "INFO"})
+    try:
+        deadline = time.monotonic() + 60
+        while len(handler.received) < 10:
+            assert worker.poll() is None, worker.communicate()[1].decode()
+            assert time.monotonic() < deadline, "the worker sent nothing"
+            time.sleep(0.02)
+        worker.send_signal(signal.SIGTERM)
+        _, stderr = worker.communicate(timeout=60)
+    finally:
+        if worker.poll() is None:
+            worker.kill()
+            worker.communicate()
+    text = stderr.decode()
+    assert worker.returncode == 0, text
+    assert "SIGTERM; finishing the messages in flight" in text and "stopped" in text.splitlines()[-1]
+    counts = ledger_counts(db_url)
+    # Every accepted message is recorded; nothing is left claimed.
+    assert counts["sending"] == 0
+    assert counts["sent"] == len(handler.received) < readers
+    assert counts["queued"] == readers - counts["sent"]
+
+    # The rest goes out at once on the next run, not after the 300-second lease, each exactly once.
+    again = cli(["worker", "--until-done"], env)
+    assert again.wait(timeout=120) == 0, again.communicate()[1].decode()
+    assert ledger_counts(db_url)["sent"] == readers
+    assert delivery_counts(handler.received, readers) == (0, 0)  # (lost, duplicated)

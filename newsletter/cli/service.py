@@ -71,8 +71,10 @@ def run(runtime: Runtime, once: bool, host: str | None, port: int | None) -> int
     try:
         serve_on(app, sock, *address)
     finally:
-        # Let a running fetch or tick finish, and hand the lease over at once rather than on expiry.
+        # A running tick finishes the messages in flight and hands the rest back; the lease goes
+        # to the next scheduler at once rather than on expiry.
         log.info("run: stopping; waiting for running jobs")
+        svc.stopping.set()
         scheduler.shutdown(wait=True)
         runner.release()
         log.info("run: stopped")
@@ -105,8 +107,8 @@ def stop_on_sigterm() -> None:
     def stop(signum: int, _frame: FrameType | None) -> None:
         raise SystemExit(0)
 
-    signal.signal(signal.SIGTERM, stop)
-    signal.signal(signal.SIGINT, stop)
+    for stop_signal in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(stop_signal, stop)
 
 
 def serve_on(app: ASGIApp, sock: socket.socket, host: str, port: int) -> None:
@@ -149,10 +151,26 @@ def admin_hash(password: str) -> None:
 def worker(runtime: Runtime, until_done: bool, poll_s: float, as_json: bool) -> int:
     """Send queued digests; start several, on one or many machines, against one PostgreSQL database.
 
-    Exit codes: 0 done, 5 stopped (relay unreachable or TLS failure).
+    SIGTERM or Ctrl-C: the messages in flight finish, the claimed rest goes back to the queue at once.
+    Exit codes: 0 done (or stopped that way), 5 stopped (relay unreachable or TLS failure).
     """
-    runner = Worker(services(runtime))
+    svc = services(runtime)
+    runner = Worker(svc)
+
+    def stop(signum: int, _frame: FrameType | None) -> None:
+        log.info("worker %s: %s; finishing the messages in flight", runner.name, signal.Signals(signum).name)
+        svc.stopping.set()
+
+    # SIGTERM or Ctrl-C: no new message starts, the claimed rest is handed back at once.
+    previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGTERM, signal.SIGINT)}
     log.info("worker %s: started", runner.name)
-    summary = runner.run(until_done=until_done, poll_s=poll_s)
+    try:
+        summary = runner.run(until_done=until_done, poll_s=poll_s)
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
     click.echo(json.dumps(dataclasses.asdict(summary)) if as_json else summary.line())
+    if svc.stopping.is_set():
+        log.info("worker %s: stopped", runner.name)
+        return Exit.OK
     return Exit.DELIVERY if summary.stopped else Exit.OK

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import os
 import socket
+import threading
 import time
 import uuid
 from collections.abc import Callable
@@ -20,6 +21,7 @@ from newsletter.tokens import Signer
 
 log = logging.getLogger(__name__)
 GATHER_S = 0.003
+STOPPING = "the process is stopping; the rest waits for the next run"
 
 
 @dataclass
@@ -72,6 +74,7 @@ class SendLoop:
     worker: str = field(default_factory=worker_name)
     only_subscriber: int | None = None
     on_outcome: Callable[[Outcome], None] | None = None
+    stopping: threading.Event | None = None  # once set, no new message starts; the rest is handed back
     _fatal_error: str | None = field(default=None, init=False)
 
     def run(self) -> SendSummary:
@@ -157,6 +160,8 @@ class SendLoop:
         return summary
 
     def _stop_reason(self, consecutive_failures: int) -> str | None:
+        if self.stopping is not None and self.stopping.is_set():
+            return STOPPING
         if self._fatal_error is not None:
             return self._fatal_error
         if consecutive_failures >= self.edition.settings.delivery.max_connection_failures:

@@ -8,8 +8,6 @@ worker that dies hands its rows back when the lease runs out.
 from __future__ import annotations
 
 import logging
-import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 
@@ -26,7 +24,6 @@ class Worker:
 
     svc: Services
     name: str = field(default_factory=worker_name)
-    sleep: Callable[[float], None] = time.sleep
     _editions: dict[date, Edition] = field(default_factory=dict)
 
     def drain_once(self) -> SendSummary:
@@ -50,6 +47,7 @@ class Worker:
                     clock=self.svc.clock,
                     connections=self.svc.connections(),
                     worker=self.name,
+                    stopping=self.svc.stopping,
                 ).run()
             finally:
                 transport.close()
@@ -60,9 +58,12 @@ class Worker:
         return total
 
     def run(self, *, until_done: bool, poll_s: float) -> SendSummary:
-        """Drain repeatedly; with `until_done`, stop once no row is queued, sending or due."""
+        """Drain repeatedly; with `until_done`, stop once no row is queued, sending or due.
+
+        Returns early once `svc.stopping` is set, with the messages in flight finished.
+        """
         total = SendSummary()
-        while True:
+        while not self.svc.stopping.is_set():
             summary = self.drain_once()
             total.merge(summary)
             if summary.stopped:
@@ -72,4 +73,5 @@ class Worker:
                 continue
             if until_done and not self.svc.store.ledger.has_unfinished(self.svc.clock()):
                 return total
-            self.sleep(poll_s)
+            self.svc.stopping.wait(poll_s)
+        return total

@@ -70,6 +70,16 @@ def cli(args: list[str], env: dict[str, str]) -> subprocess.Popen[bytes]:
     )
 
 
+def ledger_counts(db_url: str) -> dict[str, int]:
+    """The issue's ledger rows by status."""
+    store = app.open_store(DatabaseSettings(url=db_url))
+    try:
+        issue = store.issues.find_issue(ISSUE)
+        return store.ledger.counts(issue) if issue else {}
+    finally:
+        store.dispose()
+
+
 def delivery_counts(received: list[Received], readers: int) -> tuple[int, int]:
     """(readers who got nothing, extra copies) from what the SMTP server accepted."""
     counts = Counter(r.recipient for r in received)

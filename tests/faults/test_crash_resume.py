@@ -19,22 +19,13 @@ from newsletter import app
 from newsletter.config import DatabaseSettings
 from newsletter.store.schema import listings, papers
 from tests.conftest import HF_API
-from tests.faults.support import ISSUE, cli, delivery_counts, fill_store, report, smtp_env
+from tests.faults.support import ISSUE, cli, delivery_counts, fill_store, ledger_counts, report, smtp_env
 
 pytestmark = pytest.mark.slow
 
 READERS = 2000
 KILLS = 10
 CONNECTIONS = 4
-
-
-def ledger_counts(db_url: str) -> dict[str, int]:
-    store = app.open_store(DatabaseSettings(url=db_url))
-    try:
-        issue = store.issues.find_issue(ISSUE)
-        return store.ledger.counts(issue) if issue else {}
-    finally:
-        store.dispose()
 
 
 def test_send_killed_ten_times_loses_nobody(db_url, smtp, capsys):
