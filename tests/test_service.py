@@ -83,33 +83,45 @@ def test_a_port_already_taken_is_a_clear_error_before_anything_starts(run_cli, d
     assert lease_is_free(db_url)
 
 
-def test_worker_stops_on_sigterm_after_its_messages_in_flight_and_hands_the_rest_back(db_url, smtp):
+@pytest.mark.parametrize(
+    ("command", "code", "said"),
+    [
+        (["worker"], 0, "worker "),
+        (["send", "--date", ISSUE.isoformat()], 5, "send: "),
+    ],
+    ids=["worker", "send"],
+)
+def test_a_sender_stopped_by_sigterm_finishes_its_messages_in_flight_and_hands_the_rest_back(
+    db_url, smtp, command, code, said
+):
     handler, controller = smtp
     readers = 120
     fill_store(db_url, readers)
-    handler.slow_s = 0.05  # every message takes a moment, so the worker is mid-issue when stopped
+    handler.slow_s = 0.05  # every message takes a moment, so the sender is mid-issue when stopped
     handler.script.update({f"r{i}@example.org": ["slow"] for i in range(readers)})
     # A long lease: a row left "sending" would block the restart below for five minutes.
     env = smtp_env(db_url, controller.port, NEWSLETTER_SMTP_POOL_SIZE="2", NEWSLETTER_DELIVERY_LEASE_S="300")
     queued = cli(["send", "--date", ISSUE.isoformat(), "--queue-only"], env)
     assert queued.wait(timeout=120) == 0, queued.communicate()[1].decode()
 
-    worker = cli(["worker"], {**env, "NEWSLETTER_LOG_LEVEL": "INFO"})
+    sender = cli(command, {**env, "NEWSLETTER_LOG_LEVEL": "INFO"})
     try:
         deadline = time.monotonic() + 60
         while len(handler.received) < 10:
-            assert worker.poll() is None, worker.communicate()[1].decode()
-            assert time.monotonic() < deadline, "the worker sent nothing"
+            assert sender.poll() is None, sender.communicate()[1].decode()
+            assert time.monotonic() < deadline, "nothing was sent"
             time.sleep(0.02)
-        worker.send_signal(signal.SIGTERM)
-        _, stderr = worker.communicate(timeout=60)
+        sender.send_signal(signal.SIGTERM)
+        stdout, stderr = sender.communicate(timeout=60)
     finally:
-        if worker.poll() is None:
-            worker.kill()
-            worker.communicate()
+        if sender.poll() is None:
+            sender.kill()
+            sender.communicate()
     text = stderr.decode()
-    assert worker.returncode == 0, text
-    assert "SIGTERM; finishing the messages in flight" in text and "stopped" in text.splitlines()[-1]
+    assert sender.returncode == code, text
+    assert f"{said}" in text and "SIGTERM; finishing the messages in flight" in text
+    assert "stopped: the process is stopping; the rest waits for the next run" in stdout.decode()
+    assert "Traceback" not in text
     counts = ledger_counts(db_url)
     # Every accepted message is recorded; nothing is left claimed.
     assert counts["sending"] == 0

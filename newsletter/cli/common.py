@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import logging
 import os
+import signal
 import sys
-from collections.abc import Callable, Mapping
+import threading
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from enum import IntEnum
 from pathlib import Path
+from types import FrameType
 from typing import Any, NoReturn, TypeVar
 
 import click
@@ -23,6 +27,7 @@ from newsletter.config import ConfigError, Settings, load_settings
 from newsletter.store import Store
 
 F = TypeVar("F", bound=Callable[..., Any])
+log = logging.getLogger(__name__)
 
 
 class Exit(IntEnum):
@@ -167,3 +172,23 @@ def cli(ctx: click.Context) -> None:
     if not any(isinstance(h, _StderrHandler) for h in root.handlers):
         root.addHandler(_StderrHandler())
     root.setLevel(logging.INFO)
+
+
+@contextlib.contextmanager
+def finish_on_signal(stopping: threading.Event, who: str) -> Iterator[threading.Event]:
+    """While inside, SIGTERM or Ctrl-C sets `stopping` instead of killing the process mid-send.
+
+    Senders watch the event: the messages in flight finish and the claimed rest goes back to the
+    queue at once. The previous handlers come back on the way out.
+    """
+
+    def stop(signum: int, _frame: FrameType | None) -> None:
+        log.info("%s: %s; finishing the messages in flight", who, signal.Signals(signum).name)
+        stopping.set()
+
+    previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        yield stopping
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)

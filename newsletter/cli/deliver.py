@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+import threading
 import webbrowser
 from datetime import date, timedelta
 from pathlib import Path
@@ -11,7 +12,7 @@ import click
 from rich.progress import Progress
 
 from newsletter import app
-from newsletter.cli.common import DateParam, Exit, Runtime, command, fail
+from newsletter.cli.common import DateParam, Exit, Runtime, command, fail, finish_on_signal
 from newsletter.deliver.run import queue_issue, send_issue, waiting_line
 from newsletter.edition import Edition, EmptyPool, no_papers_line, other_day_note
 from newsletter.models import Subscriber, gets_issue
@@ -38,8 +39,9 @@ def send(runtime: Runtime, day: date | None, dry_run: bool, only_email: str | No
     """Send the issue to every active subscriber who has not had it yet.
 
     Weekly readers get only the issue of their weekday, unless named with --only. Safe to rerun:
-    the ledger holds one row per (issue, subscriber). Exit codes:
-    0 done, 2 usage error, 5 stopped early (relay unreachable or TLS failure).
+    the ledger holds one row per (issue, subscriber). SIGTERM or Ctrl-C finishes the messages in
+    flight and leaves the rest queued. Exit codes: 0 done, 2 usage error, 5 stopped early (relay
+    unreachable, TLS failure, or that signal).
     """
     store, settings = runtime.store(), runtime.settings()
     issue_date = day or runtime.clock().date()
@@ -62,11 +64,19 @@ def send(runtime: Runtime, day: date | None, dry_run: bool, only_email: str | No
     def advance(_outcome: Outcome) -> None:
         progress.advance(task)
 
-    with progress:
+    with progress, finish_on_signal(threading.Event(), "send") as stopping:
         task = progress.add_task("sending", total=None)
         try:
             _queued, summary = send_issue(
-                store, settings, transport, signer, issue_date, runtime.clock, only=only, on_outcome=advance
+                store,
+                settings,
+                transport,
+                signer,
+                issue_date,
+                runtime.clock,
+                only=only,
+                on_outcome=advance,
+                stopping=stopping,
             )
         except EmptyPool as exc:
             fail(str(exc), Exit.NOTHING_NEW)

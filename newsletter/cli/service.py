@@ -16,7 +16,7 @@ from argon2 import PasswordHasher
 from starlette.types import ASGIApp
 
 from newsletter import app
-from newsletter.cli.common import Exit, Runtime, command, fail
+from newsletter.cli.common import Exit, Runtime, command, fail, finish_on_signal
 from newsletter.collect import run_fetch
 from newsletter.deliver.worker import Worker
 from newsletter.schedule import Runner, build_scheduler
@@ -156,19 +156,9 @@ def worker(runtime: Runtime, until_done: bool, poll_s: float, as_json: bool) -> 
     """
     svc = services(runtime)
     runner = Worker(svc)
-
-    def stop(signum: int, _frame: FrameType | None) -> None:
-        log.info("worker %s: %s; finishing the messages in flight", runner.name, signal.Signals(signum).name)
-        svc.stopping.set()
-
-    # SIGTERM or Ctrl-C: no new message starts, the claimed rest is handed back at once.
-    previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGTERM, signal.SIGINT)}
     log.info("worker %s: started", runner.name)
-    try:
+    with finish_on_signal(svc.stopping, f"worker {runner.name}"):
         summary = runner.run(until_done=until_done, poll_s=poll_s)
-    finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
     click.echo(json.dumps(dataclasses.asdict(summary)) if as_json else summary.line())
     if svc.stopping.is_set():
         log.info("worker %s: stopped", runner.name)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import logging
+import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, replace
@@ -118,8 +119,12 @@ def send_issue(
     *,
     only: Subscriber | None = None,
     on_outcome: Callable[[Outcome], None] | None = None,
+    stopping: threading.Event | None = None,
 ) -> tuple[Queued, SendSummary]:
-    """Queue every active subscriber due the issue (or `only`), then send what is due."""
+    """Queue every active subscriber due the issue (or `only`), then send what is due.
+
+    Once `stopping` is set, the messages in flight finish and the rest stays queued.
+    """
     queued, edition = _queue(store, settings, issue_date, clock, only)
     loop = SendLoop(
         edition=edition,
@@ -129,5 +134,6 @@ def send_issue(
         connections=settings.smtp.pool_size if settings.delivery.transport == "smtp" else 1,
         only_subscriber=only.id if only else None,
         on_outcome=on_outcome,
+        stopping=stopping,
     )
     return queued, loop.run()
