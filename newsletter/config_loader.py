@@ -45,11 +45,11 @@ def unknown_env(environ: Mapping[str, str], known: set[str]) -> list[str]:
     NEWSLETTER_TEST_* is left to the test suite.
     """
     lines = []
+    # Compared without the prefix, which every name shares and would make all names look close.
+    suffixes = [k.removeprefix(ENV_PREFIX) for k in sorted(known)]
     for name in sorted(environ):
         if not name.startswith(ENV_PREFIX) or name in known or name.startswith(f"{ENV_PREFIX}TEST_"):
             continue
-        # Compared without the prefix, which every name shares and would make all names look close.
-        suffixes = [k.removeprefix(ENV_PREFIX) for k in sorted(known)]
         close = difflib.get_close_matches(name.removeprefix(ENV_PREFIX), suffixes, n=1)
         hint = f" (did you mean {ENV_PREFIX}{close[0]}?)" if close else ""
         lines.append(f"{name} matches no setting and is ignored{hint}")

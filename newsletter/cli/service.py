@@ -66,16 +66,17 @@ def run(runtime: Runtime, once: bool, host: str | None, port: int | None) -> int
     logging.getLogger("apscheduler").setLevel(logging.WARNING)
     scheduler = build_scheduler(runner)
     stop_on_sigterm()
-    scheduler.start()
-    log.info("run: scheduler started; web app on %s", web_url(*address))
     try:
+        scheduler.start()
+        log.info("run: scheduler started; web app on %s", web_url(*address))
         serve_on(app, sock, *address)
     finally:
         # A running tick finishes the messages in flight and hands the rest back; the lease goes
         # to the next scheduler at once rather than on expiry.
         log.info("run: stopping; waiting for running jobs")
         svc.stopping.set()
-        scheduler.shutdown(wait=True)
+        if scheduler.running:
+            scheduler.shutdown(wait=True)
         runner.release()
         log.info("run: stopped")
     return Exit.OK
