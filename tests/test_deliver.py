@@ -162,6 +162,10 @@ def test_451_defers_and_the_next_run_delivers_under_the_same_message_id(mail):
     assert "0 sent, 1 deferred" in first.stdout
     [row] = mail.ledger()["later@example.org"]
     assert row.status == "deferred"
+    status = mail.cli("issue", "--date", DAY).stdout.splitlines()
+    reply = "DATA: 451 4.3.0 Temporary local problem, try later"
+    retry = f"next try {mail.now + timedelta(minutes=1):%Y-%m-%d %H:%M} UTC"  # the first backoff step
+    assert status[2] == f"  deferred later@example.org: {reply} (1 attempt; {retry})"
     assert mail.send().stdout.startswith("send: 0 sent, 0 deferred")  # not due yet: backoff
     mail.now += timedelta(minutes=2)
     assert "1 sent" in mail.send().stdout
@@ -178,9 +182,24 @@ def test_550_marks_the_row_failed_and_the_subscriber_bounced(mail):
     assert "1 sent, 0 deferred, 1 failed" in result.stdout
     [row] = mail.ledger()["gone@example.org"]
     assert row.status == "failed"
+    status = mail.cli("issue", "--date", DAY).stdout.splitlines()
+    assert status[1] == "  queued 0, sending 0, sent 1, deferred 0, failed 1, skipped 0"
+    assert status[2] == "  failed gone@example.org: RCPT: 550 5.1.1 No such user here (1 attempt)"
+    assert len(status) == 3
     store = mail.store()
     assert store.subscribers.by_email("gone@example.org").status == "bounced"
     store.dispose()
+
+
+def test_issue_lists_at_most_twenty_failures_and_counts_the_rest(mail):
+    for i in range(22):
+        mail.subscribe(f"gone{i:02d}@example.org")
+        mail.handler.script[f"gone{i:02d}@example.org"] = ["550"]
+    assert "0 sent, 0 deferred, 22 failed" in mail.send().stdout
+    lines = mail.cli("issue", "--date", DAY).stdout.splitlines()
+    failures = [line for line in lines if line.startswith("  failed ")]
+    assert len(failures) == 20 and lines[-1] == "  ... and 2 more failed"
+    assert len({line.split(":")[0] for line in failures}) == 20  # twenty different readers
 
 
 @pytest.mark.parametrize("action", ["drop-before-dot", "drop-after-dot"])

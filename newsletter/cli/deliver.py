@@ -15,8 +15,10 @@ from newsletter import app
 from newsletter.cli.common import DateParam, Exit, Runtime, command, fail, finish_on_signal
 from newsletter.deliver.run import queue_issue, send_issue, waiting_line
 from newsletter.edition import Edition, EmptyPool, no_papers_line, other_day_note
-from newsletter.models import Subscriber, gets_issue
+from newsletter.models import Subscriber, counted, gets_issue
 from newsletter.store.ledger import Outcome
+
+TROUBLES_SHOWN = 20  # failed and deferred rows listed by `issue`, each
 
 
 def _subscriber(runtime: Runtime, email: str) -> Subscriber:
@@ -188,4 +190,13 @@ def issue_status(runtime: Runtime, day: date) -> int:
     state = f"frozen at {record.frozen_at:%Y-%m-%d %H:%M} UTC" if record.frozen_at else "open"
     click.echo(f"issue {day}: {state}; {size}")
     click.echo("  " + ", ".join(f"{status} {n}" for status, n in counts.items()))
+    # Who did not get it, and what the relay said: what an operator asks next.
+    for status in ("failed", "deferred"):
+        shown = store.history.troubles(record.id, status, TROUBLES_SHOWN) if counts[status] else []
+        for row in shown:
+            reply = " ".join(row.last_reply.split())[:120] or "no reply recorded"
+            retry = f"; next try {row.next_attempt_at:%Y-%m-%d %H:%M} UTC" if status == "deferred" else ""
+            click.echo(f"  {status} {row.email}: {reply} ({counted(row.attempts, 'attempt')}{retry})")
+        if counts[status] > len(shown):
+            click.echo(f"  ... and {counts[status] - len(shown)} more {status}")
     return Exit.OK

@@ -3,18 +3,28 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
-from newsletter.store.schema import deliveries, issues
+from newsletter.store.schema import deliveries, issues, subscribers
 
 if TYPE_CHECKING:
     from newsletter.store import Store
 
 
+class Trouble(NamedTuple):
+    """A ledger row that did not go out: who, the relay's last reply, and when it is tried again."""
+
+    email: str
+    status: str
+    last_reply: str
+    attempts: int
+    next_attempt_at: datetime
+
+
 class HistoryStore:
-    """Read-only queries over the delivery ledger, one reader at a time."""
+    """Read-only queries over the delivery ledger: a reader's digests, an issue's troubles."""
 
     def __init__(self, store: Store) -> None:
         self._store = store
@@ -44,3 +54,21 @@ class HistoryStore:
         )
         with self._store.read() as conn:
             return [(d, list(picks), sent_at) for d, picks, sent_at in conn.execute(query)]
+
+    def troubles(self, issue_id: int, status: str, limit: int = 20) -> list[Trouble]:
+        """Up to `limit` rows of the issue in `status` (failed, deferred), the oldest reply first."""
+        query = (
+            select(
+                subscribers.c.email,
+                deliveries.c.status,
+                func.coalesce(deliveries.c.last_reply, ""),
+                deliveries.c.attempts,
+                deliveries.c.next_attempt_at,
+            )
+            .join(subscribers, subscribers.c.id == deliveries.c.subscriber_id)
+            .where(deliveries.c.issue_id == issue_id, deliveries.c.status == status)
+            .order_by(deliveries.c.updated_at, deliveries.c.id)
+            .limit(limit)
+        )
+        with self._store.read() as conn:
+            return [Trouble(*row) for row in conn.execute(query)]
