@@ -403,3 +403,34 @@ def test_a_preview_without_an_email_says_why(db_url, smtp, run_cli):
     finally:
         world.client.close()
         world.store.dispose()
+
+
+def test_the_admin_issue_page_names_who_failed_and_why(world, smtp, run_cli):
+    handler, controller = smtp
+    assert run_cli("fetch", "--file", str(MARCH), "--date", "2025-03-11").exit_code == 0
+    for email in ("ok@example.org", "gone@example.org", "later@example.org"):
+        _active(world, email)
+    handler.script.update({"gone@example.org": ["550"], "later@example.org": ["451"]})
+    relay = {
+        "NEWSLETTER_DELIVERY_TRANSPORT": "smtp",
+        "NEWSLETTER_SMTP_HOST": "127.0.0.1",
+        "NEWSLETTER_SMTP_PORT": str(controller.port),
+        "NEWSLETTER_SMTP_SECURITY": "none",
+        "NEWSLETTER_DELIVERY_FROM_ADDRESS": "papers@example.org",
+    }
+    sent = run_cli("send", "--date", "2025-03-11", env=relay)
+    assert "1 sent, 1 deferred, 1 failed" in sent.stdout, sent.output
+    world.login()
+    dashboard = world.client.get("/admin").text
+    assert '<a href="/admin/issue/2025-03-11">2025-03-11</a>' in dashboard
+    page = world.client.get("/admin/issue/2025-03-11")
+    assert page.status_code == 200 and "The issue of 2025-03-11" in page.text
+    failed = page.text.split('id="failed"')[1].split("</section>")[0]
+    assert "gone@example.org" in failed and "550 5.1.1 No such user here" in failed
+    deferred = page.text.split('id="deferred"')[1].split("</section>")[0]
+    assert "later@example.org" in deferred and "451 4.3.0" in deferred
+    assert "ok@example.org" not in page.text
+    for missing in ("2025-03-12", "not-a-date"):
+        assert world.client.get(f"/admin/issue/{missing}").status_code == 404
+    world.client.cookies.clear()
+    assert world.client.get("/admin/issue/2025-03-11", follow_redirects=False).status_code == 303

@@ -160,6 +160,22 @@ def build_router(ctx: WebContext) -> APIRouter:
             notice=notice[:200],
         )
 
+    @router.get("/admin/issue/{day}", response_model=None)
+    def issue_page(request: Request, day: str) -> Response:
+        """One issue's ledger counts, and who failed or waits for a retry, with the relay's reply."""
+        if not is_admin(request):
+            return login_redirect()
+        try:
+            record = svc.store.issues.find_issue(date.fromisoformat(day))
+        except ValueError:
+            record = None
+        if record is None:
+            return ctx.message(request, "No such issue", f"No issue of {day[:40]} has started.", 404)
+        counts = svc.store.ledger.counts(record)
+        history = svc.store.history
+        troubles = {s: history.troubles(record.id, s, ISSUE_PAGE_ROWS) for s in ("failed", "deferred")}
+        return ctx.page(request, "admin/issue.html.j2", record=record, counts=counts, troubles=troubles)
+
     @router.get("/admin/preview", response_model=None)
     def preview(
         request: Request, email: str = "", topics: str = "", date: str = "", notice: str = ""
@@ -250,6 +266,7 @@ def build_router(ctx: WebContext) -> APIRouter:
 
 
 STATUS_ORDER = ("active", "pending", "unsubscribed", "bounced")
+ISSUE_PAGE_ROWS = 200  # failed and deferred rows listed on an issue's page, each
 
 
 def skip_paper(ctx: WebContext, issue_date: date, arxiv_id: str) -> str:
