@@ -123,6 +123,7 @@ def _store_parsed(
             new=counts.new,
             updated=counts.updated,
             skipped=parsed.skipped,
+            relisted=counts.relisted,
         )
         store.papers.record_fetch(conn, now, now, report, source)
     log.info(report.line())

@@ -78,14 +78,21 @@ class FetchReport:
     new: int
     updated: int
     skipped: int
+    relisted: int = 0  # known papers listed on a new day: they enter that day's issue
 
     def line(self) -> str:
         """The one count line of the scrape stage."""
+        relisted = f", {self.relisted} listed again" if self.relisted else ""
         skipped = f", {self.skipped} skipped" if self.skipped else ""
         return (
             f"scrape: {self.source}, {counted(self.pages, 'page')}, {self.papers} papers ({self.method}), "
-            f"{self.new} new, {self.updated} updated{skipped}"
+            f"{self.new} new, {self.updated} updated{relisted}{skipped}"
         )
+
+    @property
+    def changed(self) -> bool:
+        """Whether the store gained anything: a paper, a change to one, or a listing day."""
+        return bool(self.new or self.updated or self.relisted)
 
 
 def gets_issue(cadence: str, weekday: int, day: date) -> bool:

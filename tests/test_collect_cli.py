@@ -38,6 +38,18 @@ def test_every_api_file_imports_one_for_one_and_twice_changes_nothing(run_cli, p
     assert {row["arxiv_id"]: row for row in stored(run_cli)} == rows
 
 
+def test_known_papers_listed_on_a_new_day_are_counted_as_news(run_cli):
+    assert run_cli("fetch", "--file", str(API_2024_08_01)).exit_code == 0
+    again = run_cli("fetch", "--file", str(API_2024_08_01), "--date", "2024-08-02")
+    # Nothing about the papers changed, but they are now listed on the 2nd too: that is news.
+    assert again.exit_code == 0, again.output
+    assert "11 papers (api json), 0 new, 0 updated, 11 listed again" in again.stderr
+    assert "nothing new" not in again.stderr
+    assert len(stored(run_cli, "--date", "2024-08-02")) == 11
+    twice = run_cli("fetch", "--file", str(API_2024_08_01), "--date", "2024-08-02")
+    assert twice.exit_code == 1 and "listed again" not in twice.stderr
+
+
 def test_page_after_same_days_api_updates_11_and_adds_2(run_cli):
     assert run_cli("fetch", "--file", str(API_2024_08_01)).exit_code == 0
     before = {row["arxiv_id"]: row for row in stored(run_cli)}

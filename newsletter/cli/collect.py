@@ -29,7 +29,7 @@ from newsletter.store.papers import StoredPaper
 def fetch(runtime: Runtime, source: str | None, day: date | None, path: Path | None) -> int:
     """Fetch trending papers (or import a saved file) into the store.
 
-    Exit codes: 0 new or updated papers, 1 nothing new, 2 usage or input error,
+    Exit codes: 0 papers new, updated or listed on a new day, 1 nothing new, 2 usage or input error,
     3 source unreachable, 4 store error.
     """
     settings = runtime.settings()
@@ -66,7 +66,7 @@ def _day_for(name: str, day: date) -> date | None:
 def _exit_for(reports: list[FetchReport], failures: list[str]) -> int:
     if failures:
         return Exit.UNREACHABLE
-    if not any(r.new or r.updated for r in reports):
+    if not any(r.changed for r in reports):
         click.echo("fetch: nothing new", err=True)
         return Exit.NOTHING_NEW
     return Exit.OK

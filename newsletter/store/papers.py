@@ -47,6 +47,7 @@ class StoredPaper:
 class UpsertCounts:
     new: int
     updated: int
+    relisted: int = 0  # known papers listed on a day they were not listed before
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,7 +119,7 @@ class PaperStore:
                 select(listings.c.arxiv_id, listings.c.listing_date).where(listings.c.arxiv_id.in_(ids))
             )
         }
-        new = updated = 0
+        new = updated = relisted = 0
         for paper, listing_date in items:
             values = _paper_values(paper)
             row = existing.get(paper.arxiv_id)
@@ -147,7 +148,8 @@ class PaperStore:
                 listing = {"arxiv_id": paper.arxiv_id, "listing_date": listing_date, "source": source}
                 insert_ignore(conn, listings, [{**listing, "first_seen_at": now}])
                 known_listings.add((paper.arxiv_id, listing_date))
-        return UpsertCounts(new=new, updated=updated)
+                relisted += row is not None
+        return UpsertCounts(new=new, updated=updated, relisted=relisted)
 
     def record_fetch(
         self,
