@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import secrets
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -12,6 +14,8 @@ from typing import Any
 import httpx
 import pytest
 from click.testing import CliRunner, Result
+from sqlalchemy import create_engine, text
+from sqlalchemy.exc import OperationalError
 
 from newsletter import app
 from newsletter.cli import cli
@@ -30,6 +34,7 @@ HF_MALFORMED = FIXTURES / "hf" / "malformed"
 PAGE_2024_08_01 = HF_HTML / "papers_2024-08-01.html"
 API_2024_08_01 = HF_API / "daily_papers_2024-08-01.json"
 FIXED_NOW = datetime(2024, 8, 2, 6, 0, tzinfo=UTC)
+POSTGRES_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 
 
 def api_files() -> list[Path]:
@@ -102,3 +107,22 @@ def run_cli(db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Cli
     # Run from an empty directory so no stray ./config.toml is picked up.
     monkeypatch.chdir(tmp_path)
     return CliRunnerFn(env={"NEWSLETTER_DATABASE_URL": db_url})
+
+
+@pytest.fixture
+def pg_url() -> Iterator[str]:
+    """A schema of its own on the PostgreSQL server of NEWSLETTER_TEST_POSTGRES_URL, dropped afterwards."""
+    base = os.environ.get("NEWSLETTER_TEST_POSTGRES_URL", POSTGRES_URL)
+    engine = create_engine(base, connect_args={"connect_timeout": 3})
+    try:
+        with engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+    except OperationalError as exc:
+        pytest.skip(f"PostgreSQL is not reachable at {base} ({str(exc).splitlines()[0]}); .ci/run starts it")
+    schema = f"t_{secrets.token_hex(6)}"
+    with engine.begin() as conn:
+        conn.execute(text(f"CREATE SCHEMA {schema}"))
+    yield f"{base}?options=-csearch_path%3D{schema}"
+    with engine.begin() as conn:
+        conn.execute(text(f"DROP SCHEMA {schema} CASCADE"))
+    engine.dispose()

@@ -7,7 +7,6 @@ Needs a PostgreSQL server: NEWSLETTER_TEST_POSTGRES_URL, default postgresql+psyc
 from __future__ import annotations
 
 import os
-import secrets
 import signal
 import subprocess
 import sys
@@ -17,8 +16,6 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, text
-from sqlalchemy.exc import OperationalError
 
 from newsletter import app
 from newsletter.config import DatabaseSettings, load_settings
@@ -31,29 +28,10 @@ from tests.test_schedule import due_readers_scenario
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow]
 
-DEFAULT_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 ISSUE = date(2025, 10, 3)
 NOW = datetime(2025, 10, 3, 7, 0, tzinfo=UTC)
 READERS = 3000
 ROOT = Path(__file__).resolve().parent.parent
-
-
-@pytest.fixture
-def pg_url():
-    base = os.environ.get("NEWSLETTER_TEST_POSTGRES_URL", DEFAULT_URL)
-    engine = create_engine(base, connect_args={"connect_timeout": 3})
-    try:
-        with engine.connect() as conn:
-            conn.execute(text("SELECT 1"))
-    except OperationalError as exc:
-        pytest.skip(f"PostgreSQL is not reachable at {base} ({str(exc).splitlines()[0]}); .ci/run starts it")
-    schema = f"t_{secrets.token_hex(6)}"
-    with engine.begin() as conn:
-        conn.execute(text(f"CREATE SCHEMA {schema}"))
-    yield f"{base}?options=-csearch_path%3D{schema}"
-    with engine.begin() as conn:
-        conn.execute(text(f"DROP SCHEMA {schema} CASCADE"))
-    engine.dispose()
 
 
 def env_for(pg_url: str, port: int) -> dict[str, str]:

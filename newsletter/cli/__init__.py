@@ -10,6 +10,7 @@ from newsletter.cli.common import cli
 from newsletter.cli.deliver import issue_status, preview, send
 from newsletter.cli.rank import picks, rank_eval
 from newsletter.cli.service import admin_hash, run, serve, worker
+from newsletter.cli.store import copy_store
 from newsletter.cli.subscribers import subscribers
 
 for _command in (
@@ -26,6 +27,7 @@ for _command in (
     admin_hash,
     worker,
     bounces,
+    copy_store,
 ):
     cli.add_command(_command)
 

@@ -1,0 +1,62 @@
+"""`newsletter copy-store`: move an install's data into another database (SQLite to PostgreSQL)."""
+
+from __future__ import annotations
+
+import click
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
+
+from newsletter import app
+from newsletter.cli.common import Exit, Runtime, command, fail
+from newsletter.config import DatabaseSettings
+from newsletter.models import counted
+from newsletter.store.copy import StoreCopyError, copy_rows, row_counts
+
+
+@click.command("copy-store")
+@click.option(
+    "--to",
+    "target_url",
+    required=True,
+    help="SQLAlchemy URL of an empty database, e.g. postgresql+psycopg://newsletter@db/newsletter "
+    "(a password is better given as PGPASSWORD).",
+)
+@command
+def copy_store(runtime: Runtime, target_url: str) -> int:
+    """Copy every subscriber, paper, issue and delivery into another, empty, database.
+
+    The target's schema is created first; the copy is one transaction there, checked table by
+    table. Point NEWSLETTER_DATABASE_URL at the target afterwards. Exit codes: 0 copied,
+    2 the target is not empty or not a database URL, 4 a database error.
+    """
+    source = runtime.store()
+    try:
+        url = make_url(target_url)
+    except ArgumentError:
+        fail("--to: not a database URL (e.g. postgresql+psycopg://user@host/name)", Exit.USAGE)
+    shown = url.render_as_string(hide_password=True)
+    if url == source.engine.url:
+        fail("--to names the database the store already uses", Exit.USAGE)
+    target = app.open_store(DatabaseSettings(url=target_url))
+    try:
+        with source.read() as reading, target.write() as writing:
+
+            def said(table: str, rows: int) -> None:
+                click.echo(f"copy-store: {table}: {counted(rows, 'row')}", err=True)
+
+            copied = copy_rows(reading, writing, on_table=said)
+        with target.read() as conn:
+            landed = row_counts(conn)
+    except StoreCopyError as exc:
+        fail(str(exc), Exit.USAGE)
+    finally:
+        target.dispose()
+    if landed != copied:
+        wrong = [t for t in copied if landed.get(t) != copied[t]]
+        differ = ", ".join(f"{t} {copied[t]} copied, {landed.get(t)} found" for t in wrong)
+        fail(f"the copy does not match: {differ}", Exit.STORE)
+    click.echo(
+        f"copy-store: {counted(sum(copied.values()), 'row')} in {len(copied)} tables copied to {shown}; "
+        "set NEWSLETTER_DATABASE_URL to it and restart"
+    )
+    return Exit.OK
