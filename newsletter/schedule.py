@@ -76,9 +76,11 @@ class TickReport:
             k: sum(getattr(s, k) for s in self.summaries) for k in ("sent", "deferred", "failed", "skipped")
         }
         wait = f"; waiting for papers: {', '.join(self.waiting)}" if self.waiting else ""
+        reasons = sorted({s.stopped for s in self.summaries if s.stopped})
+        stopped = f"; stopped: {'; '.join(reasons)}" if reasons else ""
         return (
             f"tick: {self.queued} queued, {totals['sent']} sent, {totals['deferred']} deferred, "
-            f"{totals['failed']} failed, {totals['skipped']} skipped{wait}"
+            f"{totals['failed']} failed, {totals['skipped']} skipped{wait}{stopped}"
         )
 
 

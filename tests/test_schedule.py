@@ -339,6 +339,7 @@ def test_a_tick_of_a_stopping_service_starts_no_send_and_raises_no_alert(world, 
     assert handler.received == []
     stopped = "the process is stopping; the rest waits for the next run"
     assert [s.stopped for s in report.summaries] == [stopped]
+    assert report.line().endswith(f"0 sent, 0 deferred, 0 failed, 0 skipped; stopped: {stopped}")
     assert not [r for r in caplog.records if r.levelname == "ERROR"]  # no "sending stopped" alert
     # The next process sends both at once: nothing was left claimed.
     clock.now += timedelta(minutes=5)

@@ -45,9 +45,11 @@ def run(runtime: Runtime, once: bool, host: str | None, port: int | None) -> int
     svc = services(runtime)
     runner = Runner(svc, fetch=lambda: run_fetch(svc))
     if once:
-        outcome = run_fetch(svc)
-        click.echo(outcome.line(), err=True)
-        report = runner.tick()
+        # Ctrl-C or SIGTERM (a cron job's timeout): the messages in flight finish, the rest stays queued.
+        with finish_on_signal(svc.stopping, "run"):
+            outcome = run_fetch(svc)
+            click.echo(outcome.line(), err=True)
+            report = runner.tick()
         if report is None:
             click.echo("run: another scheduler holds the lease; the tick was left to it", err=True)
         runner.release()
