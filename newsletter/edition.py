@@ -49,8 +49,14 @@ class Reader(Protocol):
     def weekday(self) -> int: ...
 
 
-def other_day_note(subscriber: Subscriber, issue_date: date) -> str | None:
-    """For a weekly reader and an issue not on their weekday: why a preview of it is not what they get."""
+def not_sent_note(subscriber: Subscriber, issue_date: date) -> str | None:
+    """Why a preview of this issue is not what the reader gets, or None when they get it.
+
+    They are not active (pending, unsubscribed, bounced), or they read weekly, on another day.
+    """
+    if subscriber.status != "active":
+        status = f"{subscriber.email} is {subscriber.status}"
+        return f"{status}: no issue is sent to them; this is what it would hold"
     if gets_issue(subscriber.cadence, subscriber.weekday, issue_date):
         return None
     weekday = WEEKDAY_NAMES[subscriber.weekday]

@@ -265,7 +265,7 @@ def test_admin_preview_shows_picks_and_the_exact_email(world, run_cli):
     body = api.json()
     assert body["issue_date"] == "2025-03-11" and body["picks"]
     assert body["html"].startswith("<!DOCTYPE html>")
-    assert body["note"] is None and 'id="other-day"' not in page.text
+    assert body["note"] is None and 'id="not-sent"' not in page.text
 
 
 def test_previewing_a_weekly_reader_on_another_day_says_they_do_not_get_it(world, run_cli):
@@ -292,6 +292,20 @@ def test_previewing_a_weekly_reader_on_another_day_says_they_do_not_get_it(world
     assert picks.exit_code == 0 and said in picks.stderr and "why:" in picks.stdout
     friday = run_cli("picks", "--email", "w@example.org", "--date", "2025-03-14")
     assert friday.exit_code == 0 and "note:" not in friday.stderr and "why:" in friday.stdout
+
+
+def test_previewing_a_reader_who_is_not_active_says_they_get_nothing(world, run_cli):
+    assert run_cli("fetch", "--file", str(MARCH), "--date", "2025-03-11").exit_code == 0
+    prefs = preferences(["LLM reasoning"], timezone="UTC", hour=7)
+    world.store.subscribers.add("waiting@example.org", prefs, "pending", NOW)
+    world.login()
+    page = world.client.get("/admin/preview", params={"email": "waiting@example.org", "date": "2025-03-11"})
+    said = "waiting@example.org is pending: no issue is sent to them; this is what it would hold"
+    assert page.status_code == 200 and 'id="picks"' in page.text and said in page.text
+    cli = run_cli("preview", "--email", "waiting@example.org", "--date", "2025-03-11")
+    assert cli.exit_code == 0 and f"preview: note: {said}" in cli.stderr
+    picks = run_cli("picks", "--email", "waiting@example.org", "--date", "2025-03-11")
+    assert picks.exit_code == 0 and f"picks: note: {said}" in picks.stderr
 
 
 def test_an_unknown_address_gets_a_page_and_the_api_keeps_json(world):

@@ -14,7 +14,7 @@ from rich.progress import Progress
 from newsletter import app
 from newsletter.cli.common import DateParam, Exit, Runtime, command, fail, finish_on_signal
 from newsletter.deliver.run import queue_issue, send_issue, waiting_line
-from newsletter.edition import Edition, EmptyPool, no_papers_line, other_day_note
+from newsletter.edition import Edition, EmptyPool, no_papers_line, not_sent_note
 from newsletter.models import Subscriber, counted, gets_issue
 from newsletter.store.ledger import Outcome
 
@@ -146,7 +146,7 @@ def preview(
     if not edition.pool:
         fail(no_papers_line(day), Exit.NOTHING_NEW)
     plan = edition.preview_plan(sub)
-    note = other_day_note(sub, day)
+    note = not_sent_note(sub, day)
     if note:
         click.echo(f"preview: note: {note}", err=True)
     if plan.kind == "skip":

@@ -9,7 +9,7 @@ from pathlib import Path
 import click
 
 from newsletter.cli.common import DateParam, Exit, Runtime, command, fail
-from newsletter.edition import EmptyPool, other_day_note, subscriber_picks
+from newsletter.edition import EmptyPool, not_sent_note, subscriber_picks
 from newsletter.rank import make_scorer
 from newsletter.rank.evaluate import evaluate, load_eval_papers, load_eval_topics
 
@@ -34,7 +34,7 @@ def picks(runtime: Runtime, email: str, day: date | None, ranker: str | None, as
     except EmptyPool as exc:
         fail(str(exc), Exit.NOTHING_NEW)
         return Exit.NOTHING_NEW
-    note = other_day_note(sub, issue_date)
+    note = not_sent_note(sub, issue_date)
     if note:
         click.echo(f"picks: note: {note}", err=True)
     for rank, pick in enumerate(chosen, start=1):

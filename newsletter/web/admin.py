@@ -17,7 +17,7 @@ from starlette.concurrency import run_in_threadpool
 
 from newsletter.collect import run_fetch
 from newsletter.deliver import SendError, TransportUnusable
-from newsletter.edition import Edition, Plan, other_day_note
+from newsletter.edition import Edition, Plan, not_sent_note
 from newsletter.models import Subscriber
 from newsletter.notices import deliver_notice, preview_notice
 from newsletter.render import RenderedEmail
@@ -74,7 +74,7 @@ def build_preview(ctx: WebContext, issue_date: date, email: str, topics: str) ->
         if sub is None:
             raise InvalidInput("email", f"no subscriber {email}")
         plan = edition.preview_plan(sub)
-        note = other_day_note(sub, issue_date)
+        note = not_sent_note(sub, issue_date)
     else:
         lines, excludes = split_topic_lines(topics.replace("\r\n", "\n").split("\n"))
         defaults = svc.settings.subscribers
