@@ -150,6 +150,7 @@ def test_rfc8058_one_click_unsubscribe(world, encoding):
     assert response.status_code == 200
     assert "location" not in response.headers
     assert world.store.subscribers.get(sub.id).status == "unsubscribed"
+    assert '<a href="/">Unsubscribed by mistake? Sign up again</a>' in response.text
 
 
 def test_unsubscribe_get_changes_nothing(world):

@@ -195,7 +195,12 @@ def build_router(ctx: WebContext) -> APIRouter:
         # RFC 8058: a POST of List-Unsubscribe=One-Click, with no cookie and no CSRF token,
         # answered 200 without a redirect. The signed token is the authority.
         sub = unsubscribe(svc.store, svc.signer(), token, svc.clock())
-        return ctx.message(request, "You are unsubscribed", f"No more emails will be sent to {sub.email}.")
+        return ctx.message(
+            request,
+            "You are unsubscribed",
+            f"No more emails will be sent to {sub.email}.",
+            link={"url": "/", "text": "Unsubscribed by mistake? Sign up again"},
+        )
 
     @router.get("/feed/{token}.xml")
     def feed(request: Request, token: str) -> Response:
