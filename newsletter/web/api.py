@@ -32,7 +32,7 @@ class PreviewOut(BaseModel):
     html: str | None
     text: str | None
     note: str | None = Field(
-        default=None, description="Why the reader does not get this issue: not active, or weekly on another day"
+        default=None, description="Why the reader does not get this issue: not active, or weekly, another day"
     )
     pool: int = Field(description="Papers in the issue's pool, before ranking")
     no_email: str | None = Field(default=None, description="Why there is no email, when kind is skip")
