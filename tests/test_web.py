@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import re
 import time
 from datetime import timedelta
 from xml.etree import ElementTree
@@ -11,7 +12,7 @@ import pytest
 from itsdangerous import TimestampSigner, URLSafeTimedSerializer
 
 from newsletter.scrape import parse_api
-from newsletter.subscribers import preferences
+from newsletter.subscribers import Preferences, preferences
 from newsletter.tokens import fingerprint
 from tests.conftest import HF_API
 from tests.web_support import ADMIN_PASSWORD, ADMIN_TOKEN, NOW, SECRET, link_in, make_world
@@ -307,6 +308,22 @@ def test_previewing_a_reader_who_is_not_active_says_they_get_nothing(world, run_
     assert cli.exit_code == 0 and f"preview: note: {said}" in cli.stderr
     picks = run_cli("picks", "--email", "waiting@example.org", "--date", "2025-03-11")
     assert picks.exit_code == 0 and f"picks: note: {said}" in picks.stderr
+
+
+def test_the_admin_preview_reaches_any_reader_however_many_there_are(world, run_cli):
+    assert run_cli("fetch", "--file", str(MARCH), "--date", "2025-03-11").exit_code == 0
+    readers = ((f"r{i:03d}@example.org", Preferences(("LLM reasoning",))) for i in range(600))
+    world.store.subscribers.add_many(readers, "active", NOW)
+    world.login()
+    page = world.client.get("/admin/preview")
+    suggested = re.findall(r'<option value="(r\d+@example\.org)">active</option>', page.text)
+    assert len(suggested) == 500 and suggested[0] == "r599@example.org"  # the newest first
+    # The first reader is not among the suggestions, and can still be previewed.
+    oldest = world.client.get("/admin/preview", params={"email": "r000@example.org", "date": "2025-03-11"})
+    assert oldest.status_code == 200 and 'id="picks"' in oldest.text
+    assert 'value="r000@example.org"' in oldest.text
+    unknown = world.client.get("/admin/preview", params={"email": "nobody@example.org"})
+    assert unknown.status_code == 422 and "no subscriber nobody@example.org" in unknown.text
 
 
 def test_an_unknown_address_gets_a_page_and_the_api_keeps_json(world):

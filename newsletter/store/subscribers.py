@@ -154,6 +154,13 @@ class SubscriberStore:
         with self._store.read() as conn:
             return [subscriber_from_row(dict(row)) for row in conn.execute(query).mappings()]
 
+    def recent_emails(self, limit: int) -> list[tuple[str, str]]:
+        """The newest `limit` subscribers' (email, status), newest first: a page's suggestions."""
+        columns = (subscribers.c.email, subscribers.c.status)
+        query = select(*columns).order_by(subscribers.c.id.desc()).limit(limit)
+        with self._store.read() as conn:
+            return [(email, status) for email, status in conn.execute(query)]
+
     def iter_status(self, status: str, batch: int = 5000) -> Iterator[Subscriber]:
         """Stream subscribers with `status` in id order, a batch per query, never all at once."""
         last = 0

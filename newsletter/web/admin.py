@@ -183,7 +183,8 @@ def build_router(ctx: WebContext) -> APIRouter:
         if not is_admin(request):
             return login_redirect()
         context: dict[str, Any] = {
-            "subscribers": svc.store.subscribers.listed()[:500],
+            # Suggestions only: any reader can be typed in, however many there are.
+            "subscribers": svc.store.subscribers.recent_emails(SUGGESTED_READERS),
             "chosen_email": email,
             "adhoc_topics": topics,
             "rendered": None,
@@ -266,6 +267,7 @@ def build_router(ctx: WebContext) -> APIRouter:
 
 
 STATUS_ORDER = ("active", "pending", "unsubscribed", "bounced")
+SUGGESTED_READERS = 500  # newest readers offered by the preview's reader field
 ISSUE_PAGE_ROWS = 200  # failed and deferred rows listed on an issue's page, each
 
 
