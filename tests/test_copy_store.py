@@ -102,6 +102,17 @@ def test_the_copy_refuses_a_target_that_holds_data_and_changes_nothing(run_cli, 
     assert [s.email for s in store.subscribers.listed()] == ["zed@example.org"]
     store.dispose()
 
+    # A running service would write rows the copy misses: it must be stopped first.
+    store = app.open_store(DatabaseSettings(url=db_url))
+    assert store.leases.acquire("scheduler", "host:123:abc", FIXED_NOW, 60)
+    running = run_cli("copy-store", "--to", f"sqlite:///{tmp_path / 'empty.db'}")
+    assert running.exit_code == 2
+    said = "a scheduler is running on this store (host:123:abc): stop `newsletter run` first"
+    assert said in running.stderr
+    assert not (tmp_path / "empty.db").exists()
+    store.leases.release("scheduler", "host:123:abc")
+    store.dispose()
+
     itself = run_cli("copy-store", "--to", db_url)
     assert itself.exit_code == 2 and "the database the store already uses" in itself.stderr
     nonsense = run_cli("copy-store", "--to", "not a url")

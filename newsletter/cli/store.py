@@ -10,6 +10,7 @@ from newsletter import app
 from newsletter.cli.common import Exit, Runtime, command, fail
 from newsletter.config import DatabaseSettings
 from newsletter.models import counted
+from newsletter.schedule import LEASE
 from newsletter.store.copy import StoreCopyError, copy_rows, row_counts
 
 
@@ -30,6 +31,10 @@ def copy_store(runtime: Runtime, target_url: str) -> int:
     2 the target is not empty or not a database URL, 4 a database error.
     """
     source = runtime.store()
+    running = source.leases.holder(LEASE, runtime.clock())
+    if running is not None:
+        # Rows written after the copy began would be lost: the service must be stopped first.
+        fail(f"a scheduler is running on this store ({running}): stop `newsletter run` first", Exit.USAGE)
     try:
         url = make_url(target_url)
     except ArgumentError:
