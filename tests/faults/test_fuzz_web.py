@@ -506,6 +506,19 @@ def test_admin_preview_answers_200_or_422_for_any_query(
     event(f"admin preview {response.status_code}")
 
 
+@example(day="2025-03-11")
+@example(day="0001-01-01")
+@example(day=MARKERS[0])
+@given(day=st.sampled_from(DATES) | texts)
+@budget(0.3, suppress_health_check=HEALTH)
+def test_the_admin_issue_page_answers_200_or_404_for_any_day(
+    world: WebWorld, admin: TestClient, day: str
+) -> None:
+    response = _checked(admin.get(f"/admin/issue/{quote(_sendable(day, 4_000), safe='')}"), [day])
+    assert response.status_code in (200, 404)
+    event(f"admin issue page {response.status_code}")
+
+
 # Regression (found by this fuzzing, now fixed): an issue date within window_days (3) of 0001-01-01 makes
 # newsletter/store/papers.py pool() (line 214: issue_date - timedelta(days=window_days)) raise
 # OverflowError: GET /admin/preview?date=0001-01-01&topics=x and GET /api/preview?date=0001-01-01&topics=x
