@@ -42,22 +42,25 @@ def test_a_pool_frozen_before_listing_days_were_kept_migrates_and_reads_as_the_i
     store = app.open_store(DatabaseSettings(url=db_url))
     issue = store.issues.issue(day, FIXED_NOW)
     store.issues.freeze(issue, [PoolPaper(p, day - timedelta(days=2)) for p in papers], FIXED_NOW)
-    # Turn the file back into the previous release's: no listed_on column, schema one step behind.
+    with store.write() as conn:
+        store.papers.record_fetch(conn, FIXED_NOW, FIXED_NOW, None, "hf-api")
+    # Turn the file back into schema 5's: no listed_on (migration 6), no fetches.relisted (migration 7).
     with store.write() as conn:
         conn.execute(text("ALTER TABLE issue_papers DROP COLUMN listed_on"))
-        conn.execute(update(schema_version).values(version=len(MIGRATIONS) - 1))
+        conn.execute(text("ALTER TABLE fetches DROP COLUMN relisted"))
+        conn.execute(update(schema_version).values(version=5))
     store.dispose()
 
     caplog.set_level(logging.INFO, logger="newsletter.store")
     store = app.open_store(DatabaseSettings(url=db_url))
     with store.read() as conn:
         assert conn.execute(select(schema_version.c.version)).scalar_one() == len(MIGRATIONS)
-    assert f"store: migrated the schema from version {len(MIGRATIONS) - 1} to {len(MIGRATIONS)}" in (
-        caplog.messages
-    )
+    assert f"store: migrated the schema from version 5 to {len(MIGRATIONS)}" in caplog.messages
     snapshot = store.issues.snapshot(issue)
     assert [p.paper.arxiv_id for p in snapshot] == sorted(p.arxiv_id for p in papers)
     assert {p.listed_on for p in snapshot} == {day}
+    [logged] = store.papers.recent_fetches()
+    assert logged.relisted is None  # logged before the count was kept: shown as unknown, not 0
     store.dispose()
 
 

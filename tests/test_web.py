@@ -326,6 +326,23 @@ def test_the_admin_preview_reaches_any_reader_however_many_there_are(world, run_
     assert unknown.status_code == 422 and "no subscriber nobody@example.org" in unknown.text
 
 
+def test_the_dashboard_counts_papers_listed_again(world, run_cli):
+    assert run_cli("fetch", "--file", str(MARCH), "--date", "2025-03-11").exit_code == 0
+    assert run_cli("fetch", "--file", str(MARCH), "--date", "2025-03-12").exit_code == 0
+    world.login()
+    table = world.client.get("/admin").text.split('id="fetches"')[1].split("</table>")[0]
+    assert "<th>Listed again</th>" in table
+    papers = len(parse_api(MARCH.read_text()).listings)
+    newest, first = re.findall(r"<tr><td>[^<]+</td><td>file</td>(.*?)</tr>", table, re.S)
+
+    def counts(row: str) -> list[str]:
+        """Papers, new, updated, listed again, skipped."""
+        return re.findall(r"<td>([^<]*)</td>", row)[:5]
+
+    assert counts(newest) == [str(papers), "0", "0", str(papers), "0"]
+    assert counts(first) == [str(papers), str(papers), "0", "0", "0"]
+
+
 def test_an_unknown_address_gets_a_page_and_the_api_keeps_json(world):
     page = world.client.get("/no-such-page")
     assert page.status_code == 404 and page.headers["content-type"].startswith("text/html")

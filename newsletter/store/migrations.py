@@ -61,6 +61,7 @@ MIGRATIONS: list[Callable[[Connection], None]] = [
     # Every lookup goes by subscriber first (the primary key); the arxiv_id index only slowed sending.
     _sql("DROP INDEX IF EXISTS ix_sent_papers_arxiv"),
     _add_column(issue_papers, "listed_on"),
+    _add_column(fetches, "relisted"),
 ]
 
 

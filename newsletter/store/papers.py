@@ -64,6 +64,7 @@ class FetchRecord:
     updated: int
     skipped: int
     error: str | None
+    relisted: int | None  # None on fetches logged before the count was kept
 
 
 def _paper_values(paper: Paper) -> dict[str, Any]:
@@ -170,6 +171,7 @@ class PaperStore:
                 "new": report.new,
                 "updated": report.updated,
                 "skipped": report.skipped,
+                "relisted": report.relisted,
             }
         conn.execute(
             insert(fetches).values(

@@ -106,6 +106,8 @@ fetches = Table(
     Column("updated", Integer, nullable=False, default=0),
     Column("skipped", Integer, nullable=False, default=0),
     Column("error", Text),
+    # Known papers listed on a new day; added by migration 7, so NULL on the rows logged before it.
+    Column("relisted", Integer, default=0),
 )
 
 
