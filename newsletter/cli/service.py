@@ -133,7 +133,10 @@ def serve(runtime: Runtime, host: str | None, port: int | None) -> int:
     sock = listen(*address)
     stop_on_sigterm()
     log.info("serve: web app on %s", web_url(*address))
-    serve_on(app, sock, *address)
+    try:
+        serve_on(app, sock, *address)
+    finally:
+        log.info("serve: stopped")
     return Exit.OK
 
 
