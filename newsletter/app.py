@@ -13,7 +13,7 @@ from sqlalchemy import create_engine
 from sqlalchemy.engine import make_url
 
 from newsletter import __version__
-from newsletter.config import DatabaseSettings, Settings, SourcesSettings
+from newsletter.config import ConfigError, DatabaseSettings, Settings, SourcesSettings
 from newsletter.deliver import Transport
 from newsletter.deliver.outbox import OutboxTransport
 from newsletter.deliver.smtp import SmtpTransport
@@ -31,12 +31,21 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-def open_store(settings: DatabaseSettings) -> Store:
-    """An engine for the configured URL, wrapped in a Store with its schema up to date."""
+def open_store(settings: DatabaseSettings, setting: str = "database.url") -> Store:
+    """An engine for the configured URL, wrapped in a Store with its schema up to date.
+
+    `setting` names where the URL came from, for the error when its driver is not installed.
+    """
     url = make_url(settings.url)
     if url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:"):
         Path(url.database).parent.mkdir(parents=True, exist_ok=True)
-    engine = create_engine(url, pool_pre_ping=url.get_backend_name() != "sqlite")
+    try:
+        engine = create_engine(url, pool_pre_ping=url.get_backend_name() != "sqlite")
+    except ModuleNotFoundError as exc:
+        raise ConfigError(
+            f"{setting}: {url.drivername} needs the {exc.name} package, which is not installed; "
+            "for PostgreSQL use postgresql+psycopg://... and ./scripts/bootstrap postgres"
+        ) from None
     store = Store(engine)
     store.migrate()
     return store

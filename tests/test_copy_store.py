@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 from datetime import timedelta
 
 import pytest
@@ -117,3 +118,14 @@ def test_the_copy_refuses_a_target_that_holds_data_and_changes_nothing(run_cli, 
     assert itself.exit_code == 2 and "the database the store already uses" in itself.stderr
     nonsense = run_cli("copy-store", "--to", "not a url")
     assert nonsense.exit_code == 2 and "not a database URL" in nonsense.stderr
+
+
+def test_a_database_driver_that_is_not_installed_is_named(run_cli, tmp_path):
+    if importlib.util.find_spec("pg8000") is not None:
+        pytest.skip("pg8000 is installed here: this test needs a driver that is not")
+    url = "postgresql+pg8000://newsletter@127.0.0.1/newsletter"
+    hint = "postgresql+pg8000 needs the pg8000 package, which is not installed; for PostgreSQL use"
+    as_store = run_cli("papers", env={"NEWSLETTER_DATABASE_URL": url})
+    assert as_store.exit_code == 2 and f"error: database.url: {hint}" in as_store.stderr
+    as_target = run_cli("copy-store", "--to", url)
+    assert as_target.exit_code == 2 and f"error: --to: {hint}" in as_target.stderr

@@ -27,8 +27,9 @@ def copy_store(runtime: Runtime, target_url: str) -> int:
     """Copy every subscriber, paper, issue and delivery into another, empty, database.
 
     The target's schema is created first; the copy is one transaction there, checked table by
-    table. Point NEWSLETTER_DATABASE_URL at the target afterwards. Exit codes: 0 copied,
-    2 the target is not empty or not a database URL, 4 a database error.
+    table. Stop the service first. Point NEWSLETTER_DATABASE_URL at the target afterwards.
+    Exit codes: 0 copied; 2 a scheduler is running, or the target is not empty, is the same
+    database, or is not a database URL; 4 a database error.
     """
     source = runtime.store()
     running = source.leases.holder(LEASE, runtime.clock())
@@ -42,7 +43,7 @@ def copy_store(runtime: Runtime, target_url: str) -> int:
     shown = url.render_as_string(hide_password=True)
     if url == source.engine.url:
         fail("--to names the database the store already uses", Exit.USAGE)
-    target = app.open_store(DatabaseSettings(url=target_url))
+    target = app.open_store(DatabaseSettings(url=target_url), setting="--to")
     try:
         with source.read() as reading, target.write() as writing:
 
