@@ -370,9 +370,16 @@ def test_the_feed_lists_sent_digests_named_by_cadence(world, run_cli):
     assert titles(weekly) == ["Your week of papers to Tue 11 Mar 2025"]
 
 
-def test_healthz(world):
+def test_healthz_and_the_dashboard_say_whether_a_scheduler_runs(world):
     response = world.client.get("/healthz")
     assert response.status_code == 200 and response.json()["status"] == "ok"
+    assert response.json()["scheduler_running"] is False
+    world.login()
+    assert "Scheduler: <strong>not running</strong>" in world.client.get("/admin").text
+    assert world.store.leases.acquire("scheduler", "host-a:123:abcdef", NOW, 60)
+    assert world.client.get("/healthz").json()["scheduler_running"] is True
+    assert "host-a" not in world.client.get("/healthz").text  # hosts are for the admin, not the public
+    assert "Scheduler: running, as host-a:123:abcdef." in world.client.get("/admin").text
 
 
 def test_openapi_describes_the_admin_api(world):

@@ -21,6 +21,7 @@ from newsletter.edition import Edition, Plan, not_sent_note
 from newsletter.models import Subscriber
 from newsletter.notices import deliver_notice, preview_notice
 from newsletter.render import RenderedEmail
+from newsletter.schedule import LEASE
 from newsletter.subscribers import InvalidInput, clean_excludes, clean_topics, split_topic_lines
 from newsletter.web.context import WebContext, client_ip
 from newsletter.web.forms import posted_or_empty
@@ -156,6 +157,7 @@ def build_router(ctx: WebContext) -> APIRouter:
             "admin/dashboard.html.j2",
             counts={s: svc.store.subscribers.counts_by_status().get(s, 0) for s in STATUS_ORDER},
             issues=svc.store.ledger.recent_issues(10),
+            scheduler=svc.store.leases.holder(LEASE, svc.clock()),
             fetches=svc.store.papers.recent_fetches(10),
             notice=notice[:200],
         )

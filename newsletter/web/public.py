@@ -14,6 +14,7 @@ from newsletter.deliver import SendError, TransportUnusable
 from newsletter.models import WEEKDAY_NAMES, Subscriber
 from newsletter.notices import deliver_notice, signup_notice
 from newsletter.rank.picks import TopicSet
+from newsletter.schedule import LEASE
 from newsletter.signup import confirm, request_signup, subscriber_for, unsubscribe
 from newsletter.subscribers import (
     InvalidInput,
@@ -212,11 +213,15 @@ def build_router(ctx: WebContext) -> APIRouter:
     def healthz() -> JSONResponse:
         try:
             last = svc.store.papers.last_success()
+            # Whether some `newsletter run` holds the scheduler lease; not which host, to the public.
+            scheduler = svc.store.leases.holder(LEASE, svc.clock()) is not None
         except Exception as exc:
             return JSONResponse({"status": "error", "database": str(exc).splitlines()[0]}, status_code=503)
         if not ctx.limits.reachable():
             return JSONResponse({"status": "error", "rate_limits": "store unreachable"}, status_code=503)
-        return JSONResponse({"status": "ok", "last_fetch": last.isoformat() if last else None})
+        return JSONResponse(
+            {"status": "ok", "last_fetch": last.isoformat() if last else None, "scheduler_running": scheduler}
+        )
 
     @router.get("/api/topic-preview")
     def topic_preview(request: Request, topics: str = "", cadence: str = "daily") -> JSONResponse:
