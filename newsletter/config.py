@@ -2,23 +2,16 @@
 
 from __future__ import annotations
 
-import dataclasses
-import logging
 import os
-import tomllib
-import typing
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
-from typing import Any
 
 from limits import parse_many
 
-from newsletter.config_loader import ConfigError, build_section, env_name, secret, unknown_env, url_field
+from newsletter.config_loader import ConfigError, build_settings, read_toml, secret, url_field
 from newsletter.subscribers import InvalidInput, check_hour, check_per_email, check_timezone
-
-log = logging.getLogger(__name__)
 
 __all__ = ["ConfigError", "Settings", "load_settings", "secret"]
 
@@ -286,35 +279,5 @@ class Settings:
 
 def load_settings(path: Path | None, environ: Mapping[str, str] = os.environ) -> Settings:
     """Read config.toml (when given and present) and apply environment overrides."""
-    data: dict[str, Any] = {}
-    if path is not None:
-        try:
-            data = tomllib.loads(path.read_text(encoding="utf-8"))
-        except FileNotFoundError:
-            raise ConfigError(f"config file not found: {path}") from None
-        except tomllib.TOMLDecodeError as exc:
-            raise ConfigError(f"{path}: not valid TOML: {exc}") from None
-        except (OSError, UnicodeDecodeError) as exc:
-            raise ConfigError(f"{path}: cannot be read: {exc}") from None
-    unknown = set(data) - {f.name for f in dataclasses.fields(Settings)}
-    if unknown:
-        raise ConfigError(f"unknown config section [{sorted(unknown)[0]}]")
-    sections: dict[str, Any] = {}
-    known = {"NEWSLETTER_CONFIG"}
-    for section in dataclasses.fields(Settings):
-        cls = _section_class(section)
-        table = data.get(section.name, {})
-        if not isinstance(table, dict):
-            raise ConfigError(f"[{section.name}] must be a table")
-        sections[section.name] = build_section(section.name, cls, table, environ)
-        known.update(env_name(section.name, f.name) for f in dataclasses.fields(cls))
-    for line in unknown_env(environ, known):
-        log.warning("config: %s", line)
-    return Settings(**sections)
-
-
-def _section_class(section: dataclasses.Field[Any]) -> type[Any]:
-    hints = typing.get_type_hints(Settings)
-    cls = hints[section.name]
-    assert isinstance(cls, type)
-    return cls
+    settings: Settings = build_settings(Settings, read_toml(path) if path is not None else {}, environ)
+    return settings

@@ -1,6 +1,7 @@
-"""Reading one settings section from a TOML table and NEWSLETTER_<SECTION>_<KEY> environment variables.
+"""Reading settings: config.toml and NEWSLETTER_<SECTION>_<KEY> environment variables, into dataclasses.
 
-Generic over the frozen dataclasses of newsletter.config: a field's type says how a value is read,
+Generic over the frozen dataclasses of newsletter.config (a root whose fields are sections): a
+field's type says how a value is read,
 a field made with `secret()` may only come from the environment, and a URL made with `url_field()` may
 carry a password only there.
 """
@@ -9,14 +10,23 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import logging
+import tomllib
 import types
 import typing
 from collections.abc import Mapping
 from dataclasses import field
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import urlsplit
 
+if TYPE_CHECKING:
+    from _typeshed import DataclassInstance
+
 ENV_PREFIX = "NEWSLETTER_"
+ENV_CONFIG = "NEWSLETTER_CONFIG"  # names the config file; read by the CLI, not a setting
+T = TypeVar("T", bound="DataclassInstance")
+log = logging.getLogger(__name__)
 
 
 class ConfigError(Exception):
@@ -31,6 +41,43 @@ def secret(default: str = "") -> Any:
 def url_field(default: str) -> Any:
     """A URL field: config.toml may name the server, but a password in it must come from the environment."""
     return field(default=default, metadata={"url": True})
+
+
+def read_toml(path: Path) -> dict[str, Any]:
+    """The tables of a config file; ConfigError when it is missing, unreadable or not TOML."""
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"config file not found: {path}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: cannot be read: {exc}") from None
+
+
+def build_settings(root: type[T], data: dict[str, Any], environ: Mapping[str, str]) -> T:
+    """`root` (a dataclass of section dataclasses) from the file's tables, the environment winning.
+
+    An unknown section or key in the file is an error; a NEWSLETTER_ variable that sets nothing
+    gets a warning naming the closest real one.
+    """
+    sections = {f.name: f for f in dataclasses.fields(root)}
+    unknown = set(data) - set(sections)
+    if unknown:
+        raise ConfigError(f"unknown config section [{sorted(unknown)[0]}]")
+    hints = typing.get_type_hints(root)
+    built: dict[str, Any] = {}
+    known = {ENV_CONFIG}
+    for name in sections:
+        cls = hints[name]
+        table = data.get(name, {})
+        if not isinstance(table, dict):
+            raise ConfigError(f"[{name}] must be a table")
+        built[name] = build_section(name, cls, table, environ)
+        known.update(env_name(name, f.name) for f in dataclasses.fields(cls))
+    for line in unknown_env(environ, known):
+        log.warning("config: %s", line)
+    return root(**built)
 
 
 def env_name(section: str, key: str) -> str:

@@ -24,6 +24,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from newsletter import app
 from newsletter.collect import CollectError, ScrapeError, SourceUnreachable
 from newsletter.config import ConfigError, Settings, load_settings
+from newsletter.config_loader import ENV_CONFIG
 from newsletter.store import Store
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -85,8 +86,8 @@ class Runtime:
     def _resolve_config(self) -> Path | None:
         if self.config_path is not None:
             return self.config_path
-        if self.environ.get("NEWSLETTER_CONFIG"):
-            return Path(self.environ["NEWSLETTER_CONFIG"])
+        if self.environ.get(ENV_CONFIG):
+            return Path(self.environ[ENV_CONFIG])
         default = Path("config.toml")
         return default if default.is_file() else None
 
