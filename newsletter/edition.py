@@ -13,7 +13,7 @@ from typing import Any, Protocol
 
 from newsletter.config import Settings
 from newsletter.mime import MimeWriter, Sender, message_id
-from newsletter.models import WEEKDAY_NAMES, Paper, Pick, PoolPaper, Subscriber, gets_issue
+from newsletter.models import Paper, Pick, PoolPaper, Subscriber
 from newsletter.rank import make_scorer
 from newsletter.rank.base import Scorer
 from newsletter.rank.picks import Picker, PickRules, TopicSet
@@ -47,23 +47,6 @@ class Reader(Protocol):
 
     @property
     def weekday(self) -> int: ...
-
-
-def not_sent_note(subscriber: Subscriber, issue_date: date) -> str | None:
-    """Why a preview of this issue is not what the reader gets, or None when they get it.
-
-    They are not active (pending, unsubscribed, bounced), or they read weekly, on another day.
-    """
-    if subscriber.status != "active":
-        status = f"{subscriber.email} is {subscriber.status}"
-        return f"{status}: no issue is sent to them; this is what it would hold"
-    if gets_issue(subscriber.cadence, subscriber.weekday, issue_date):
-        return None
-    weekday = WEEKDAY_NAMES[subscriber.weekday]
-    return (
-        f"{subscriber.email} reads weekly, on {weekday}s: the issue of {issue_date} "
-        f"({WEEKDAY_NAMES[issue_date.weekday()]}) is not sent to them; this is what it would hold"
-    )
 
 
 class EmptyPool(Exception):

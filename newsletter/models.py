@@ -100,6 +100,23 @@ def gets_issue(cadence: str, weekday: int, day: date) -> bool:
     return cadence != "weekly" or day.weekday() == weekday
 
 
+def not_sent_note(subscriber: Subscriber, issue_date: date) -> str | None:
+    """Why a preview of this issue is not what the reader gets, or None when they get it.
+
+    They are not active (pending, unsubscribed, bounced), or they read weekly, on another day.
+    """
+    if subscriber.status != "active":
+        status = f"{subscriber.email} is {subscriber.status}"
+        return f"{status}: no issue is sent to them; this is what it would hold"
+    if gets_issue(subscriber.cadence, subscriber.weekday, issue_date):
+        return None
+    weekday = WEEKDAY_NAMES[subscriber.weekday]
+    return (
+        f"{subscriber.email} reads weekly, on {weekday}s: the issue of {issue_date} "
+        f"({WEEKDAY_NAMES[issue_date.weekday()]}) is not sent to them; this is what it would hold"
+    )
+
+
 class Schedule(NamedTuple):
     """When a reader's digest goes out: at `hour` in `timezone`, daily or on `weekday` (0 is Monday)."""
 

@@ -47,15 +47,6 @@ def schedule_date(schedule: Schedule, now: datetime) -> tuple[date, datetime] | 
     return local.date(), start
 
 
-def due_date(sub: Subscriber, now: datetime) -> date | None:
-    """The local date whose issue `sub` should have by `now`, or None if it is not time yet."""
-    due = schedule_date(sub.schedule, now)
-    if due is None:
-        return None
-    day, start = due
-    return day if confirmed_by(sub, start) else None
-
-
 def confirmed_by(sub: Subscriber, start: datetime) -> bool:
     """False for a reader who joined after today's delivery time: their first digest is tomorrow's."""
     return sub.confirmed_at is None or sub.confirmed_at <= start

@@ -14,7 +14,7 @@ from newsletter.config import DatabaseSettings, Settings, load_settings
 from newsletter.deliver.run import enqueue
 from newsletter.edition import Edition
 from newsletter.models import Subscriber
-from newsletter.schedule import Runner, due_date, due_subscribers, last_fetch_slot
+from newsletter.schedule import Runner, confirmed_by, due_subscribers, last_fetch_slot, schedule_date
 from newsletter.scrape import parse_api
 from newsletter.store import Store
 from newsletter.store.schema import subscribers
@@ -144,6 +144,12 @@ def test_each_zone_gets_exactly_one_email_each_local_morning_across_dst(world, d
     counts = Counter(r.recipient for r in handler.received)
     assert counts == Counter({email: len(sends[email]) for email in ZONES})
     print("sends per reader:", dict(counts))
+
+
+def due_date(sub: Subscriber, now: datetime) -> date | None:
+    """The issue date `sub` is due by `now`, as the tick decides it: their schedule, then their join time."""
+    due = schedule_date(sub.schedule, now)
+    return due[0] if due is not None and confirmed_by(sub, due[1]) else None
 
 
 def test_dst_edges_in_new_york_neither_twice_nor_never():

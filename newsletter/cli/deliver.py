@@ -14,8 +14,8 @@ from rich.progress import Progress
 from newsletter import app
 from newsletter.cli.common import DateParam, Exit, Runtime, command, fail, finish_on_signal
 from newsletter.deliver.run import queue_issue, send_issue, waiting_line
-from newsletter.edition import Edition, EmptyPool, no_papers_line, not_sent_note
-from newsletter.models import Subscriber, counted, gets_issue
+from newsletter.edition import Edition, EmptyPool, no_papers_line
+from newsletter.models import Subscriber, counted, gets_issue, not_sent_note
 from newsletter.store.ledger import Outcome
 
 TROUBLES_SHOWN = 20  # failed and deferred rows listed by `issue`, each

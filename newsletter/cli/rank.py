@@ -9,7 +9,8 @@ from pathlib import Path
 import click
 
 from newsletter.cli.common import DateParam, Exit, Runtime, command, fail
-from newsletter.edition import EmptyPool, not_sent_note, subscriber_picks
+from newsletter.edition import EmptyPool, subscriber_picks
+from newsletter.models import not_sent_note
 from newsletter.rank import make_scorer
 from newsletter.rank.evaluate import evaluate, load_eval_papers, load_eval_topics
 

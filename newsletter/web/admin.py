@@ -17,8 +17,8 @@ from starlette.concurrency import run_in_threadpool
 
 from newsletter.collect import run_fetch
 from newsletter.deliver import SendError, TransportUnusable
-from newsletter.edition import Edition, Plan, not_sent_note
-from newsletter.models import Subscriber
+from newsletter.edition import Edition, Plan
+from newsletter.models import Subscriber, not_sent_note
 from newsletter.notices import deliver_notice, preview_notice
 from newsletter.render import RenderedEmail
 from newsletter.schedule import LEASE
