@@ -93,11 +93,13 @@ class Edition:
         issue_date: date,
         pool: Sequence[PoolPaper],
         scorer: Scorer,
+        links_date: date | None = None,
     ) -> None:
         self.store = store
         self.settings = settings
         self.issue = issue
         self.issue_date = issue_date
+        self.links_date = links_date or issue_date
         self.pool = [p.paper for p in pool]
         self.papers = {p.arxiv_id: p for p in self.pool}
         # The pool reaches back far enough for weekly readers; daily ones get only its last days.
@@ -140,9 +142,12 @@ class Edition:
                 log.info("issue: %s frozen with %d papers", issue_date, len(pool))
             else:
                 pool = current
-        return cls(
-            store, settings, issue, issue_date, pool, scorer_for(store, ranker or settings.rank.ranker)
-        )
+        scorer = scorer_for(store, ranker or settings.rank.ranker)
+        frozen = issue.frozen_at if issue is not None and issue.frozen_at is not None else now
+        # Links live 90 days from their stamp: an issue sent after its date (a rerun, a back-dated
+        # send) stamps them with the day its pool froze, so they work when they arrive.
+        links_date = max(issue_date, frozen.astimezone(UTC).date())
+        return cls(store, settings, issue, issue_date, pool, scorer, links_date)
 
     def plan(self, subscribers: Iterable[Subscriber]) -> list[Plan]:
         """What each subscriber gets, with full Pick records (the preview and the CLI)."""
@@ -240,12 +245,12 @@ class Edition:
 
     def render(self, plan: Plan, signer: Signer) -> RenderedEmail:
         """The subscriber's email exactly as it will be sent, parts in their on-the-wire (CRLF) form."""
-        links = links_for(self.settings.web.base_url, signer, plan.subscriber, self.issue_date)
+        links = links_for(self.settings.web.base_url, signer, plan.subscriber, self.links_date)
         return self.renderer.render(plan.subscriber, plan.picks, plan.trending, links)
 
     def message(self, plan: Plan, msg_id: str, now: datetime, signer: Signer) -> bytes:
         """MIME bytes for one subscriber, from the same render the preview shows."""
-        links = links_for(self.settings.web.base_url, signer, plan.subscriber, self.issue_date)
+        links = links_for(self.settings.web.base_url, signer, plan.subscriber, self.links_date)
         rendered = self.renderer.render(plan.subscriber, plan.picks, plan.trending, links)
         if self._mime is None:
             self._mime = MimeWriter(sender_of(self.settings), self.issue_date.isoformat())
@@ -254,10 +259,10 @@ class Edition:
         )
 
 
-def links_for(base_url: str, signer: Signer, subscriber: Subscriber, issue_date: date) -> Links:
-    """The signed manage and unsubscribe links of one subscriber, stamped with the issue's date."""
+def links_for(base_url: str, signer: Signer, subscriber: Subscriber, day: date) -> Links:
+    """The signed manage and unsubscribe links of one subscriber, stamped with midnight UTC of `day`."""
     base = base_url.rstrip("/")
-    stamp = datetime.combine(issue_date, time(0), tzinfo=UTC)
+    stamp = datetime.combine(day, time(0), tzinfo=UTC)
     return Links(
         manage=f"{base}/manage/{signer.mint('manage', subscriber, at=stamp)}",
         unsubscribe=f"{base}/unsubscribe/{signer.mint('unsubscribe', subscriber, at=stamp)}",

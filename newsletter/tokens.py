@@ -5,11 +5,12 @@ from __future__ import annotations
 import functools
 import hashlib
 import hmac
+import time
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from itsdangerous import BadData, SignatureExpired, TimestampSigner, URLSafeSerializer, URLSafeTimedSerializer
+from itsdangerous import BadData, TimestampSigner, URLSafeSerializer, URLSafeTimedSerializer
 
 from newsletter.models import Subscriber
 from newsletter.subscribers import email_key
@@ -20,6 +21,10 @@ SIGNER_KWARGS = {"digest_method": hashlib.sha256}
 PURPOSES = ("confirm", "manage", "unsubscribe", "feedback", "feed")
 # Confirmation links expire; unsubscribe links never do (RFC 8058 readers may click a year later).
 MAX_AGE_S = {"confirm": 48 * 3600, "manage": 90 * 24 * 3600, "feedback": 30 * 24 * 3600}
+# An issue's links carry the issue's date, midnight UTC, which east of UTC comes hours after the
+# email (Tokyo's 07:00 is 22:00 UTC the day before), and a day more in tomorrow's preview: a
+# stamp up to this far ahead is valid; one further ahead is not a link we sent.
+FUTURE_SLACK_S = 2 * 24 * 3600
 
 
 class InvalidToken(Exception):
@@ -77,8 +82,9 @@ class Signer:
     def mint(self, purpose: str, subscriber: Subscriber, at: datetime | None = None) -> str:
         """A token for `purpose` naming `subscriber`, stamped `at` (default: now) if it expires.
 
-        An issue's links are stamped with the issue's date, so the same email renders to the same
-        bytes whenever it is built: the preview, the send and any retry.
+        An issue's links are stamped with a day, not the moment (the issue's date, or the day it
+        froze if later), so the same email renders to the same bytes whenever it is built: the
+        preview, the send and any retry.
         """
         payload: dict[str, Any] = {"s": subscriber.id, "f": fingerprint(subscriber.email)}
         serializer = self._serializer(purpose, None if at is None else int(at.timestamp()))
@@ -89,11 +95,14 @@ class Signer:
         serializer = self._serializer(purpose)
         try:
             if isinstance(serializer, URLSafeTimedSerializer):
-                payload = serializer.loads(token, max_age=MAX_AGE_S[purpose])
+                payload, stamped = serializer.loads(token, return_timestamp=True)
+                age = time.time() - stamped.timestamp()
+                if age > MAX_AGE_S[purpose]:
+                    raise InvalidToken("this link has expired", expired=True)
+                if age < -FUTURE_SLACK_S:
+                    raise InvalidToken("this link is not valid")
             else:
                 payload = serializer.loads(token)
-        except SignatureExpired:
-            raise InvalidToken("this link has expired", expired=True) from None
         except BadData:
             raise InvalidToken("this link is not valid") from None
         if not isinstance(payload, dict) or not isinstance(payload.get("s"), int):
