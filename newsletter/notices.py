@@ -16,7 +16,11 @@ from newsletter.models import Subscriber
 from newsletter.render import RenderedEmail
 from newsletter.tokens import Signer
 
-FOOTER = "If you did not ask for this, ignore this email: nothing will be sent to you."
+FOOTERS = {
+    "confirm": "If you did not ask for this, ignore this email: nothing will be sent to you.",
+    # An active reader keeps getting their digest whatever they do with this email.
+    "already": "If you did not ask for this, ignore this email: your subscription stays as it is.",
+}
 
 
 def _message(settings: Settings, to: str, subject: str, text: str, html: str, now: datetime) -> EmailMessage:
@@ -57,7 +61,7 @@ def signup_notice(
         "lines": lines,
         "action_text": action[0],
         "action_url": action[1],
-        "footer": FOOTER,
+        "footer": FOOTERS["confirm" if kind == "confirm" else "already"],
     }
     text = env.get_template("email/notice.txt.j2").render(context)
     html = env.get_template("email/notice.html.j2").render(context)

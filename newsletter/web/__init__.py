@@ -13,7 +13,7 @@ from newsletter.services import Services
 from newsletter.tokens import InvalidToken
 from newsletter.web import admin, api, public
 from newsletter.web.context import RateLimits, WebContext
-from newsletter.web.guard import RequestGate
+from newsletter.web.guard import EveryPathBut, RequestGate
 
 
 def create_app(svc: Services) -> ASGIApp:
@@ -56,7 +56,9 @@ def create_app(svc: Services) -> ASGIApp:
     wrapped: ASGIApp = asgi_csrf(
         app,
         signing_secret=signer.derived_key("csrf"),
-        always_protect=set(admin.ADMIN_POSTS) | {"/subscribe"},
+        # Checked even when no cookie is sent (asgi-csrf lets those through unless listed here):
+        # a cross-site form must not change a reader's topics or confirm anyone.
+        always_protect=EveryPathBut(exempt),
         skip_if_scope=skip_csrf,
         cookie_secure=web.secure_cookies,
         cookie_samesite="Strict",

@@ -6,6 +6,7 @@ import logging
 import secrets
 from dataclasses import dataclass
 from datetime import date, timedelta
+from functools import partial
 from typing import Any
 from urllib.parse import urlencode
 
@@ -27,9 +28,6 @@ from newsletter.web.context import WebContext, client_ip
 from newsletter.web.forms import posted_or_empty
 
 log = logging.getLogger(__name__)
-ADMIN_POSTS = frozenset(
-    {"/admin/login", "/admin/logout", "/admin/preview/send", "/admin/skip", "/admin/fetch"}
-)
 
 
 def check_password(password_hash: str, password: str) -> bool:
@@ -115,12 +113,14 @@ def parse_issue_date(text: str, ctx: WebContext) -> date:
 
 def build_router(ctx: WebContext) -> APIRouter:
     router = APIRouter(include_in_schema=False)
+    # Every page answers HEAD as its GET, without the body: monitors and link checkers send HEAD.
+    get = partial(router.api_route, methods=["GET", "HEAD"])
     svc = ctx.svc
 
     def login_redirect() -> RedirectResponse:
         return RedirectResponse("/admin/login", status_code=303)
 
-    @router.get("/admin/login", response_class=HTMLResponse)
+    @get("/admin/login", response_class=HTMLResponse)
     def login_page(request: Request) -> HTMLResponse:
         return ctx.page(request, "admin/login.html.j2", enabled=bool(svc.settings.web.admin_password_hash))
 
@@ -148,7 +148,7 @@ def build_router(ctx: WebContext) -> APIRouter:
         request.session.clear()
         return login_redirect()
 
-    @router.get("/admin", response_model=None)
+    @get("/admin", response_model=None)
     def dashboard(request: Request, notice: str = "") -> Response:
         if not is_admin(request):
             return login_redirect()
@@ -162,7 +162,7 @@ def build_router(ctx: WebContext) -> APIRouter:
             notice=notice[:200],
         )
 
-    @router.get("/admin/issue/{day}", response_model=None)
+    @get("/admin/issue/{day}", response_model=None)
     def issue_page(request: Request, day: str) -> Response:
         """One issue's ledger counts, and who failed or waits for a retry, with the relay's reply."""
         if not is_admin(request):
@@ -178,7 +178,7 @@ def build_router(ctx: WebContext) -> APIRouter:
         troubles = {s: history.troubles(record.id, s, ISSUE_PAGE_ROWS) for s in ("failed", "deferred")}
         return ctx.page(request, "admin/issue.html.j2", record=record, counts=counts, troubles=troubles)
 
-    @router.get("/admin/preview", response_model=None)
+    @get("/admin/preview", response_model=None)
     def preview(
         request: Request, email: str = "", topics: str = "", date: str = "", notice: str = ""
     ) -> Response:

@@ -45,18 +45,25 @@ def _int(value: str, field: str) -> int:
         raise InvalidInput(field, "must be a whole number") from None
 
 
-def read_preferences(form: dict[str, str], ctx: WebContext) -> Preferences:
-    """Validated preferences from a posted form; InvalidInput names the first bad field."""
-    defaults = ctx.svc.settings.subscribers
+def read_preferences(form: dict[str, str], ctx: WebContext, current: Subscriber | None = None) -> Preferences:
+    """Validated preferences from a posted form; InvalidInput names the first bad field.
+
+    A field left out keeps the reader's current value (the configured default for a sign-up);
+    a time zone sent empty is refused, never silently replaced.
+    """
+    shown = form_defaults(ctx, current)
     topics, excludes = split_topic_lines(form.get("topics", "").replace("\r\n", "\n").split("\n"))
+    timezone = form.get("timezone", str(shown["timezone"]))
+    if not timezone.strip():
+        raise InvalidInput("timezone", "is empty; choose one, such as Europe/Paris or UTC")
     return preferences(
         topics,
         excludes,
-        timezone=form.get("timezone", "") or defaults.default_timezone,
-        hour=_int(form.get("hour", str(defaults.default_hour)), "hour"),
-        cadence=form.get("cadence", "daily"),
-        weekday=_int(form.get("weekday", "0"), "weekday"),
-        per_email=_int(form.get("per_email", str(defaults.default_per_email)), "per_email"),
+        timezone=timezone,
+        hour=_int(form.get("hour", str(shown["hour"])), "hour"),
+        cadence=form.get("cadence", str(shown["cadence"])),
+        weekday=_int(form.get("weekday", str(shown["weekday"])), "weekday"),
+        per_email=_int(form.get("per_email", str(shown["per_email"])), "per_email"),
     )
 
 

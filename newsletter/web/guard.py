@@ -15,6 +15,16 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 MAX_FORM_BYTES = 1_000_000
 
 
+class EveryPathBut:
+    """A set of every path except the exempt ones, for asgi-csrf's `always_protect` (a membership test)."""
+
+    def __init__(self, exempt: Callable[[str], bool]) -> None:
+        self.exempt = exempt
+
+    def __contains__(self, path: object) -> bool:
+        return not self.exempt(str(path))
+
+
 class RequestGate:
     """ASGI middleware: vets the headers and form body of every state-changing request."""
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -26,7 +27,7 @@ from newsletter.subscribers import (
 )
 from newsletter.tokens import InvalidToken
 from newsletter.web.context import WebContext, client_ip, zone_names
-from newsletter.web.forms import MAX_FORM_CHARS, form_defaults, posted_or_empty, read_preferences
+from newsletter.web.forms import form_defaults, posted_or_empty, read_preferences
 
 log = logging.getLogger(__name__)
 
@@ -71,9 +72,11 @@ def first_day(sub: Subscriber) -> str:
 
 def build_router(ctx: WebContext) -> APIRouter:
     router = APIRouter(include_in_schema=False)
+    # Every page answers HEAD as its GET, without the body: monitors and link checkers send HEAD.
+    get = partial(router.api_route, methods=["GET", "HEAD"])
     svc = ctx.svc
 
-    @router.get("/", response_class=HTMLResponse)
+    @get("/", response_class=HTMLResponse)
     def home(request: Request) -> HTMLResponse:
         return ctx.page(
             request, "subscribe.html.j2", form=form_defaults(ctx), zones=zone_names(), form_submitted=False
@@ -126,10 +129,19 @@ def build_router(ctx: WebContext) -> APIRouter:
             f"We sent a message to {email}. Follow its link to confirm; it works for 48 hours.",
         )
 
-    @router.get("/confirm/{token}", response_class=HTMLResponse)
+    @get("/confirm/{token}", response_class=HTMLResponse)
     def confirm_page(request: Request, token: str) -> HTMLResponse:
         # A GET only shows the button: link scanners follow links, and must not subscribe anyone.
         sub = subscriber_for(svc.store, svc.signer(), "confirm", token)
+        if sub.status == "active":
+            # Opened again after confirming: nothing left to press.
+            return ctx.message(
+                request,
+                "You are subscribed",
+                f"{sub.email} is already confirmed. Your digest arrives{first_day(sub)} at "
+                f"{sub.hour:02d}:00 ({sub.timezone}).",
+                link={"url": f"/manage/{svc.signer().mint('manage', sub)}", "text": "Change your topics"},
+            )
         return ctx.page(request, "confirm.html.j2", email=sub.email)
 
     @router.post("/confirm/{token}", response_class=HTMLResponse)
@@ -164,7 +176,7 @@ def build_router(ctx: WebContext) -> APIRouter:
         context.update(extra)
         return ctx.page(request, "manage.html.j2", status, **context)
 
-    @router.get("/manage/{token}", response_class=HTMLResponse)
+    @get("/manage/{token}", response_class=HTMLResponse)
     def manage_page(request: Request, token: str) -> HTMLResponse:
         sub = subscriber_for(svc.store, svc.signer(), "manage", token)
         return manage_view(request, token, sub)
@@ -179,14 +191,14 @@ def build_router(ctx: WebContext) -> APIRouter:
         try:
             if not form:
                 raise InvalidInput("form", "too long or empty")
-            prefs = read_preferences(form, ctx)
+            prefs = read_preferences(form, ctx, sub)
         except InvalidInput as exc:
             shown = {**form_defaults(ctx, sub), **{k: v for k, v in form.items() if k in form_defaults(ctx)}}
             return manage_view(request, token, sub, 422, form=shown, errors=[str(exc)])
         updated = svc.store.subscribers.set_preferences(sub.id, prefs, svc.clock())
         return manage_view(request, token, updated, saved=True)
 
-    @router.get("/unsubscribe/{token}", response_class=HTMLResponse)
+    @get("/unsubscribe/{token}", response_class=HTMLResponse)
     def unsubscribe_page(request: Request, token: str) -> HTMLResponse:
         sub = subscriber_for(svc.store, svc.signer(), "unsubscribe", token)
         return ctx.page(request, "unsubscribe.html.j2", email=sub.email)
@@ -203,13 +215,15 @@ def build_router(ctx: WebContext) -> APIRouter:
             link={"url": "/", "text": "Unsubscribed by mistake? Sign up again"},
         )
 
-    @router.get("/feed/{token}.xml")
+    @get("/feed/{token}.xml")
     def feed(request: Request, token: str) -> Response:
         sub = subscriber_for(svc.store, svc.signer(), "feed", token)
-        body = render_feed(ctx, sub, str(request.url))
+        # Built from [web] base_url, as in the emails: the Host header is whatever the client sent.
+        self_url = f"{svc.settings.web.base_url.rstrip('/')}/feed/{token}.xml"
+        body = render_feed(ctx, sub, self_url)
         return Response(body, media_type="application/atom+xml; charset=utf-8")
 
-    @router.get("/healthz")
+    @get("/healthz")
     def healthz() -> JSONResponse:
         try:
             last = svc.store.papers.last_success()
@@ -223,13 +237,14 @@ def build_router(ctx: WebContext) -> APIRouter:
             {"status": "ok", "last_fetch": last.isoformat() if last else None, "scheduler_running": scheduler}
         )
 
-    @router.get("/api/topic-preview")
+    @get("/api/topic-preview")
     def topic_preview(request: Request, topics: str = "", cadence: str = "daily") -> JSONResponse:
         if not ctx.limits.allow("120/minute", "preview-ip", client_ip(request)):
             return JSONResponse({"matches": [], "error": "too many requests"}, status_code=429)
         try:
             weekly = check_cadence(cadence) == "weekly"
-            lines, excludes = split_topic_lines(topics[:MAX_FORM_CHARS].split("\n"))
+            # Not cut short first: a cut topic would be refused with a length it does not have.
+            lines, excludes = split_topic_lines(topics.split("\n"))
             topic_set = TopicSet(clean_topics(lines), clean_excludes(excludes))
         except InvalidInput as exc:
             return JSONResponse({"matches": [], "error": str(exc)})

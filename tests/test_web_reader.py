@@ -1,0 +1,152 @@
+"""Reader pages over HTTP: what a reader sees after confirming, saving, signing up again, and CSRF."""
+
+from __future__ import annotations
+
+from xml.etree import ElementTree
+
+import pytest
+
+from newsletter.models import Subscriber
+from newsletter.subscribers import preferences
+from tests.web_support import NOW, WebWorld, link_in, make_world
+
+
+@pytest.fixture
+def world(db_url, smtp):
+    w = make_world(db_url, smtp[1].port)
+    yield w
+    w.client.close()
+    w.store.dispose()
+
+
+def _reader(world: WebWorld, status: str = "active", timezone: str = "Asia/Tokyo") -> Subscriber:
+    prefs = preferences(["LLM reasoning"], timezone=timezone, hour=7)
+    return world.store.subscribers.add("reader@example.org", prefs, status, NOW)
+
+
+def _manage_form(world: WebWorld, path: str, **fields: str) -> dict[str, str]:
+    data = {"topics": "robot manipulation", "hour": "7", "timezone": "Asia/Tokyo", "cadence": "daily",
+            "weekday": "0", "per_email": "10", "csrftoken": world.csrf(path)}  # fmt: skip
+    return {**data, **fields}
+
+
+@pytest.mark.parametrize(
+    ("status", "says"),
+    [
+        ("unsubscribed", "You are unsubscribed, so no digest is sent"),
+        ("bounced", "Mail to this address bounced, so no digest is sent"),
+        ("pending", "No digest is sent until you confirm"),
+    ],
+)
+def test_saving_choices_while_not_subscribed_says_no_digest_is_sent(world, status, says):
+    sub = _reader(world, status)
+    path = f"/manage/{world.svc.signer().mint('manage', sub)}"
+    saved = world.client.post(path, data=_manage_form(world, path))
+    assert saved.status_code == 200
+    assert "Saved." in saved.text and says in saved.text
+    assert "Your next digest uses these choices" not in saved.text
+    assert world.store.subscribers.get(sub.id).topics == ("robot manipulation",)
+    if status != "pending":
+        assert '<a href="/">Sign up again</a>' in saved.text
+
+
+def test_saving_choices_while_active_says_the_next_digest_uses_them(world):
+    sub = _reader(world)
+    path = f"/manage/{world.svc.signer().mint('manage', sub)}"
+    saved = world.client.post(path, data=_manage_form(world, path))
+    assert saved.status_code == 200 and "Saved. Your next digest uses these choices." in saved.text
+
+
+def test_an_empty_time_zone_is_a_form_error_and_changes_nothing(world):
+    sub = _reader(world, timezone="Asia/Tokyo")
+    path = f"/manage/{world.svc.signer().mint('manage', sub)}"
+    refused = world.client.post(path, data=_manage_form(world, path, timezone=""))
+    assert refused.status_code == 422
+    assert "timezone" in refused.text and "Saved" not in refused.text
+    after = world.store.subscribers.get(sub.id)
+    assert (after.timezone, after.topics) == ("Asia/Tokyo", ("LLM reasoning",))
+
+
+def test_opening_a_confirm_link_again_says_already_confirmed(world, smtp):
+    handler, _ = smtp
+    token = world.csrf("/")
+    data = {"email": "ada@example.org", "topics": "speech", "hour": "7", "timezone": "UTC",
+            "cadence": "daily", "weekday": "0", "per_email": "10", "csrftoken": token}  # fmt: skip
+    assert world.client.post("/subscribe", data=data).status_code == 200
+    mail = next(r for r in handler.received if r.recipient == "ada@example.org")
+    confirm = link_in(mail.parsed().get_body(("plain",)).get_content(), "confirm")
+    assert world.client.post(confirm, data={"csrftoken": world.csrf(confirm)}).status_code == 200
+    again = world.client.get(confirm)
+    assert again.status_code == 200
+    assert "already confirmed" in again.text and "Confirm subscription" not in again.text
+    assert 'href="/manage/' in again.text and "Change your topics" in again.text
+
+
+def test_already_subscribed_email_does_not_say_nothing_will_be_sent(world, smtp):
+    handler, _ = smtp
+    _reader(world)
+    token = world.csrf("/")
+    data = {"email": "reader@example.org", "topics": "speech", "hour": "7", "timezone": "UTC",
+            "cadence": "daily", "weekday": "0", "per_email": "10", "csrftoken": token}  # fmt: skip
+    assert world.client.post("/subscribe", data=data).status_code == 200
+    mail = next(r for r in handler.received if r.recipient == "reader@example.org").parsed()
+    assert mail["Subject"].startswith("You are already subscribed")
+    for part in ("plain", "html"):
+        body = mail.get_body((part,)).get_content()
+        assert "nothing will be sent to you" not in body
+        assert "your subscription stays as it is" in body
+
+
+def test_feed_addresses_come_from_base_url_not_the_host_header(world):
+    sub = _reader(world)
+    path = f"/feed/{world.svc.signer().mint('feed', sub)}.xml"
+    feed = world.client.get(path, headers={"Host": "evil.example"})
+    assert feed.status_code == 200
+    assert "evil.example" not in feed.text
+    atom = "{http://www.w3.org/2005/Atom}"
+    root = ElementTree.fromstring(feed.content)
+    assert root.findtext(f"{atom}id") == f"https://papers.example.org{path}"
+    assert root.find(f"{atom}link").get("href") == f"https://papers.example.org{path}"
+
+
+def test_head_is_answered_wherever_get_is(world):
+    sub = _reader(world)
+    signer = world.svc.signer()
+    paths = ["/", "/healthz", f"/manage/{signer.mint('manage', sub)}", "/admin/login",
+             f"/feed/{signer.mint('feed', sub)}.xml", "/api/topic-preview?topics=speech"]  # fmt: skip
+    for path in paths:
+        response = world.client.head(path)
+        assert response.status_code == 200, path
+        assert response.content == b""
+    assert world.client.head("/no-such-page").status_code == 404
+
+
+def test_topic_preview_names_the_real_length_of_a_long_topic(world):
+    response = world.client.get("/api/topic-preview", params={"topics": "x" * 50_000})
+    error = response.json()["error"]
+    assert "200 characters" in error and "20000" not in error
+    assert "50000" in error or "over 200" in error
+
+
+def test_manage_post_without_csrf_token_fails_even_without_cookies(world):
+    sub = _reader(world)
+    signer = world.svc.signer()
+    path = f"/manage/{signer.mint('manage', sub)}"
+    form = _manage_form(world, path)
+    del form["csrftoken"]
+    world.client.cookies.clear()
+    refused = world.client.post(path, data=form)
+    assert refused.status_code == 403
+    assert world.store.subscribers.get(sub.id).topics == ("LLM reasoning",)
+    pending = world.store.subscribers.add(
+        "new@example.org", preferences(["speech"], timezone="UTC", hour=7), "pending", NOW
+    )
+    confirm = f"/confirm/{signer.mint('confirm', pending)}"
+    assert world.client.post(confirm).status_code == 403
+    assert world.store.subscribers.get(pending.id).status == "pending"
+    # RFC 8058 one-click unsubscribe stays exempt: the signed URL is the authority.
+    one_click = world.client.post(
+        f"/unsubscribe/{signer.mint('unsubscribe', sub)}", data={"List-Unsubscribe": "One-Click"}
+    )
+    assert one_click.status_code == 200
+    assert world.store.subscribers.get(sub.id).status == "unsubscribed"
