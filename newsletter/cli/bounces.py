@@ -7,10 +7,11 @@ from pathlib import Path
 import click
 
 from newsletter.bounces import BounceFileError, apply_bounces, read_mbox
-from newsletter.cli.common import Exit, Runtime, command, fail
+from newsletter.cli.common import Exit, Runtime, command, config_option, fail
 
 
 @click.group()
+@config_option
 def bounces() -> None:
     """Read bounce reports (RFC 3464) and stop mailing addresses that hard-bounced."""
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from newsletter.cli.common import DateParam, Exit, Runtime, command, fail
+from newsletter.cli.common import DateParam, Exit, Runtime, command, date_help, fail
 from newsletter.collect import SourceUnreachable, collect_source, import_file
 from newsletter.config import SOURCE_NAMES
 from newsletter.models import FetchReport
@@ -18,7 +18,7 @@ from newsletter.store.papers import StoredPaper
 
 @click.command()
 @click.option("--source", type=click.Choice(SOURCE_NAMES), help="Fetch only this source.")
-@click.option("--date", "day", type=DateParam(), help="Listing date (hf-daily, hf-api, --file).")
+@click.option("--date", "day", type=DateParam(), help=date_help("Listing date (hf-daily, hf-api, --file)"))
 @click.option(
     "--file",
     "path",
@@ -73,7 +73,7 @@ def _exit_for(reports: list[FetchReport], failures: list[str]) -> int:
 
 
 @click.command()
-@click.option("--date", "day", type=DateParam(), help="Only papers listed on this date.")
+@click.option("--date", "day", type=DateParam(), help=date_help("Only papers listed on this date"))
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
 @command
 def papers(runtime: Runtime, day: date | None, as_json: bool) -> int:

@@ -25,7 +25,9 @@ from newsletter import app
 from newsletter.collect import CollectError, ScrapeError, SourceUnreachable
 from newsletter.config import ConfigError, Settings, load_settings
 from newsletter.config_loader import ENV_CONFIG
+from newsletter.dates import parse_issue_date
 from newsletter.store import Store
+from newsletter.subscribers import InvalidInput
 
 F = TypeVar("F", bound=Callable[..., Any])
 log = logging.getLogger(__name__)
@@ -149,17 +151,24 @@ def fail(message: str, code: Exit) -> NoReturn:
 
 
 class DateParam(click.ParamType):  # type: ignore[type-arg]
-    """A YYYY-MM-DD date on the command line."""
+    """A date on the command line: YYYY-MM-DD, 'today' or 'tomorrow' (UTC), within ten years."""
 
-    name = "YYYY-MM-DD"
+    name = "DATE"
 
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> date:
         if isinstance(value, date):
             return value
+        runtime = ctx.ensure_object(Runtime) if ctx else Runtime()
         try:
-            return date.fromisoformat(str(value))
-        except ValueError:
-            self.fail(f"{value!r} is not a date like 2025-05-30", param, ctx)
+            return parse_issue_date(str(value), runtime.clock().date())
+        except InvalidInput as exc:
+            self.fail(exc.message, param, ctx)
+
+
+def date_help(what: str, default: str | None = None) -> str:
+    """The help of a --date option: what the date is, the forms it takes and its default."""
+    text = f"{what}: YYYY-MM-DD, today or tomorrow (UTC)."
+    return f"{text} Default: {default}." if default else text
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})

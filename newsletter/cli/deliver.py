@@ -5,14 +5,14 @@ from __future__ import annotations
 import sys
 import threading
 import webbrowser
-from datetime import date, timedelta
+from datetime import date
 from pathlib import Path
 
 import click
 from rich.progress import Progress
 
 from newsletter import app
-from newsletter.cli.common import DateParam, Exit, Runtime, command, fail, finish_on_signal
+from newsletter.cli.common import DateParam, Exit, Runtime, command, date_help, fail, finish_on_signal
 from newsletter.deliver.run import queue_issue, send_issue, waiting_line
 from newsletter.edition import Edition, EmptyPool, no_papers_line
 from newsletter.models import Subscriber, counted, gets_issue, not_sent_note
@@ -30,7 +30,7 @@ def _subscriber(runtime: Runtime, email: str) -> Subscriber:
 
 
 @click.command()
-@click.option("--date", "day", type=DateParam(), help="Issue date (default: today, UTC).")
+@click.option("--date", "day", type=DateParam(), help=date_help("Issue date", "today"))
 @click.option("--dry-run", is_flag=True, help="Rank and render everything, send and store nothing.")
 @click.option("--only", "only_email", help="Send only to this subscriber.")
 @click.option(
@@ -42,8 +42,8 @@ def send(runtime: Runtime, day: date | None, dry_run: bool, only_email: str | No
 
     Weekly readers get only the issue of their weekday, unless named with --only. Safe to rerun:
     the ledger holds one row per (issue, subscriber). SIGTERM or Ctrl-C finishes the messages in
-    flight and leaves the rest queued. Exit codes: 0 done, 2 usage error, 5 stopped early (relay
-    unreachable, TLS failure, or that signal).
+    flight and leaves the rest queued. Exit codes: 0 done, 1 no papers for the issue (nothing sent),
+    2 usage error, 4 store error, 5 stopped early (relay unreachable, TLS failure, or that signal).
     """
     store, settings = runtime.store(), runtime.settings()
     issue_date = day or runtime.clock().date()
@@ -110,27 +110,14 @@ def _dry_run(runtime: Runtime, issue_date: date, only: Subscriber | None) -> int
     return Exit.OK
 
 
-class IssueDate(DateParam):
-    """A date, or 'today' / 'tomorrow'."""
-
-    def convert(self, value: object, param: click.Parameter | None, ctx: click.Context | None) -> date:
-        runtime = ctx.ensure_object(Runtime) if ctx else Runtime()
-        if value == "tomorrow":
-            return runtime.clock().date() + timedelta(days=1)
-        if value == "today":
-            return runtime.clock().date()
-        return super().convert(value, param, ctx)
-
-
 @click.command()
 @click.option("--email", required=True, help="The subscriber.")
 @click.option(
     "--date",
     "day",
-    type=IssueDate(),
+    type=DateParam(),
     default="tomorrow",
-    show_default=True,
-    help="tomorrow, today or a date.",
+    help=date_help("Issue date", "tomorrow"),
 )
 @click.option("--out", type=click.Path(path_type=Path, dir_okay=False), help="Write to this file.")
 @click.option("--text", "as_text", is_flag=True, help="The plain-text part instead of the HTML.")
@@ -162,7 +149,10 @@ def preview(
         sys.stdout.buffer.flush()
         return Exit.OK
     target = out or Path(f"preview-{day.isoformat()}-{sub.id}.{'txt' if as_text else 'html'}")
-    target.write_bytes(body.encode("utf-8"))
+    try:
+        target.write_bytes(body.encode("utf-8"))
+    except OSError as exc:
+        fail(f"--out: cannot write {target}: {exc.strerror or exc}", Exit.USAGE)
     click.echo(f"preview: wrote {target}", err=True)
     if open_browser:
         webbrowser.open(target.resolve().as_uri())
@@ -170,9 +160,7 @@ def preview(
 
 
 @click.command("issue")
-@click.option(
-    "--date", "day", type=IssueDate(), default="today", show_default=True, help="today, tomorrow or a date."
-)
+@click.option("--date", "day", type=DateParam(), default="today", help=date_help("Issue date", "today"))
 @command
 def issue_status(runtime: Runtime, day: date) -> int:
     """Show an issue's status and its ledger counts."""

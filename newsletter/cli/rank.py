@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from newsletter.cli.common import DateParam, Exit, Runtime, command, fail
+from newsletter.cli.common import DateParam, Exit, Runtime, command, date_help, fail
 from newsletter.edition import EmptyPool, subscriber_picks
 from newsletter.models import not_sent_note
 from newsletter.rank import make_scorer
@@ -17,7 +17,7 @@ from newsletter.rank.evaluate import evaluate, load_eval_papers, load_eval_topic
 
 @click.command()
 @click.option("--email", required=True, help="The subscriber.")
-@click.option("--date", "day", type=DateParam(), help="Issue date (default: today, UTC).")
+@click.option("--date", "day", type=DateParam(), help=date_help("Issue date", "today"))
 @click.option("--ranker", type=click.Choice(["lexical", "hybrid"]), help="Override [rank] ranker.")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per pick.")
 @command

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import logging
+import math
 import os
 import signal
 import socket
@@ -16,7 +17,7 @@ from argon2 import PasswordHasher
 from starlette.types import ASGIApp
 
 from newsletter import app
-from newsletter.cli.common import Exit, Runtime, command, fail, finish_on_signal
+from newsletter.cli.common import Exit, Runtime, command, config_option, fail, finish_on_signal
 from newsletter.collect import run_fetch
 from newsletter.deliver.worker import Worker
 from newsletter.schedule import Runner, build_scheduler
@@ -24,6 +25,9 @@ from newsletter.services import Services
 from newsletter.web import create_app
 
 log = logging.getLogger(__name__)
+PORT = click.IntRange(1, 65535)
+MAX_POLL_S = 3600
+MIN_ADMIN_PASSWORD = 12
 
 
 def services(runtime: Runtime) -> Services:
@@ -35,7 +39,7 @@ def services(runtime: Runtime) -> Services:
 @click.command()
 @click.option("--once", is_flag=True, help="One fetch and one delivery tick, then exit (for cron).")
 @click.option("--host", help="Listen address (default [web] host).")
-@click.option("--port", type=int, help="Listen port (default [web] port).")
+@click.option("--port", type=PORT, help="Listen port, 1-65535 (default [web] port).")
 @command
 def run(runtime: Runtime, once: bool, host: str | None, port: int | None) -> int:
     """Run the service: the web app and the scheduler (fetch times, delivery tick) in one process.
@@ -62,7 +66,7 @@ def run(runtime: Runtime, once: bool, host: str | None, port: int | None) -> int
     # a port already taken) stops the service before the scheduler starts anything.
     app = create_app(svc)
     web = svc.settings.web
-    address = (host or web.host, port or web.port)
+    address = (host or web.host, web.port if port is None else port)
     sock = listen(*address)
     # APScheduler narrates every job run at INFO; our jobs log their own one-line summaries.
     logging.getLogger("apscheduler").setLevel(logging.WARNING)
@@ -122,14 +126,14 @@ def serve_on(app: ASGIApp, sock: socket.socket, host: str, port: int) -> None:
 
 @click.command()
 @click.option("--host", help="Listen address (default [web] host).")
-@click.option("--port", type=int, help="Listen port (default [web] port).")
+@click.option("--port", type=PORT, help="Listen port, 1-65535 (default [web] port).")
 @command
 def serve(runtime: Runtime, host: str | None, port: int | None) -> int:
     """Run the web app alone, without the scheduler."""
     svc = services(runtime)
     web = svc.settings.web
     app = create_app(svc)
-    address = (host or web.host, port or web.port)
+    address = (host or web.host, web.port if port is None else port)
     sock = listen(*address)
     stop_on_sigterm()
     log.info("serve: web app on %s", web_url(*address))
@@ -141,17 +145,40 @@ def serve(runtime: Runtime, host: str | None, port: int | None) -> int:
 
 
 @click.command("admin-hash")
-@click.password_option("--password", prompt="Admin password", help="Read from a prompt if not given.")
+@click.password_option(
+    "--password",
+    prompt="Admin password",
+    help=f"At least {MIN_ADMIN_PASSWORD} characters; read from a prompt if not given.",
+)
+@config_option
 def admin_hash(password: str) -> None:
-    """Print an argon2 hash to put in NEWSLETTER_WEB_ADMIN_PASSWORD_HASH."""
-    if len(password) < 12:
-        raise click.BadParameter("use at least 12 characters", param_hint="--password")
+    """Print an argon2 hash to put in NEWSLETTER_WEB_ADMIN_PASSWORD_HASH.
+
+    The password needs at least 12 characters. No config is read: --config is accepted and unused.
+    """
+    if len(password) < MIN_ADMIN_PASSWORD:
+        raise click.BadParameter(f"use at least {MIN_ADMIN_PASSWORD} characters", param_hint="--password")
     click.echo(PasswordHasher().hash(password))
+
+
+def _poll_seconds(_ctx: click.Context, _param: click.Parameter, value: float) -> float:
+    # Zero or less would spin the CPU; nan and inf would break the wait between polls.
+    if not (math.isfinite(value) and 0 < value <= MAX_POLL_S):
+        raise click.BadParameter(f"must be more than 0 and at most {MAX_POLL_S} seconds, got {value}")
+    return value
 
 
 @click.command()
 @click.option("--until-done", is_flag=True, help="Exit once no row is queued, being sent, or due.")
-@click.option("--poll", "poll_s", type=float, default=5.0, show_default=True, help="Seconds between polls.")
+@click.option(
+    "--poll",
+    "poll_s",
+    type=float,
+    default=5.0,
+    show_default=True,
+    callback=_poll_seconds,
+    help=f"Seconds between polls, more than 0 and at most {MAX_POLL_S}.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as one JSON object.")
 @command
 def worker(runtime: Runtime, until_done: bool, poll_s: float, as_json: bool) -> int:

@@ -7,13 +7,14 @@ from typing import Any
 
 import click
 
-from newsletter.cli.common import Exit, Runtime, command, fail
+from newsletter.cli.common import Exit, Runtime, command, config_option, fail
 from newsletter.models import CADENCES, STATUSES, WEEKDAYS, Subscriber, counted
 from newsletter.store.subscribers import DuplicateSubscriber
 from newsletter.subscribers import InvalidInput, normalize_email, preferences
 
 
 @click.group()
+@config_option
 def subscribers() -> None:
     """Add, list, change and remove subscribers (admin actions)."""
 

@@ -1,0 +1,33 @@
+"""Dates a person types for an issue or a listing: YYYY-MM-DD, 'today' or 'tomorrow'; pure, no I/O."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+from newsletter.subscribers import InvalidInput
+
+# A date this far away means a typo; and dates near year 1 overflow the pool's window of days.
+MAX_DAYS_AWAY = 3660
+DATE_WORDS = ("today", "tomorrow")
+
+
+def parse_issue_date(text: str, today: date) -> date:
+    """'today', 'tomorrow' or a YYYY-MM-DD date within ten years of `today`, or InvalidInput."""
+    word = text.strip().lower()
+    if word == "today":
+        return today
+    if word == "tomorrow":
+        return today + timedelta(days=1)
+    try:
+        day = date.fromisoformat(text.strip())
+    except ValueError:
+        message = f"{text[:40]!r} is not a date like 2025-05-30, today or tomorrow"
+        raise InvalidInput("date", message) from None
+    return check_issue_date(day, today)
+
+
+def check_issue_date(day: date, today: date) -> date:
+    """`day` itself if it is within ten years of `today`, else InvalidInput."""
+    if abs((day - today).days) > MAX_DAYS_AWAY:
+        raise InvalidInput("date", f"{day} is more than ten years away")
+    return day

@@ -1,0 +1,126 @@
+"""Bad command-line input: one clear error and exit code 2, never a traceback; help that tells the truth."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+
+from tests.conftest import API_2024_08_01
+
+EMAIL = "ada@example.org"
+LISTED = "2024-08-01"
+
+
+@pytest.fixture
+def world(run_cli):
+    """A store with the papers listed on 2024-08-01 and one reader of them."""
+    assert run_cli("fetch", "--file", str(API_2024_08_01), "--date", LISTED).exit_code == 0
+    assert run_cli("subscribers", "add", EMAIL, "--topic", "LLM reasoning").exit_code == 0
+    return run_cli
+
+
+def on(day: str):
+    """A clock that reads 06:00 UTC on `day`."""
+    return lambda: datetime.fromisoformat(f"{day}T06:00:00").replace(tzinfo=UTC)
+
+
+DATED = [
+    ["picks", "--email", EMAIL],
+    ["preview", "--email", EMAIL],
+    ["send", "--dry-run"],
+    ["issue"],
+    ["papers"],
+    ["fetch", "--file", str(API_2024_08_01)],
+]
+
+
+@pytest.mark.parametrize("day", ["0001-01-01", "0001-01-04", "9999-12-31", "2040-01-01"])
+@pytest.mark.parametrize("args", DATED, ids=lambda a: a[0])
+def test_a_date_more_than_ten_years_away_is_a_usage_error(world, args, day):
+    result = world(*args, "--date", day)
+    assert result.exit_code == 2, result.output
+    assert f"{day} is more than ten years away" in result.output
+    assert "Traceback" not in result.output
+
+
+@pytest.mark.parametrize("args", DATED[:5], ids=lambda a: a[0])
+def test_every_date_option_takes_today_and_tomorrow(world, args):
+    by_word = world(*args, "--date", "today", clock=on(LISTED))
+    by_date = world(*args, "--date", LISTED, clock=on(LISTED))
+    assert (by_word.exit_code, by_word.stdout) == (by_date.exit_code, by_date.stdout)
+    tomorrow = world(*args, "--date", "tomorrow", clock=on("2024-07-31"))
+    assert (tomorrow.exit_code, tomorrow.stdout) == (by_date.exit_code, by_date.stdout)
+
+
+@pytest.mark.parametrize("args", DATED, ids=lambda a: a[0])
+def test_every_date_option_says_which_forms_it_takes(run_cli, args):
+    result = run_cli(args[0], "--help")
+    # Help is wrapped, at spaces or after a hyphen: compare without the whitespace.
+    assert "YYYY-MM-DD,todayortomorrow" in "".join(result.stdout.split())
+
+
+def test_a_malformed_date_names_the_forms(world):
+    result = world("picks", "--email", EMAIL, "--date", "2024-13-01")
+    assert result.exit_code == 2
+    assert "'2024-13-01' is not a date like 2025-05-30, today or tomorrow" in result.output
+
+
+def test_preview_into_a_missing_folder_is_one_error_line(world, tmp_path):
+    target = tmp_path / "missing" / "p.html"
+    result = world("preview", "--email", EMAIL, "--date", LISTED, "--out", str(target))
+    assert result.exit_code == 2, result.output
+    assert result.stderr.splitlines()[-1] == (
+        f"error: --out: cannot write {target}: No such file or directory"
+    )
+    assert not target.exists()
+
+
+@pytest.mark.parametrize("command", ["serve", "run"])
+@pytest.mark.parametrize("port", ["-5", "0", "70000"])
+def test_a_port_outside_1_to_65535_is_a_usage_error(run_cli, command, port):
+    result = run_cli(command, "--port", port)
+    assert result.exit_code == 2, result.output
+    assert f"{port} is not in the range 1<=x<=65535" in result.output
+
+
+@pytest.mark.parametrize("poll", ["-1", "0", "nan", "inf", "3601"])
+def test_worker_poll_must_be_positive_and_finite(run_cli, poll):
+    result = run_cli("worker", "--until-done", "--poll", poll)
+    assert result.exit_code == 2, result.output
+    assert "must be more than 0 and at most 3600 seconds" in result.output
+
+
+def test_send_help_lists_the_exit_code_it_gives_for_an_empty_issue(run_cli):
+    assert run_cli("subscribers", "add", EMAIL, "--topic", "speech").exit_code == 0
+    result = run_cli("send", "--date", LISTED)
+    assert result.exit_code == 1
+    help_text = " ".join(run_cli("send", "--help").stdout.split())
+    assert "1 no papers for the issue" in help_text
+
+
+def test_admin_hash_help_gives_the_minimum_length(run_cli):
+    help_text = " ".join(run_cli("admin-hash", "--help").stdout.split())
+    assert "at least 12 characters" in help_text.lower()
+    short = run_cli("admin-hash", "--password", "x" * 11)
+    assert short.exit_code == 2 and "use at least 12 characters" in short.output
+
+
+def test_config_goes_before_or_after_the_command_name_of_every_command(run_cli, tmp_path):
+    config = tmp_path / "other.toml"
+    other_db = tmp_path / "other.db"
+    config.write_text(f'[database]\nurl = "sqlite:///{other_db}"\n', encoding="utf-8")
+    no_env = {"NEWSLETTER_DATABASE_URL": None}
+    added = run_cli("subscribers", "add", EMAIL, "--topic", "speech", "--config", str(config), env=no_env)
+    assert added.exit_code == 0, added.output
+    for args in (
+        ["--config", str(config), "subscribers", "list"],
+        ["subscribers", "--config", str(config), "list"],
+        ["subscribers", "list", "--config", str(config)],
+    ):
+        listed = run_cli(*args, env=no_env)
+        assert listed.exit_code == 0, listed.output
+        assert EMAIL in listed.stdout
+    assert run_cli("bounces", "--config", str(config), "--help").exit_code == 0
+    hashed = run_cli("admin-hash", "--config", str(config), "--password", "x" * 12)
+    assert hashed.exit_code == 0 and hashed.stdout.startswith("$argon2")
