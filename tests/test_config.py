@@ -138,3 +138,23 @@ def test_a_mistyped_environment_variable_is_named_not_silently_ignored(run_cli):
         " (did you mean NEWSLETTER_WEB_PORT?)",
     ]
     assert "hunter2" not in result.output  # the value of what may be a secret is never echoed
+
+
+@pytest.mark.parametrize(
+    ("url", "said"),
+    [
+        ("nonsense", "database.url: not a database URL; use e.g. sqlite:///newsletter.db"),
+        ("nosuchdb://user@host/name", "database.url: unknown database 'nosuchdb'; use e.g."),
+    ],
+)
+def test_a_malformed_database_url_is_a_config_error_naming_the_setting(run_cli, tmp_path, url, said):
+    config = tmp_path / "bad.toml"
+    config.write_text(f'[database]\nurl = "{url}"\n', encoding="utf-8")
+    by_file = run_cli("--config", str(config), "papers", env={"NEWSLETTER_DATABASE_URL": None})
+    # From the environment a URL may carry a password, which the error must not repeat.
+    secret_url = url.replace("user@", "user:secret@")
+    by_env = run_cli("papers", env={"NEWSLETTER_DATABASE_URL": secret_url})
+    for result in (by_file, by_env):
+        assert result.exit_code == 2, result.output
+        [line] = result.stderr.splitlines()
+        assert line.startswith(f"error: {said}") and "secret" not in line

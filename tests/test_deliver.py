@@ -330,8 +330,9 @@ def test_outbox_is_the_default_transport(run_cli, tmp_path):
     run_cli("subscribers", "add", "box@example.org", "--topic", "LLM")
     result = run_cli("send", "--date", DAY, clock=lambda: MORNING)
     assert result.exit_code == 0, result.output
-    files = list((tmp_path / "outbox").glob("*.eml"))
-    assert len(files) == 1
+    # As config.toml says: one file per message, named after its Message-ID, no subfolder per issue.
+    files = list((tmp_path / "outbox").iterdir())
+    assert [f.name for f in files] == ["digest.2025-03-11.1_newsletter.invalid.eml"]
     assert b"List-Unsubscribe-Post: List-Unsubscribe=One-Click" in files[0].read_bytes()
 
 

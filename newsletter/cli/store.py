@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import click
-from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError
 
 from newsletter import app
 from newsletter.cli.common import Exit, Runtime, command, fail
@@ -12,6 +10,7 @@ from newsletter.config import DatabaseSettings
 from newsletter.models import counted
 from newsletter.schedule import LEASE
 from newsletter.store.copy import StoreCopyError, copy_rows, row_counts
+from newsletter.store.url import database_url
 
 
 @click.command("copy-store")
@@ -36,10 +35,7 @@ def copy_store(runtime: Runtime, target_url: str) -> int:
     if running is not None:
         # Rows written after the copy began would be lost: the service must be stopped first.
         fail(f"a scheduler is running on this store ({running}): stop `newsletter run` first", Exit.USAGE)
-    try:
-        url = make_url(target_url)
-    except ArgumentError:
-        fail("--to: not a database URL (e.g. postgresql+psycopg://user@host/name)", Exit.USAGE)
+    url = database_url(target_url, "--to")
     shown = url.render_as_string(hide_password=True)
     if url == source.engine.url:
         fail("--to names the database the store already uses", Exit.USAGE)
