@@ -101,12 +101,22 @@ def read_mbox(path: Path) -> Iterable[Message]:
     with path.open("rb") as handle:
         start = handle.read(5)
     if start and start != b"From ":
-        with path.open("rb") as handle:
-            message = email.message_from_binary_file(handle, policy=compat32)
-        if not message.keys():
-            raise BounceFileError(f"{path}: neither an mbox file nor an email message")
-        return [message]
+        return [read_message(path.read_bytes(), str(path))]
     return _mbox_messages(path)
+
+
+# Every email carries some of these; "{"a": 1}" parses as a header named '{"a"', and is no email.
+MAIL_HEADERS = frozenset(
+    {"from", "to", "date", "subject", "message-id", "content-type", "mime-version", "received", "return-path"}
+)
+
+
+def read_message(raw: bytes, name: str) -> Message:
+    """One saved email from its bytes; BounceFileError (naming `name`) if they are not one."""
+    message = email.message_from_bytes(raw, policy=compat32)
+    if not MAIL_HEADERS & {key.lower() for key in message}:
+        raise BounceFileError(f"{name}: neither an mbox file nor an email message")
+    return message
 
 
 def _mbox_messages(path: Path) -> Iterable[Message]:
@@ -115,11 +125,6 @@ def _mbox_messages(path: Path) -> Iterable[Message]:
         yield from box
     finally:
         box.close()
-
-
-def parse_message(raw: bytes) -> Message:
-    """One message from its bytes (an upload to the admin API)."""
-    return email.message_from_bytes(raw, policy=compat32)
 
 
 def apply_bounces(store: Store, messages: Iterable[Message], now: datetime) -> BounceReport:

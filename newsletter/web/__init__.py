@@ -26,7 +26,8 @@ def create_app(svc: Services) -> ASGIApp:
     app = FastAPI(
         title="newsletter admin API",
         version=__version__,
-        docs_url="/api/docs",
+        # No Swagger UI: it loads its script from a CDN (blank offline). The schema is served as JSON.
+        docs_url=None,
         redoc_url=None,
         openapi_url="/api/openapi.json",
     )

@@ -1,11 +1,10 @@
-"""The admin pages: sign-in, dashboard, and the preview of tomorrow's issue for any reader."""
+"""The admin pages: sign-in, dashboard, an issue's page, and the preview of any reader's issue."""
 
 from __future__ import annotations
 
 import logging
 import secrets
-from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
 from functools import partial
 from typing import Any
 from urllib.parse import urlencode
@@ -17,15 +16,11 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from newsletter.collect import run_fetch
-from newsletter.deliver import SendError, TransportUnusable
-from newsletter.edition import Edition, Plan
-from newsletter.models import Subscriber, not_sent_note
-from newsletter.notices import deliver_notice, preview_notice
-from newsletter.render import RenderedEmail
 from newsletter.schedule import LEASE
-from newsletter.subscribers import InvalidInput, clean_excludes, clean_topics, split_topic_lines
+from newsletter.subscribers import InvalidInput
 from newsletter.web.context import WebContext, client_ip
 from newsletter.web.forms import posted_or_empty
+from newsletter.web.preview import build_preview, is_frozen, parse_issue_date, send_copy, skip_paper
 
 log = logging.getLogger(__name__)
 
@@ -51,64 +46,6 @@ def check_bearer(expected: str, header: str | None) -> bool:
 
 def is_admin(request: Request) -> bool:
     return bool(request.session.get("admin"))
-
-
-@dataclass(frozen=True, slots=True)
-class PreviewResult:
-    """What the preview shows: the plan (picks and reasons) and the exact email."""
-
-    edition: Edition
-    plan: Plan
-    rendered: RenderedEmail | None
-    note: str | None = None  # a weekly reader previewed on another day
-
-
-def build_preview(ctx: WebContext, issue_date: date, email: str, topics: str) -> PreviewResult:
-    """Tomorrow's email for a reader (or ad-hoc topics), through the same code path as the real send."""
-    svc = ctx.svc
-    edition = Edition.open(svc.store, svc.settings, issue_date, svc.clock(), freeze=False)
-    note = None
-    if email:
-        sub = svc.store.subscribers.by_email(email)
-        if sub is None:
-            raise InvalidInput("email", f"no subscriber {email}")
-        plan = edition.preview_plan(sub)
-        note = not_sent_note(sub, issue_date)
-    else:
-        lines, excludes = split_topic_lines(topics.replace("\r\n", "\n").split("\n"))
-        defaults = svc.settings.subscribers
-        adhoc = Subscriber(
-            id=0,
-            email=svc.settings.delivery.admin_email or "preview@example.org",
-            status="active",
-            topics=clean_topics(lines),
-            excludes=clean_excludes(excludes),
-            timezone=defaults.default_timezone,
-            hour=defaults.default_hour,
-            cadence="daily",
-            weekday=0,
-            per_email=defaults.default_per_email,
-            created_at=svc.clock(),
-        )
-        plan = edition.plan([adhoc])[0]
-    rendered = None if plan.kind == "skip" else edition.render(plan, svc.signer())
-    return PreviewResult(edition, plan, rendered, note)
-
-
-def parse_issue_date(text: str, ctx: WebContext) -> date:
-    today = ctx.svc.clock().date()
-    if text in ("", "tomorrow"):
-        return today + timedelta(days=1)
-    if text == "today":
-        return today
-    try:
-        day = date.fromisoformat(text)
-    except ValueError:
-        raise InvalidInput("date", f"{text[:40]!r} is not a date like 2025-05-30") from None
-    # A preview ten years away means a typo; and dates near year 1 overflow the pool's window.
-    if abs((day - today).days) > 3660:
-        raise InvalidInput("date", f"{day} is more than ten years away")
-    return day
 
 
 def build_router(ctx: WebContext) -> APIRouter:
@@ -168,9 +105,11 @@ def build_router(ctx: WebContext) -> APIRouter:
         if not is_admin(request):
             return login_redirect()
         try:
-            record = svc.store.issues.find_issue(date.fromisoformat(day))
+            issue_date = date.fromisoformat(day)
         except ValueError:
-            record = None
+            # 422, as the preview answers a bad date; 404 is kept for a real day without an issue.
+            return ctx.message(request, "Not a date", f"{day[:40]!r} is not a date like 2025-05-30.", 422)
+        record = svc.store.issues.find_issue(issue_date)
         if record is None:
             return ctx.message(request, "No such issue", f"No issue of {day[:40]} has started.", 404)
         counts = svc.store.ledger.counts(record)
@@ -196,11 +135,11 @@ def build_router(ctx: WebContext) -> APIRouter:
             "no_email": None,
             "admin_email": svc.settings.delivery.admin_email,
             "notice": notice[:200],
-            "back_url": str(request.url.path) + ("?" + request.url.query if request.url.query else ""),
+            "frozen": False,
         }
         try:
             issue_date = parse_issue_date(date, ctx)
-            context["issue_date"] = issue_date.isoformat()
+            context.update(issue_date=issue_date.isoformat(), frozen=is_frozen(ctx, issue_date))
             if email or topics.strip():
                 result = build_preview(ctx, issue_date, email, topics)
                 plan, note = result.plan, result.note
@@ -236,7 +175,7 @@ def build_router(ctx: WebContext) -> APIRouter:
             except InvalidInput as exc:
                 notice = str(exc)
             else:
-                notice = _send_copy(ctx, to, result.rendered)
+                notice = send_copy(ctx, to, result.rendered)
         return RedirectResponse("/admin/preview?" + urlencode({**query, "notice": notice}), status_code=303)
 
     @router.post("/admin/skip", response_model=None)
@@ -252,11 +191,9 @@ def build_router(ctx: WebContext) -> APIRouter:
         except InvalidInput as exc:
             return ctx.message(request, "Cannot skip", str(exc), 422)
         notice = skip_paper(ctx, issue_date, form.get("arxiv_id", ""))
-        back = form.get("back", "/admin/preview")
-        if not back.startswith("/admin/preview"):
-            back = "/admin/preview"
-        joiner = "&" if "?" in back else "?"
-        return RedirectResponse(f"{back}{joiner}{urlencode({'notice': notice})}", status_code=303)
+        # Back to the preview the button was on: the same reader (or topics) and date.
+        back = {key: form.get(key, "") for key in ("email", "topics", "date")}
+        return RedirectResponse("/admin/preview?" + urlencode({**back, "notice": notice}), status_code=303)
 
     @router.post("/admin/fetch", response_model=None)
     def refetch(request: Request) -> Response:
@@ -271,29 +208,3 @@ def build_router(ctx: WebContext) -> APIRouter:
 STATUS_ORDER = ("active", "pending", "unsubscribed", "bounced")
 SUGGESTED_READERS = 500  # newest readers offered by the preview's reader field
 ISSUE_PAGE_ROWS = 200  # failed and deferred rows listed on an issue's page, each
-
-
-def skip_paper(ctx: WebContext, issue_date: date, arxiv_id: str) -> str:
-    """Keep a paper out of an issue that has not started sending; says what happened."""
-    svc = ctx.svc
-    issue = svc.store.issues.find_issue(issue_date)
-    if issue is not None and issue.frozen_at is not None:
-        return f"The issue of {issue_date} is already being sent; it can no longer change."
-    if arxiv_id not in svc.store.papers.by_ids({arxiv_id}):
-        return f"No paper {arxiv_id[:40]} in the store."
-    svc.store.issues.skip_paper(issue_date, arxiv_id, svc.clock())
-    return f"{arxiv_id} will not be in the issue of {issue_date}."
-
-
-def _send_copy(ctx: WebContext, to: str, rendered: RenderedEmail | None) -> str:
-    if rendered is None:
-        return "This reader gets no email that day; nothing to send."
-    svc = ctx.svc
-    transport = svc.transport()
-    try:
-        deliver_notice(transport, svc.settings, preview_notice(svc.settings, to, rendered, svc.clock()))
-    except (SendError, TransportUnusable) as exc:
-        return f"Sending failed: {exc}"
-    finally:
-        transport.close()
-    return f"Sent the preview to {to}."

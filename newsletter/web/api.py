@@ -8,11 +8,12 @@ from fastapi import APIRouter, Depends, Header, HTTPException, Query, Request
 from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
-from newsletter.bounces import apply_bounces, parse_message
+from newsletter.bounces import BounceFileError, apply_bounces, read_message
 from newsletter.collect import run_fetch
 from newsletter.subscribers import InvalidInput
-from newsletter.web.admin import STATUS_ORDER, build_preview, check_bearer, parse_issue_date, skip_paper
+from newsletter.web.admin import STATUS_ORDER, check_bearer
 from newsletter.web.context import WebContext
+from newsletter.web.preview import build_preview, parse_issue_date, skip_paper
 
 
 class PickOut(BaseModel):
@@ -143,11 +144,18 @@ def build_router(ctx: WebContext) -> APIRouter:
         },
     )
     async def bounce(request: Request) -> BouncesOut:
-        """Upload one bounce (an RFC 3464 delivery status notification); a hard bounce suppresses it."""
+        """Upload one bounce (an RFC 3464 delivery status notification); a hard bounce suppresses it.
+
+        Bytes that are not an email message are refused (422), as `newsletter bounces import` refuses them.
+        """
         raw = await request.body()
         if not raw or len(raw) > 5_000_000:
             raise HTTPException(status_code=422, detail="send one message of at most 5 MB")
-        report = await run_in_threadpool(apply_bounces, svc.store, [parse_message(raw)], svc.clock())
+        try:
+            message = read_message(raw, "the request body")
+        except BounceFileError as exc:
+            raise HTTPException(status_code=422, detail=str(exc)) from None
+        report = await run_in_threadpool(apply_bounces, svc.store, [message], svc.clock())
         return BouncesOut(
             line=report.line(), hard=report.hard, soft=report.soft, suppressed=report.suppressed
         )

@@ -16,6 +16,7 @@ from __future__ import annotations
 import itertools
 from collections.abc import Iterator
 from dataclasses import replace
+from datetime import date
 from typing import Any
 from urllib.parse import quote
 from xml.etree import ElementTree
@@ -514,15 +515,24 @@ def test_admin_preview_answers_200_or_422_for_any_query(
 def test_the_admin_issue_page_answers_200_or_404_for_any_day(
     world: WebWorld, admin: TestClient, day: str
 ) -> None:
-    response = _checked(admin.get(f"/admin/issue/{quote(_sendable(day, 4_000), safe='')}"), [day])
-    assert response.status_code in (200, 404)
+    sent = _sendable(day, 4_000)
+    response = _checked(admin.get(f"/admin/issue/{quote(sent, safe='')}"), [day])
+    try:
+        date.fromisoformat(sent)
+    except ValueError:
+        # Not a date: 422, as the preview answers a bad date; 404 when an empty day or a "/" in it
+        # takes the request to another address (and the client itself resolves "." and "..").
+        elsewhere = not sent or "/" in sent
+        assert sent in (".", "..") or response.status_code == (404 if elsewhere else 422)
+    else:
+        assert response.status_code in (200, 404)
     event(f"admin issue page {response.status_code}")
 
 
 # Regression (found by this fuzzing, now fixed): an issue date within window_days (3) of 0001-01-01 makes
 # newsletter/store/papers.py pool() (line 214: issue_date - timedelta(days=window_days)) raise
 # OverflowError: GET /admin/preview?date=0001-01-01&topics=x and GET /api/preview?date=0001-01-01&topics=x
-# answer 500; parse_issue_date (newsletter/web/admin.py) accepts any ISO date
+# answer 500; parse_issue_date (now in newsletter/web/preview.py) accepted any ISO date
 
 
 @example(day=1, api=False)

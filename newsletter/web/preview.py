@@ -1,0 +1,103 @@
+"""The issue preview the admin pages and the JSON API share: build it, send a copy, skip a paper."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+from newsletter.deliver import SendError, TransportUnusable
+from newsletter.edition import Edition, Plan
+from newsletter.models import Subscriber, not_sent_note
+from newsletter.notices import deliver_notice, preview_notice
+from newsletter.render import RenderedEmail
+from newsletter.subscribers import InvalidInput, clean_excludes, clean_topics, split_topic_lines
+from newsletter.web.context import WebContext
+
+
+@dataclass(frozen=True, slots=True)
+class PreviewResult:
+    """What the preview shows: the plan (picks and reasons) and the exact email."""
+
+    edition: Edition
+    plan: Plan
+    rendered: RenderedEmail | None
+    note: str | None = None  # a weekly reader previewed on another day
+
+
+def build_preview(ctx: WebContext, issue_date: date, email: str, topics: str) -> PreviewResult:
+    """Tomorrow's email for a reader (or ad-hoc topics), through the same code path as the real send."""
+    svc = ctx.svc
+    edition = Edition.open(svc.store, svc.settings, issue_date, svc.clock(), freeze=False)
+    note = None
+    if email:
+        sub = svc.store.subscribers.by_email(email)
+        if sub is None:
+            raise InvalidInput("email", f"no subscriber {email}")
+        plan = edition.preview_plan(sub)
+        note = not_sent_note(sub, issue_date)
+    else:
+        lines, excludes = split_topic_lines(topics.replace("\r\n", "\n").split("\n"))
+        defaults = svc.settings.subscribers
+        adhoc = Subscriber(
+            id=0,
+            email=svc.settings.delivery.admin_email or "preview@example.org",
+            status="active",
+            topics=clean_topics(lines),
+            excludes=clean_excludes(excludes),
+            timezone=defaults.default_timezone,
+            hour=defaults.default_hour,
+            cadence="daily",
+            weekday=0,
+            per_email=defaults.default_per_email,
+            created_at=svc.clock(),
+        )
+        plan = edition.plan([adhoc])[0]
+    rendered = None if plan.kind == "skip" else edition.render(plan, svc.signer())
+    return PreviewResult(edition, plan, rendered, note)
+
+
+def parse_issue_date(text: str, ctx: WebContext) -> date:
+    today = ctx.svc.clock().date()
+    if text in ("", "tomorrow"):
+        return today + timedelta(days=1)
+    if text == "today":
+        return today
+    try:
+        day = date.fromisoformat(text)
+    except ValueError:
+        raise InvalidInput("date", f"{text[:40]!r} is not a date like 2025-05-30") from None
+    # A preview ten years away means a typo; and dates near year 1 overflow the pool's window.
+    if abs((day - today).days) > 3660:
+        raise InvalidInput("date", f"{day} is more than ten years away")
+    return day
+
+
+def is_frozen(ctx: WebContext, issue_date: date) -> bool:
+    """Whether the issue has started sending: its papers are fixed, none can be skipped."""
+    issue = ctx.svc.store.issues.find_issue(issue_date)
+    return issue is not None and issue.frozen_at is not None
+
+
+def skip_paper(ctx: WebContext, issue_date: date, arxiv_id: str) -> str:
+    """Keep a paper out of an issue that has not started sending; says what happened."""
+    svc = ctx.svc
+    if is_frozen(ctx, issue_date):
+        return f"The issue of {issue_date} is already being sent; it can no longer change."
+    if arxiv_id not in svc.store.papers.by_ids({arxiv_id}):
+        return f"No paper {arxiv_id[:40]} in the store."
+    svc.store.issues.skip_paper(issue_date, arxiv_id, svc.clock())
+    return f"{arxiv_id} will not be in the issue of {issue_date}."
+
+
+def send_copy(ctx: WebContext, to: str, rendered: RenderedEmail | None) -> str:
+    if rendered is None:
+        return "This reader gets no email that day; nothing to send."
+    svc = ctx.svc
+    transport = svc.transport()
+    try:
+        deliver_notice(transport, svc.settings, preview_notice(svc.settings, to, rendered, svc.clock()))
+    except (SendError, TransportUnusable) as exc:
+        return f"Sending failed: {exc}"
+    finally:
+        transport.close()
+    return f"Sent the preview to {to}."

@@ -1,0 +1,96 @@
+"""Admin pages and the JSON API over HTTP: bad dates, skipping from a sent issue, uploads, the docs."""
+
+from __future__ import annotations
+
+import os
+import re
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+
+from newsletter.subscribers import preferences
+from tests.conftest import HF_API
+from tests.smtp_server import free_port
+from tests.web_support import ADMIN_TOKEN, NOW, make_world
+
+MARCH = HF_API / "daily_papers_2025-03-11.json"
+BEARER = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
+
+
+@pytest.fixture
+def world(db_url, smtp):
+    # /api/fetch must not reach the internet: the source is a closed local port, tried once.
+    w = make_world(
+        db_url,
+        smtp[1].port,
+        NEWSLETTER_SOURCES_BASE_URL=f"http://127.0.0.1:{free_port()}",
+        NEWSLETTER_SOURCES_RETRIES="0",
+        NEWSLETTER_SOURCES_TIMEOUT_S="2",
+    )
+    yield w
+    w.client.close()
+    w.store.dispose()
+
+
+def test_the_issue_page_says_a_non_date_is_not_a_date_and_a_missing_issue_is_404(world):
+    world.login()
+    for garbage in ("garbage", "2025-13-40"):
+        page = world.client.get(f"/admin/issue/{garbage}")
+        assert page.status_code == 422
+        assert "is not a date like 2025-05-30" in page.text and "has started" not in page.text
+    # The same status the preview gives a bad date.
+    assert world.client.get("/admin/preview", params={"date": "garbage"}).status_code == 422
+    missing = world.client.get("/admin/issue/2025-03-12")
+    assert missing.status_code == 404 and "No issue of 2025-03-12 has started" in missing.text
+
+
+def test_a_sent_issue_offers_no_skip_and_a_skip_keeps_the_reader_and_date(world, run_cli):
+    assert run_cli("fetch", "--file", str(MARCH), "--date", "2025-03-11").exit_code == 0
+    prefs = preferences(["LLM reasoning"], timezone="UTC", hour=7)
+    world.store.subscribers.add("p@example.org", prefs, "active", NOW)
+    world.login()
+    query = {"email": "p@example.org", "date": "2025-03-11"}
+    before = world.client.get("/admin/preview", params=query)
+    assert before.status_code == 200 and "Skip from issue" in before.text
+    arxiv_id = re.search(r'name="arxiv_id" value="([^"]+)"', before.text).group(1)
+    skip_form = before.text.split('action="/admin/skip"')[1].split("</form>")[0]
+    form = dict(re.findall(r'<input type="hidden" name="(\w+)" value="([^"]*)"', skip_form))
+    assert "sent" in run_cli("send", "--date", "2025-03-11").stdout  # to the outbox: the issue is frozen
+    after = world.client.get("/admin/preview", params=query)
+    assert after.status_code == 200 and 'id="picks"' in after.text
+    assert "Skip from issue" not in after.text and 'action="/admin/skip"' not in after.text
+    assert "already being sent" in after.text
+    # A skip posted from a page loaded before the send: back to the same reader and date, told why.
+    response = world.client.post("/admin/skip", data=form, follow_redirects=False)
+    assert response.status_code == 303
+    location = urlsplit(response.headers["location"])
+    params = parse_qs(location.query)
+    assert location.path == "/admin/preview"
+    assert params["email"] == ["p@example.org"] and params["date"] == ["2025-03-11"]
+    assert "already being sent; it can no longer change" in params["notice"][0]
+    shown = world.client.get(response.headers["location"])
+    assert "already being sent; it can no longer change" in shown.text and "p@example.org" in shown.text
+    assert arxiv_id in before.text
+
+
+def test_the_api_docs_page_is_off_and_the_schema_is_served(world):
+    assert world.client.get("/api/docs").status_code == 404
+    assert world.client.get("/api/docs/oauth2-redirect").status_code == 404
+    schema = world.client.get("/api/openapi.json")
+    assert schema.status_code == 200 and "/api/preview" in schema.json()["paths"]
+
+
+@pytest.mark.parametrize("body", [os.urandom(300), b'{"a": 1, "b": [2]}', b'{\n  "email": "x"\n}', b"hello"])
+def test_an_upload_that_is_not_an_email_is_refused_like_the_cli_does(world, body):
+    response = world.client.post(
+        "/api/bounces", content=body, headers={**BEARER, "Content-Type": "message/rfc822"}
+    )
+    assert response.status_code == 422
+    assert "neither an mbox file nor an email message" in response.json()["detail"]
+
+
+def test_the_cli_refuses_a_json_file_as_the_api_does(run_cli, tmp_path):
+    upload = tmp_path / "bounce.json"
+    upload.write_bytes(b'{"a": 1, "b": [2]}')
+    refused = run_cli("bounces", "import", str(upload))
+    assert refused.exit_code == 2 and "neither an mbox file nor an email message" in refused.stderr
