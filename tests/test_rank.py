@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import subprocess
 import sys
@@ -309,3 +310,28 @@ def test_loaders_name_the_file_and_line_of_a_malformed_entry(tmp_path: Path) -> 
     toml.write_text("[[topic]\n")
     with pytest.raises(ValueError, match="not valid TOML"):
         load_eval_topics(toml)
+
+
+def test_rank_eval_refuses_an_empty_papers_file(run_cli, tmp_path: Path) -> None:
+    empty = tmp_path / "empty.jsonl"
+    empty.write_text("\n", encoding="utf-8")
+    result = run_cli("rank-eval", "--papers", str(empty), "--topics", str(EVAL_TOPICS))
+    assert result.exit_code == 2, result.output
+    assert result.stderr.splitlines() == [f"error: {empty}: no papers (one JSON object per line)"]
+    assert result.stdout == ""
+
+
+def test_rank_eval_refuses_topics_without_three_relevant_papers(run_cli, tmp_path: Path) -> None:
+    topics = tmp_path / "topics.toml"
+    topics.write_text('[[topic]]\nquery = "astronomy"\ncategories = ["astro-ph.GA"]\n', encoding="utf-8")
+    result = run_cli("rank-eval", "--papers", str(EVAL_PAPERS), "--topics", str(topics))
+    assert result.exit_code == 2, result.output
+    assert result.stderr.splitlines() == [
+        "error: no topic has at least 3 relevant papers among the 329 papers; nothing to score"
+    ]
+
+
+def test_rank_eval_prints_the_scores_as_json(run_cli) -> None:
+    result = run_cli("rank-eval", "--papers", str(EVAL_PAPERS), "--topics", str(EVAL_TOPICS))
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["papers"] == 329

@@ -64,12 +64,16 @@ def picks(runtime: Runtime, email: str, day: date | None, ranker: str | None, as
 @click.option("--ranker", type=click.Choice(["lexical", "hybrid"]), default="lexical", show_default=True)
 @command
 def rank_eval(runtime: Runtime, papers_path: Path, topics_path: Path, ranker: str) -> int:
-    """Score a ranker on labelled papers: mean nDCG@10 and P@10 as JSON."""
+    """Score a ranker on labelled papers: mean nDCG@10 and P@10 as JSON.
+
+    Only topics with at least 3 relevant papers count. Exit codes: 0 scored, 2 a file is missing,
+    malformed or empty, or no topic has 3 relevant papers.
+    """
     try:
         papers, categories = load_eval_papers(papers_path)
         topics = load_eval_topics(topics_path)
+        result = evaluate(make_scorer(ranker), papers, categories, topics)
     except (OSError, ValueError) as exc:
         fail(str(exc), Exit.USAGE)
-    scorer = make_scorer(ranker)
-    click.echo(json.dumps(evaluate(scorer, papers, categories, topics), indent=2))
+    click.echo(json.dumps(result, indent=2))
     return Exit.OK

@@ -54,6 +54,8 @@ def load_eval_papers(path: Path | str) -> tuple[list[Paper], dict[str, list[str]
                 )
             )
             categories[arxiv_id] = list(cats)
+    if not papers:
+        raise ValueError(f"{path}: no papers (one JSON object per line)")
     return papers, categories
 
 
@@ -108,16 +110,21 @@ def evaluate(
     """nDCG@k and precision@k of `scorer`, averaged over the topics with at least 3 relevant papers.
 
     A paper is relevant to a topic when any of its categories is one of the topic's; relevance
-    is binary, and the ideal ranking puts min(k, relevant) relevant papers first.
+    is binary, and the ideal ranking puts min(k, relevant) relevant papers first. ValueError when
+    no topic has that many: a score of nothing would read as a ranker that finds nothing.
     """
     ids = [p.arxiv_id for p in papers]
+    relevance = [[bool(set(wanted).intersection(categories.get(i, ()))) for i in ids] for _, wanted in topics]
+    if not any(sum(relevant) >= MIN_RELEVANT for relevant in relevance):
+        raise ValueError(
+            f"no topic has at least {MIN_RELEVANT} relevant papers among the {len(papers)} papers; "
+            "nothing to score"
+        )
     matrix = scorer.score(papers, [query for query, _ in topics])
     rows: list[dict[str, Any]] = []
     ndcgs: list[float] = []
     precisions: list[float] = []
-    for row, (query, wanted) in enumerate(topics):
-        wanted_set = set(wanted)
-        relevant = [bool(wanted_set.intersection(categories.get(i, ()))) for i in ids]
+    for row, ((query, _), relevant) in enumerate(zip(topics, relevance, strict=True)):
         n_relevant = sum(relevant)
         if n_relevant < MIN_RELEVANT:
             continue
@@ -136,8 +143,8 @@ def evaluate(
         )
     return {
         "ranker": scorer.name,
-        f"ndcg@{k}": round(sum(ndcgs) / len(ndcgs), 4) if ndcgs else 0.0,
-        f"p@{k}": round(sum(precisions) / len(precisions), 4) if precisions else 0.0,
+        f"ndcg@{k}": round(sum(ndcgs) / len(ndcgs), 4),
+        f"p@{k}": round(sum(precisions) / len(precisions), 4),
         "topics": rows,
         "papers": len(papers),
     }
