@@ -15,6 +15,7 @@ from newsletter.scrape import parse_api
 from newsletter.subscribers import preferences
 from newsletter.tokens import FUTURE_SLACK_S, MAX_AGE_S, InvalidToken
 from tests.conftest import HF_API
+from tests.test_web import mail_to, subscribe
 from tests.web_support import WebWorld, link_in, make_world
 
 OCT = HF_API / "daily_papers_2025-10-03.json"
@@ -80,3 +81,19 @@ def test_a_manage_link_expires_after_its_age_and_is_refused_far_in_the_future(wo
     with pytest.raises(InvalidToken, match="not valid"):
         signer.check("manage", ahead)
     assert world.client.get(f"/manage/{ahead}").status_code == 404
+
+
+def test_an_expired_manage_link_leads_to_a_fresh_one(world, smtp):
+    handler, _ = smtp
+    prefs = preferences(["speech"], timezone="UTC", hour=7)
+    sub = world.store.subscribers.add("old@example.org", prefs, "active", real_now())
+    stamp = datetime.fromtimestamp(time.time() - MAX_AGE_S["manage"] - 60, UTC)
+    page = world.client.get(f"/manage/{world.svc.signer().mint('manage', sub, at=stamp)}")
+    assert page.status_code == 410
+    assert "email you a fresh link" in page.text and '<a href="/">Get a fresh link</a>' in page.text
+    # The sign-up form, given the same address, mails the reader a manage link that opens.
+    response = subscribe(world, email="old@example.org", topics="speech")
+    assert response.status_code == 200
+    fresh = link_in(mail_to(handler, "old@example.org"), "manage")
+    assert world.client.get(fresh).status_code == 200
+    assert world.store.subscribers.by_email("old@example.org").topics == ("speech",)

@@ -39,9 +39,17 @@ def token_error_handler(ctx: WebContext) -> Callable[[Request, Exception], HTMLR
     """
 
     def handle(request: Request, exc: Exception) -> HTMLResponse:
-        status = 410 if isinstance(exc, InvalidToken) and exc.expired else 404
+        if isinstance(exc, InvalidToken) and exc.expired:
+            # The sign-up form mails a fresh link: a new confirmation, or a manage link to a reader.
+            return ctx.message(
+                request,
+                "This link does not work",
+                f"{exc}. Enter your address on the sign-up page and we will email you a fresh link.",
+                410,
+                link={"url": "/", "text": "Get a fresh link"},
+            )
         return ctx.message(
-            request, "This link does not work", f"{exc}. Links in our emails are personal.", status
+            request, "This link does not work", f"{exc}. Links in our emails are personal.", 404
         )
 
     return handle
