@@ -20,8 +20,12 @@ MAX_EXCLUDES = 50
 MAX_PER_EMAIL = 30
 MAX_LOCAL_PART = 64
 MAX_ADDRESS = 254
-# C0 and C1 control characters, including CR and LF, plus the Unicode line and paragraph separators.
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+# C0 and C1 control characters, including CR and LF, plus the Unicode line and paragraph separators,
+# and the bidi embeddings, overrides and isolates (U+202A..U+202E, U+2066..U+2069), which can make a
+# stored value read differently from what it is ("Trojan Source"). The directional marks LRM and RLM
+# and the zero-width joiners stay: RTL text and emoji sequences use them legitimately.
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+_FULL_WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 
 
 class InvalidInput(ValueError):
@@ -110,6 +114,8 @@ def _clean_list(field: str, raw: Sequence[str], limit: int) -> tuple[str, ...]:
 def check_timezone(name: str) -> str:
     """An IANA time zone name like Asia/Kolkata (an old spelling becomes the current one), or InvalidInput."""
     text = _clean("timezone", name, max_chars=64)
+    if not text:
+        raise InvalidInput("timezone", "is empty; choose one, such as Europe/Paris or UTC")
     if text not in _zone_names():
         raise InvalidInput("timezone", f"unknown time zone {text!r}; use an IANA name like Europe/Paris")
     try:
@@ -161,17 +167,22 @@ def check_cadence(cadence: str) -> str:
 
 
 def parse_weekday(value: str | int) -> int:
-    """A weekday as 0 (Monday) .. 6, from a number or a name like 'mon' or 'Monday'."""
+    """A weekday as 0 (Monday) .. 6, from a name like 'mon', 'tues' or 'Monday', or an int 0..6.
+
+    Typed text must be a name: '5' could mean Friday or Saturday, so it is refused. Ints come
+    from code (a stored value, or the web form's select, whose options are numbered from Monday).
+    """
     if isinstance(value, int):
         if 0 <= value <= 6:
             return value
         raise InvalidInput("weekday", "must be 0 (Monday) to 6 (Sunday)")
-    text = value.strip().lower()[:3]
-    if text in WEEKDAYS:
-        return WEEKDAYS.index(text)
-    if text.isascii() and text.isdecimal():
-        return parse_weekday(int(text))
-    raise InvalidInput("weekday", f"unknown weekday {value!r}")
+    if not isinstance(value, str):
+        raise InvalidInput("weekday", "must be text")
+    text = value.strip().lower()
+    for number, name in enumerate(_FULL_WEEKDAYS):
+        if len(text) >= 3 and name.startswith(text):
+            return number
+    raise InvalidInput("weekday", f"unknown weekday {value[:20]!r}; use {', '.join(WEEKDAYS)}")
 
 
 def check_per_email(count: int) -> int:
@@ -208,7 +219,7 @@ def _clean(field: str, value: str, *, max_chars: int) -> str:
         raise InvalidInput(field, "must be text")
     text = unicodedata.normalize("NFC", value)
     if _CONTROL.search(text):
-        raise InvalidInput(field, "must not contain control characters or line breaks")
+        raise InvalidInput(field, "must not contain control characters, line breaks or direction overrides")
     text = text.strip()
     if len(text) > max_chars:
         raise InvalidInput(field, f"at most {max_chars} characters, got {len(text)}")

@@ -76,6 +76,8 @@ def test_set_changes_only_the_given_settings_and_refuses_bad_ones(run_cli):
         (["--tz", "Mars/Base"], "timezone: unknown time zone 'Mars/Base'"),
         (["--per-email", "31"], "per_email"),
         (["--weekday", "someday"], "weekday: unknown weekday"),
+        (["--weekday", "4"], "weekday: unknown weekday '4'; use mon, tue"),
+        (["--tz", ""], "timezone: is empty; choose one"),
         ([], "nothing to change"),
     ):
         refused = run_cli("subscribers", "set", "gus@example.org", *args)
@@ -145,6 +147,17 @@ def test_list_text_shows_email_status_schedule_and_topics(run_cli):
         (["ok@example.org", "--topic", "x", "--exclude", "a\x00b"], "control characters"),
         (["ok@example.org", "--topic", "x", "--tz", "UTC\n"], "control characters"),
         (["ok@example.org", "--topic", "x", "--weekday", "someday"], "unknown weekday"),
+        (
+            ["ok@example.org", "--topic", "x", "--cadence", "weekly", "--weekday", "5"],
+            "weekday: unknown weekday '5'; use mon, tue, wed, thu, fri, sat, sun",
+        ),
+        (["ok@example.org", "--topic", "x", "--tz", ""], "timezone: is empty; choose one"),
+        (["ok@example.org", "--topic", "\u202eevil\u202c"], "topics: must not contain control characters"),
+        (["ok@example.org", "--topic", "x", "--exclude", "a\u2067b"], "direction overrides"),
+        (
+            ["ok@example.org", "--topic", "-survey"],
+            "topics: '-survey' starts with '-', which marks an exclusion: use --exclude 'survey'",
+        ),
     ],
 )
 def test_bad_input_is_refused_and_nothing_is_stored(run_cli, args, message):
@@ -179,3 +192,28 @@ def test_bulk_import_skips_known_addresses_and_counts_only_the_new(store):
     assert sorted(s.email for s in store.subscribers.listed()) == sorted(
         ["known@example.org"] + [f"r{i}@example.org" for i in range(5)]
     )
+
+
+def test_rtl_text_marks_and_emoji_joiners_are_kept(run_cli):
+    # Only the direction overrides and isolates are refused; marks and joiners are part of real text.
+    topics = ["\u200f\u05e9\u05dc\u05d5\u05dd\u200e", "تعلم الآلة", "👩\u200d🔬"]
+    args = [arg for topic in topics for arg in ("--topic", topic)]
+    result = run_cli(
+        "subscribers", "add", "rtl@example.org", *args, "--cadence", "weekly", "--weekday", "Tues"
+    )
+    assert result.exit_code == 0, result.output
+    [sub] = listed(run_cli)
+    assert (sub["topics"], sub["weekday"]) == (topics, 1)
+
+
+def test_set_topics_refuses_a_topic_that_looks_like_an_exclusion(run_cli):
+    run_cli("subscribers", "add", "gus@example.org", "--topic", "speech")
+    result = run_cli(
+        "subscribers", "set-topics", "gus@example.org", "--topic", "robots", "--topic", "-survey"
+    )
+    assert result.exit_code == 2
+    assert (
+        result.stderr
+        == "error: topics: '-survey' starts with '-', which marks an exclusion: use --exclude 'survey'\n"
+    )
+    assert listed(run_cli)[0]["topics"] == ["speech"]

@@ -12,6 +12,9 @@ from newsletter.models import CADENCES, STATUSES, WEEKDAYS, Subscriber, counted
 from newsletter.store.subscribers import DuplicateSubscriber
 from newsletter.subscribers import InvalidInput, normalize_email, preferences
 
+TOPIC_HELP = "A topic, e.g. 'LLM reasoning' (exclusions go in --exclude). Repeat."
+WEEKDAY_NAMES = ", ".join(WEEKDAYS)
+
 
 @click.group()
 @config_option
@@ -21,16 +24,14 @@ def subscribers() -> None:
 
 @subscribers.command("add")
 @click.argument("email")
-@click.option(
-    "--topic", "topics", multiple=True, required=True, help="A topic, e.g. 'LLM reasoning'. Repeat."
-)
+@click.option("--topic", "topics", multiple=True, required=True, help=TOPIC_HELP)
 @click.option(
     "--exclude", "excludes", multiple=True, help="Drop papers mentioning this, e.g. 'survey'. Repeat."
 )
-@click.option("--tz", "timezone", help="IANA time zone, e.g. Asia/Kolkata (default from config).")
+@click.option("--tz", "timezone", help="IANA time zone, e.g. Asia/Kolkata (default from config; not empty).")
 @click.option("--hour", type=int, help="Local delivery hour 0-23 (default from config).")
 @click.option("--cadence", type=click.Choice(CADENCES), default="daily", show_default=True)
-@click.option("--weekday", help="Weekday for weekly digests, e.g. fri (default: mon).")
+@click.option("--weekday", help=f"Weekday for weekly digests: {WEEKDAY_NAMES} (default: mon).")
 @click.option("--per-email", type=int, help="Papers per email, 1-30 (default from config).")
 @click.option("--pending", is_flag=True, help="Leave the subscriber waiting for email confirmation.")
 @command
@@ -51,12 +52,13 @@ def add(
     try:
         address = normalize_email(email)
         prefs = preferences(
-            topics,
+            no_exclusions(topics),
             excludes,
-            timezone=timezone or defaults.default_timezone,
+            # An explicit --tz "" is refused, as by `set`, not replaced by the default.
+            timezone=defaults.default_timezone if timezone is None else timezone,
             hour=defaults.default_hour if hour is None else hour,
             cadence=cadence,
-            weekday=weekday or "mon",
+            weekday="mon" if weekday is None else weekday,
             per_email=defaults.default_per_email if per_email is None else per_email,
         )
         _check_weekday(weekday, cadence)
@@ -94,11 +96,15 @@ def remove(runtime: Runtime, email: str) -> int:
 
 @subscribers.command("set-topics")
 @click.argument("email")
-@click.option("--topic", "topics", multiple=True, required=True, help="A topic. Repeat.")
+@click.option("--topic", "topics", multiple=True, required=True, help=TOPIC_HELP)
 @click.option("--exclude", "excludes", multiple=True, help="An exclusion term. Repeat.")
 @command
 def set_topics(runtime: Runtime, email: str, topics: tuple[str, ...], excludes: tuple[str, ...]) -> int:
     """Replace a subscriber's topics and exclusions."""
+    try:
+        no_exclusions(topics)
+    except InvalidInput as exc:
+        fail(str(exc), Exit.USAGE)
     sub = _update(runtime, email, topics=topics, excludes=excludes)
     click.echo(f"subscribers: {sub.email} now has {counted(len(sub.topics), 'topic')}")
     return Exit.OK
@@ -109,7 +115,7 @@ def set_topics(runtime: Runtime, email: str, topics: tuple[str, ...], excludes: 
 @click.option("--tz", "timezone", help="IANA time zone, e.g. Asia/Kolkata.")
 @click.option("--hour", type=int, help="Local delivery hour 0-23.")
 @click.option("--cadence", type=click.Choice(CADENCES))
-@click.option("--weekday", help="Weekday for weekly digests, e.g. fri.")
+@click.option("--weekday", help=f"Weekday for weekly digests: {WEEKDAY_NAMES}.")
 @click.option("--per-email", type=int, help="Papers per email, 1-30.")
 @command
 def set_schedule(
@@ -135,6 +141,18 @@ def set_schedule(
     sub = _update(runtime, email, **changes)
     click.echo(f"subscribers: {sub.email} now gets up to {sub.per_email} papers, {_when(sub)}")
     return Exit.OK
+
+
+def no_exclusions(topics: tuple[str, ...]) -> tuple[str, ...]:
+    """`topics` unchanged, or InvalidInput for one that starts with '-', which the web form reads as
+    an exclusion: storing it as a topic would match the very papers the reader meant to drop."""
+    for topic in topics:
+        text = topic.strip()
+        if text.startswith("-"):
+            term = text.lstrip("-").strip()
+            hint = f"starts with '-', which marks an exclusion: use --exclude {term[:40]!r}"
+            raise InvalidInput("topics", f"{text[:40]!r} {hint}")
+    return topics
 
 
 def _check_weekday(weekday: object, cadence: str) -> None:
