@@ -10,7 +10,6 @@ from pathlib import Path
 import httpx
 from httpx_retries import Retry, RetryTransport
 from sqlalchemy import create_engine
-from sqlalchemy.engine import make_url
 
 from newsletter import __version__
 from newsletter.config import ConfigError, DatabaseSettings, Settings, SourcesSettings
@@ -20,6 +19,7 @@ from newsletter.deliver.smtp import SmtpTransport
 from newsletter.dkim import DkimSigner, DkimTransport, load_signer
 from newsletter.services import Services
 from newsletter.store import Store
+from newsletter.store.url import database_url
 from newsletter.tokens import Signer
 
 USER_AGENT = f"newsletter/{__version__} (self-hosted paper digest; +python-httpx)"
@@ -36,7 +36,7 @@ def open_store(settings: DatabaseSettings, setting: str = "database.url") -> Sto
 
     `setting` names where the URL came from, for the error when its driver is not installed.
     """
-    url = make_url(settings.url)
+    url = database_url(settings.url, setting)
     if url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:"):
         Path(url.database).parent.mkdir(parents=True, exist_ok=True)
     try:

@@ -53,13 +53,10 @@ def read_preferences(form: dict[str, str], ctx: WebContext, current: Subscriber 
     """
     shown = form_defaults(ctx, current)
     topics, excludes = split_topic_lines(form.get("topics", "").replace("\r\n", "\n").split("\n"))
-    timezone = form.get("timezone", str(shown["timezone"]))
-    if not timezone.strip():
-        raise InvalidInput("timezone", "is empty; choose one, such as Europe/Paris or UTC")
     return preferences(
         topics,
         excludes,
-        timezone=timezone,
+        timezone=form.get("timezone", str(shown["timezone"])),
         hour=_int(form.get("hour", str(shown["hour"])), "hour"),
         cadence=form.get("cadence", str(shown["cadence"])),
         weekday=_int(form.get("weekday", str(shown["weekday"])), "weekday"),

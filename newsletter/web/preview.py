@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
 
+from newsletter import dates
 from newsletter.deliver import SendError, TransportUnusable
 from newsletter.edition import Edition, Plan
 from newsletter.models import Subscriber, not_sent_note
@@ -57,19 +58,8 @@ def build_preview(ctx: WebContext, issue_date: date, email: str, topics: str) ->
 
 
 def parse_issue_date(text: str, ctx: WebContext) -> date:
-    today = ctx.svc.clock().date()
-    if text in ("", "tomorrow"):
-        return today + timedelta(days=1)
-    if text == "today":
-        return today
-    try:
-        day = date.fromisoformat(text)
-    except ValueError:
-        raise InvalidInput("date", f"{text[:40]!r} is not a date like 2025-05-30") from None
-    # A preview ten years away means a typo; and dates near year 1 overflow the pool's window.
-    if abs((day - today).days) > 3660:
-        raise InvalidInput("date", f"{day} is more than ten years away")
-    return day
+    """The issue date a form or query names (default tomorrow), by the CLI's rule; InvalidInput if not."""
+    return dates.parse_issue_date(text or "tomorrow", ctx.svc.clock().date())
 
 
 def is_frozen(ctx: WebContext, issue_date: date) -> bool:
