@@ -8,7 +8,6 @@ from newsletter.subscribers import InvalidInput
 
 # A date this far away means a typo; and dates near year 1 overflow the pool's window of days.
 MAX_DAYS_AWAY = 3660
-DATE_WORDS = ("today", "tomorrow")
 
 
 def parse_issue_date(text: str, today: date) -> date:

@@ -27,7 +27,6 @@ from newsletter.config import ConfigError, Settings, load_settings
 from newsletter.config_loader import ENV_CONFIG
 from newsletter.dates import parse_issue_date
 from newsletter.store import Store
-from newsletter.store.url import database_url
 from newsletter.subscribers import InvalidInput
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -96,9 +95,8 @@ class Runtime:
 
     def store(self) -> Store:
         if self._store is None:
-            database = self.settings().database
-            database_url(database.url)  # a malformed URL is a config mistake (exit 2), not a store error
-            self._store = app.open_store(database)
+            # A malformed URL is a config mistake (ConfigError, exit 2), checked by open_store.
+            self._store = app.open_store(self.settings().database)
         return self._store
 
     def http_client(self) -> httpx.Client:
