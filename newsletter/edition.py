@@ -93,13 +93,13 @@ class Edition:
         issue_date: date,
         pool: Sequence[PoolPaper],
         scorer: Scorer,
-        links_date: date | None = None,
+        links_date: date,
     ) -> None:
         self.store = store
         self.settings = settings
         self.issue = issue
         self.issue_date = issue_date
-        self.links_date = links_date or issue_date
+        self.links_date = links_date  # the day the links are stamped with; see open()
         self.pool = [p.paper for p in pool]
         self.papers = {p.arxiv_id: p for p in self.pool}
         # The pool reaches back far enough for weekly readers; daily ones get only its last days.
