@@ -150,3 +150,16 @@ def test_manage_post_without_csrf_token_fails_even_without_cookies(world):
     )
     assert one_click.status_code == 200
     assert world.store.subscribers.get(sub.id).status == "unsubscribed"
+
+
+def test_a_bounced_reader_pressing_an_old_confirm_link_is_told_no_digest_is_sent(world):
+    sub = _reader(world, "pending")
+    confirm = f"/confirm/{world.svc.signer().mint('confirm', sub)}"
+    world.store.subscribers.set_status(sub.id, "bounced", NOW)
+    shown = world.client.get(confirm)
+    pressed = world.client.post(confirm, data={"csrftoken": world.csrf("/")})
+    for page in (shown, pressed):
+        assert page.status_code == 200
+        assert "bounced, so no digest is sent" in page.text and 'href="/">Sign up again' in page.text
+        assert "You are subscribed" not in page.text and "Confirm subscription" not in page.text
+    assert world.store.subscribers.get(sub.id).status == "bounced"

@@ -11,7 +11,7 @@ from newsletter import __version__
 from newsletter.render import make_environment, templates_dir
 from newsletter.services import Services
 from newsletter.tokens import InvalidToken
-from newsletter.web import admin, api, public
+from newsletter.web import admin, api, errors, public
 from newsletter.web.context import RateLimits, WebContext
 from newsletter.web.guard import EveryPathBut, RequestGate
 
@@ -32,8 +32,8 @@ def create_app(svc: Services) -> ASGIApp:
         openapi_url="/api/openapi.json",
     )
     app.state.ctx = ctx
-    app.add_exception_handler(InvalidToken, public.token_error_handler(ctx))
-    app.add_exception_handler(404, public.not_found_handler(ctx))
+    app.add_exception_handler(InvalidToken, errors.token_error_handler(ctx))
+    app.add_exception_handler(404, errors.not_found_handler(ctx))
     app.include_router(public.build_router(ctx))
     app.include_router(admin.build_router(ctx))
     app.include_router(api.build_router(ctx))

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 from functools import partial
 from typing import Any
 
@@ -25,52 +24,10 @@ from newsletter.subscribers import (
     normalize_email,
     split_topic_lines,
 )
-from newsletter.tokens import InvalidToken
 from newsletter.web.context import WebContext, client_ip, zone_names
 from newsletter.web.forms import form_defaults, posted_or_empty, read_preferences
 
 log = logging.getLogger(__name__)
-
-
-def token_error_handler(ctx: WebContext) -> Callable[[Request, Exception], HTMLResponse]:
-    """The page for a link whose token is forged, expired or meant for another page: 404, or 410 if expired.
-
-    Registered on the app for InvalidToken, so every token page just looks its reader up.
-    """
-
-    def handle(request: Request, exc: Exception) -> HTMLResponse:
-        if isinstance(exc, InvalidToken) and exc.expired:
-            # The sign-up form mails a fresh link: a new confirmation, or a manage link to a reader.
-            return ctx.message(
-                request,
-                "This link does not work",
-                f"{exc}. Enter your address on the sign-up page and we will email you a fresh link.",
-                410,
-                link={"url": "/", "text": "Get a fresh link"},
-            )
-        return ctx.message(
-            request, "This link does not work", f"{exc}. Links in our emails are personal.", 404
-        )
-
-    return handle
-
-
-def not_found_handler(ctx: WebContext) -> Callable[[Request, Exception], Response]:
-    """A page for an address that leads nowhere; the JSON API keeps its JSON answer."""
-
-    def handle(request: Request, exc: Exception) -> Response:
-        if request.url.path.startswith("/api/"):
-            return JSONResponse({"detail": getattr(exc, "detail", "Not Found")}, status_code=404)
-        return ctx.message(
-            request,
-            "Page not found",
-            "There is no page at this address. Links in our emails work as they are: check that "
-            "the whole link was copied.",
-            404,
-            link={"url": "/", "text": "Go to the sign-up page"},
-        )
-
-    return handle
 
 
 def first_day(sub: Subscriber) -> str:
@@ -137,10 +94,22 @@ def build_router(ctx: WebContext) -> APIRouter:
             f"We sent a message to {email}. Follow its link to confirm; it works for 48 hours.",
         )
 
+    def bounced_page(request: Request, sub: Subscriber) -> HTMLResponse:
+        # A confirmation link from before the bounce: it must not claim that digests are coming.
+        return ctx.message(
+            request,
+            "Mail to this address bounced",
+            f"Our mail to {sub.email} bounced, so no digest is sent. To receive digests again, "
+            "sign up again with this address and confirm from the new email.",
+            link={"url": "/", "text": "Sign up again"},
+        )
+
     @get("/confirm/{token}", response_class=HTMLResponse)
     def confirm_page(request: Request, token: str) -> HTMLResponse:
         # A GET only shows the button: link scanners follow links, and must not subscribe anyone.
         sub = subscriber_for(svc.store, svc.signer(), "confirm", token)
+        if sub.status == "bounced":
+            return bounced_page(request, sub)
         if sub.status == "active":
             # Opened again after confirming: nothing left to press.
             return ctx.message(
@@ -155,6 +124,8 @@ def build_router(ctx: WebContext) -> APIRouter:
     @router.post("/confirm/{token}", response_class=HTMLResponse)
     def confirm_post(request: Request, token: str) -> HTMLResponse:
         sub = confirm(svc.store, svc.signer(), token, svc.clock())
+        if sub.status == "bounced":
+            return bounced_page(request, sub)
         manage = f"/manage/{svc.signer().mint('manage', sub)}"
         return ctx.message(
             request,
