@@ -26,6 +26,7 @@ from newsletter.store import Store
 # Registered here, before any test module loads, so --hypothesis-profile=long works for every run.
 from tests.faults import hypothesis_profiles  # noqa: F401
 from tests.smtp_server import ScriptedController, ScriptedHandler, start_server
+from tests.web_support import WebWorld, make_world
 
 FIXTURES = Path(__file__).parent / "fixtures"
 HF_API = FIXTURES / "hf" / "api"
@@ -90,6 +91,15 @@ def smtp() -> Iterator[tuple[ScriptedHandler, ScriptedController]]:
     controller = start_server(handler)
     yield handler, controller
     controller.stop()
+
+
+@pytest.fixture
+def world(db_url: str, smtp: tuple[ScriptedHandler, ScriptedController]) -> Iterator[WebWorld]:
+    """The web app over a fresh store, mailing the `smtp` server; a module that needs another overrides it."""
+    w = make_world(db_url, smtp[1].port)
+    yield w
+    w.client.close()
+    w.store.dispose()
 
 
 class MovableClock:

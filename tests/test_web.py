@@ -20,14 +20,6 @@ from tests.web_support import ADMIN_PASSWORD, ADMIN_TOKEN, NOW, SECRET, link_in,
 MARCH = HF_API / "daily_papers_2025-03-11.json"
 
 
-@pytest.fixture
-def world(db_url, smtp):
-    w = make_world(db_url, smtp[1].port)
-    yield w
-    w.client.close()
-    w.store.dispose()
-
-
 def subscribe(world, email="ada@example.org", topics="LLM reasoning\n-survey", **fields):
     token = world.csrf("/")
     data = {"email": email, "topics": topics, "hour": "7", "timezone": "Europe/Paris", "cadence": "daily",

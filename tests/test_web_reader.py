@@ -8,15 +8,7 @@ import pytest
 
 from newsletter.models import Subscriber
 from newsletter.subscribers import preferences
-from tests.web_support import NOW, WebWorld, link_in, make_world
-
-
-@pytest.fixture
-def world(db_url, smtp):
-    w = make_world(db_url, smtp[1].port)
-    yield w
-    w.client.close()
-    w.store.dispose()
+from tests.web_support import NOW, WebWorld, link_in
 
 
 def _reader(world: WebWorld, status: str = "active", timezone: str = "Asia/Tokyo") -> Subscriber:
