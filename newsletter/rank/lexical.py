@@ -11,8 +11,10 @@ nothing of the topic occurs; 0.2 or more means a telling part of it is clearly t
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
+from types import MappingProxyType
 
 import numpy as np
 import numpy.typing as npt
@@ -225,10 +227,7 @@ class LexicalScorer:
 
     def explain(self, paper: Paper, topic: str) -> tuple[str, ...]:
         """The topic's words and phrases in the paper, most telling first, as the topic spells them."""
-        found: dict[str, float] = {}
-        for name, text in paper_fields(paper).items():
-            for term in analyse(text):
-                found[term.key] = found.get(term.key, 0.0) + FIELD_WEIGHTS[name]
+        found = _field_counts(tuple(paper_fields(paper).items()))
         terms = topic_terms(topic)
         groups = {t.group: t for ts in terms.values() for t in ts if t.widest}
         matched: list[tuple[int, float, Term]] = []
@@ -240,6 +239,17 @@ class LexicalScorer:
         matched.sort(key=lambda m: (m[0], m[1], m[2].start))
         shown = list(surfaces(topic, [(t.start, t.end) for _, _, t in matched]))
         return tuple(piece for piece in shown if not any(_inside(piece, other) for other in shown))
+
+
+@lru_cache(maxsize=4096)
+def _field_counts(fields: tuple[tuple[str, str], ...]) -> Mapping[str, float]:
+    """Each term of a paper's fields, counted with its field's weight; cached, as every reader's
+    picks explain the same few papers against many topics."""
+    found: dict[str, float] = {}
+    for name, text in fields:
+        for term in analyse(text):
+            found[term.key] = found.get(term.key, 0.0) + FIELD_WEIGHTS[name]
+    return MappingProxyType(found)
 
 
 def _explains(term: Term, groups: dict[int, Term]) -> bool:
