@@ -1,6 +1,8 @@
 """Ranker quality and speed: nDCG@10 / P@10 on the labelled arXiv day, and the cost of scoring 5,000 topics.
 
-Run: .venv/bin/python bench/rank.py [--topics 5000] [--papers 100]
+Run: .venv/bin/python bench/rank.py [--topics 5000] [--papers 100] [--readers 100000]
+It also ranks the pool for 100,000 readers who each chose 1-5 of those topics (popular ones more
+often), grouped by topic set as a send does, then picks and explains 10 papers for each.
 Quality is measured twice: on tests/fixtures/eval/topics.toml, and on REPHRASED below, the same
 categories worded as other subscribers would word them, a held-out check that the rankers are not
 tuned to the fixture's phrasing. The last line of output is a JSON object with every figure.
@@ -10,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import random
 import re
 import time
 from collections.abc import Sequence
@@ -19,6 +22,7 @@ from typing import Any
 from newsletter.models import Paper
 from newsletter.rank import HybridScorer, LexicalScorer, MemoryVectorCache, Scorer, make_scorer
 from newsletter.rank.evaluate import evaluate, load_eval_papers, load_eval_topics
+from newsletter.rank.picks import Picker, PickRules, TopicSet
 from newsletter.scrape import parse_api
 
 FIXTURES = Path(__file__).resolve().parents[1] / "tests" / "fixtures"
@@ -84,6 +88,32 @@ def synthetic_topics(papers: Sequence[Paper], count: int) -> list[str]:
     return topics
 
 
+def synthetic_readers(topics: Sequence[str], n: int, seed: int = 7) -> list[tuple[str, ...]]:
+    """N readers' topic choices: 1-5 topics each, popular topics picked more often (Zipf-like)."""
+    rng = random.Random(seed)
+    weights = [1.0 / (rank + 1) ** 0.8 for rank in range(len(topics))]
+    return [tuple(sorted(set(rng.choices(topics, weights, k=rng.randint(1, 5))))) for _ in range(n)]
+
+
+def readers_cost(scorer: Scorer, pool: Sequence[Paper], readers: Sequence[tuple[str, ...]]) -> dict[str, Any]:
+    """Seconds to rank the pool for every reader, grouped by topic set, then to pick and explain 10 each."""
+    start = time.perf_counter()
+    picker = Picker(scorer, pool, PickRules())
+    ranked = picker.rank(TopicSet(topics) for topics in readers)
+    ranked_s = time.perf_counter() - start
+    picked = 0
+    for topics in readers:
+        mine = ranked[TopicSet(topics)]
+        picked += len(picker.entries(mine, picker.choose(mine, 10, set())))
+    return {
+        "readers": len(readers),
+        "topic_sets": len(ranked),
+        "rank_seconds": round(ranked_s, 3),
+        "pick_seconds": round(time.perf_counter() - start - ranked_s, 3),
+        "picks": picked,
+    }
+
+
 def quality(scorer: Scorer) -> dict[str, Any]:
     """The scorer's figures on the fixture's topics and on the rephrased ones, with the time each took."""
     papers, categories = load_eval_papers(EVAL_PAPERS)
@@ -112,6 +142,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--topics", type=int, default=5000)
     parser.add_argument("--papers", type=int, default=100)
+    parser.add_argument(
+        "--readers", type=int, default=100_000, help="readers for the grouping cost (0: skip)"
+    )
     args = parser.parse_args()
     pool = hf_pool()[: args.papers]
     topics = synthetic_topics(hf_pool(), args.topics)
@@ -123,6 +156,9 @@ def main() -> None:
     # service that scores the same subscribers' topics every day.
     report["speed"]["lexical_cold_seconds"] = timed(lexical, pool, topics)
     report["speed"]["lexical_warm_seconds"] = timed(lexical, pool, topics)
+    readers = synthetic_readers(topics, args.readers)
+    if readers:
+        report["readers"] = {"lexical": readers_cost(LexicalScorer(), pool, readers)}
 
     start = time.perf_counter()
     hybrid = make_scorer("hybrid", MemoryVectorCache(), MemoryVectorCache())
@@ -134,6 +170,8 @@ def main() -> None:
         report["speed"]["hybrid_cold_seconds"] = timed(hybrid, pool, topics)
         report["speed"]["hybrid_warm_seconds"] = timed(hybrid, pool, topics)
         report["speed"]["hybrid_texts_encoded"] = hybrid.semantic.encoded
+        if readers:
+            report["readers"]["hybrid"] = readers_cost(hybrid, pool, readers)
     else:
         report["hybrid"] = "unavailable: install the semantic extra"
 
@@ -152,6 +190,12 @@ def main() -> None:
     for key, value in speed.items():
         if key.endswith("seconds"):
             print(f"  {key:22s} {value:.3f} s")
+    for name, cost in report.get("readers", {}).items():
+        print(
+            f"{cost['readers']} readers ({cost['topic_sets']} topic sets), {name}: rank "
+            f"{cost['rank_seconds']:.2f} s, then pick and explain {cost['picks']} papers "
+            f"{cost['pick_seconds']:.2f} s"
+        )
     print(json.dumps(report))
 
 

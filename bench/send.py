@@ -14,7 +14,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import random
 import resource
 import shutil
 import socket
@@ -26,7 +25,7 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from rank import hf_pool, synthetic_topics
+from rank import hf_pool, synthetic_readers, synthetic_topics
 
 from newsletter import app
 from newsletter.config import DatabaseSettings, load_settings
@@ -77,15 +76,9 @@ def fill(db_url: str, n: int, seed: int) -> None:
     with store.write() as conn:
         store.papers.upsert(conn, [(p, ISSUE) for p in pool], "hf-api", NOW - timedelta(hours=1))
     topics = synthetic_topics(papers, DISTINCT_TOPICS)
-    rng = random.Random(seed)
-    # Popular topics are popular: readers pick 1-5 topics with a Zipf-like bias.
-    weights = [1.0 / (rank + 1) ** 0.8 for rank in range(len(topics))]
     readers = (
-        (
-            f"reader{i}@example.org",
-            Preferences(tuple(sorted(set(rng.choices(topics, weights, k=rng.randint(1, 5)))))),
-        )
-        for i in range(n)
+        (f"reader{i}@example.org", Preferences(chosen))
+        for i, chosen in enumerate(synthetic_readers(topics, n, seed))
     )
     store.subscribers.add_many(readers, "active", NOW - timedelta(days=30))
     store.dispose()
