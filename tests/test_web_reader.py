@@ -155,3 +155,45 @@ def test_a_bounced_reader_pressing_an_old_confirm_link_is_told_no_digest_is_sent
         assert "bounced, so no digest is sent" in page.text and 'href="/">Sign up again' in page.text
         assert "You are subscribed" not in page.text and "Confirm subscription" not in page.text
     assert world.store.subscribers.get(sub.id).status == "bounced"
+
+
+def _signup(world: WebWorld, **fields: str) -> dict[str, str]:
+    data = {"email": "ivy@example.org", "topics": "speech recognition", "hour": "9",
+            "timezone": "Europe/Paris", "cadence": "weekly", "weekday": "4", "per_email": "5",
+            "csrftoken": world.csrf("/")}  # fmt: skip
+    return {**data, **fields}
+
+
+def test_a_form_error_keeps_the_chosen_hour_and_weekday(world):
+    page = world.client.post("/subscribe", data=_signup(world, timezone="Europe/Pariss"))
+    assert page.status_code == 422 and "unknown time zone" in page.text
+    assert '<option value="9" selected>09:00</option>' in page.text
+    assert '<option value="4" selected>Friday</option>' in page.text
+    assert world.store.subscribers.by_email("ivy@example.org") is None
+    sub = _reader(world)
+    path = f"/manage/{world.svc.signer().mint('manage', sub)}"
+    form = _manage_form(world, path, hour="21", cadence="weekly", weekday="6", timezone="Mars/Olympus")
+    page = world.client.post(path, data=form)
+    assert page.status_code == 422
+    assert '<option value="21" selected>21:00</option>' in page.text
+    assert '<option value="6" selected>Sunday</option>' in page.text
+    assert world.store.subscribers.get(sub.id).hour == 7
+
+
+@pytest.mark.parametrize(
+    ("reply", "status", "says"),
+    [("421", 503, "did not take it just now"), ("550", 422, "refused it. Check the address")],
+)
+def test_a_confirmation_email_the_relay_refuses_is_not_reported_as_sent(world, smtp, reply, status, says):
+    handler, _ = smtp
+    handler.script["ivy@example.org"] = [reply]
+    page = world.client.post("/subscribe", data=_signup(world))
+    assert page.status_code == status
+    assert "Nothing was sent to ivy@example.org" in page.text and says in page.text
+    assert "Check your inbox" not in page.text
+    assert not handler.received
+    # The sign-up is kept, and the same form sent again mails the link.
+    assert world.store.subscribers.by_email("ivy@example.org").status == "pending"
+    again = world.client.post("/subscribe", data=_signup(world))
+    assert again.status_code == 200 and "Check your inbox" in again.text
+    assert link_in(handler.received[0].parsed().get_body(("plain",)).get_content(), "confirm")

@@ -83,8 +83,20 @@ def build_router(ctx: WebContext) -> APIRouter:
         try:
             deliver_notice(transport, svc.settings, notice)
         except (SendError, TransportUnusable) as exc:
-            # The reader sees the same page either way; the operator sees the failure.
+            # The sign-up is kept; the same form, sent again later, mails the link.
             log.error("web: confirmation email to %s failed: %s", email, exc)
+            if isinstance(exc, SendError) and exc.permanent:
+                # Refused for good (5xx): trying again would not help; the address may be mistyped.
+                why, status = "refused it. Check the address, or try another one.", 422
+            else:
+                why, status = "did not take it just now. Please try again in a few minutes.", 503
+            return ctx.message(
+                request,
+                "We could not send the email",
+                f"Nothing was sent to {email}: our mail server {why}",
+                status,
+                link={"url": "/", "text": "Back to the sign-up page"},
+            )
         finally:
             transport.close()
         # The same answer whether or not the address was known, so the form reveals nobody.
