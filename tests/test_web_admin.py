@@ -94,3 +94,23 @@ def test_the_cli_refuses_a_json_file_as_the_api_does(run_cli, tmp_path):
     upload.write_bytes(b'{"a": 1, "b": [2]}')
     refused = run_cli("bounces", "import", str(upload))
     assert refused.exit_code == 2 and "neither an mbox file nor an email message" in refused.stderr
+
+
+def test_the_preview_mailed_to_the_admin_carries_none_of_the_readers_links(world, smtp, run_cli):
+    handler, _ = smtp
+    assert run_cli("fetch", "--file", str(MARCH), "--date", "2025-03-11").exit_code == 0
+    prefs = preferences(["LLM reasoning"], timezone="UTC", hour=7)
+    world.store.subscribers.add("p@example.org", prefs, "active", NOW)
+    world.login()
+    token = world.csrf("/admin/preview")
+    form = {"email": "p@example.org", "topics": "", "date": "2025-03-11", "csrftoken": token}
+    sent = world.client.post("/admin/preview/send", data=form, follow_redirects=True)
+    assert sent.status_code == 200 and "Sent the preview to admin@example.org." in sent.text
+    (mail,) = handler.by_recipient()["admin@example.org"]
+    message = mail.parsed()
+    assert message["Subject"].startswith("[preview] Your papers for Tue 11 Mar")
+    back = "https://papers.example.org/admin/preview?email=p%40example.org&amp;topics=&amp;date=2025-03-11"
+    for part, link in (("html", back), ("plain", back.replace("&amp;", "&"))):
+        body = message.get_body((part,)).get_content()
+        assert "/manage/" not in body and "/unsubscribe/" not in body
+        assert link in body and "MM-Eureka" in body

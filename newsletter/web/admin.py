@@ -175,7 +175,7 @@ def build_router(ctx: WebContext) -> APIRouter:
             except InvalidInput as exc:
                 notice = str(exc)
             else:
-                notice = send_copy(ctx, to, result.rendered)
+                notice = send_copy(ctx, to, result, query)
         return RedirectResponse("/admin/preview?" + urlencode({**query, "notice": notice}), status_code=303)
 
     @router.post("/admin/skip", response_model=None)

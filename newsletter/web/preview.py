@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
+from urllib.parse import urlencode
 
 from newsletter import dates
 from newsletter.deliver import SendError, TransportUnusable
@@ -11,6 +12,7 @@ from newsletter.edition import Edition, Plan
 from newsletter.models import Subscriber, not_sent_note
 from newsletter.notices import deliver_notice, preview_notice
 from newsletter.render import RenderedEmail
+from newsletter.render.edition import Links
 from newsletter.subscribers import InvalidInput, clean_excludes, clean_topics, split_topic_lines
 from newsletter.web.context import WebContext
 
@@ -79,10 +81,20 @@ def skip_paper(ctx: WebContext, issue_date: date, arxiv_id: str) -> str:
     return f"{arxiv_id} will not be in the issue of {issue_date}."
 
 
-def send_copy(ctx: WebContext, to: str, rendered: RenderedEmail | None) -> str:
-    if rendered is None:
+def send_copy(ctx: WebContext, to: str, result: PreviewResult, query: dict[str, str]) -> str:
+    """Mail the admin the previewed email, with its reader's links pointing back to this preview.
+
+    The reader's own manage and unsubscribe links must not travel: a click in the admin's inbox
+    (or a forward) would change or end someone else's subscription.
+    """
+    if result.rendered is None:
         return "This reader gets no email that day; nothing to send."
     svc = ctx.svc
+    back = f"{svc.settings.web.base_url.rstrip('/')}/admin/preview?{urlencode(query)}"
+    plan = result.plan
+    rendered = result.edition.renderer.render(
+        plan.subscriber, plan.picks, plan.trending, Links(manage=back, unsubscribe=back)
+    )
     transport = svc.transport()
     try:
         deliver_notice(transport, svc.settings, preview_notice(svc.settings, to, rendered, svc.clock()))
