@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable, Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 from typing import Any, Protocol
@@ -94,19 +95,21 @@ class Edition:
         pool: Sequence[PoolPaper],
         scorer: Scorer,
         links_date: date,
+        skipped: AbstractSet[str] = frozenset(),
     ) -> None:
         self.store = store
         self.settings = settings
         self.issue = issue
         self.issue_date = issue_date
         self.links_date = links_date  # the day the links are stamped with; see open()
-        self.pool = [p.paper for p in pool]
+        scored = [p.paper for p in pool]
+        self.pool = [p for p in scored if p.arxiv_id not in skipped]  # what readers can get
         self.papers = {p.arxiv_id: p for p in self.pool}
         # The pool reaches back far enough for weekly readers; daily ones get only its last days.
         daily_from = settings.issue.daily_from(issue_date)
         older = {p.paper.arxiv_id for p in pool if p.listed_on < daily_from}
         rules = PickRules(settings.rank.threshold, settings.rank.popularity_weight)
-        self.picker = Picker(scorer, self.pool, rules, older)
+        self.picker = Picker(scorer, scored, rules, older, withheld=skipped)
         self._renderer: EditionRenderer | None = None
         self._mime: MimeWriter | None = None
 
@@ -123,17 +126,15 @@ class Edition:
     ) -> Edition:
         """The edition of `issue_date`; `freeze=True` snapshots the pool (sending starts)."""
         issue = store.issues.issue(issue_date, now) if freeze else store.issues.find_issue(issue_date)
+        skipped = store.issues.skipped_papers(issue_date)
         if issue is not None and issue.frozen_at is not None:
             pool = store.issues.snapshot(issue)
         else:
-            skipped = store.issues.skipped_papers(issue_date)
-            current = [
-                p
-                for p in store.papers.pool(issue_date, settings.issue.pool_days)
-                if p.paper.arxiv_id not in skipped
-            ]
+            # Skipped papers stay in the pool, and are scored with it, so that skipping one paper
+            # changes no other paper's score: the ranker's weights depend on the whole pool.
+            current = store.papers.pool(issue_date, settings.issue.pool_days)
             if freeze and issue is not None:
-                if not current:
+                if all(p.paper.arxiv_id in skipped for p in current):
                     raise EmptyPool(no_papers_line(issue_date))
                 stale = store.issues.staleness(issue_date, store.papers.last_success())
                 if stale:
@@ -147,7 +148,7 @@ class Edition:
         # Links live 90 days from their stamp: an issue sent after its date (a rerun, a back-dated
         # send) stamps them with the day its pool froze, so they work when they arrive.
         links_date = max(issue_date, frozen.astimezone(UTC).date())
-        return cls(store, settings, issue, issue_date, pool, scorer, links_date)
+        return cls(store, settings, issue, issue_date, pool, scorer, links_date, skipped)
 
     def plan(self, subscribers: Iterable[Subscriber]) -> list[Plan]:
         """What each subscriber gets, with full Pick records (the preview and the CLI)."""

@@ -161,3 +161,26 @@ def test_pool_is_the_issue_date_and_its_window(run_cli):
 def test_picks_for_unknown_subscriber_is_a_usage_error(run_cli):
     result = run_cli("picks", "--email", "nobody@example.org")
     assert result.exit_code == 2 and "no subscriber" in result.stderr
+
+
+def test_skipping_a_paper_takes_out_only_that_paper_and_changes_no_other_score(run_cli, db_url):
+    load(run_cli)
+    subscribe(run_cli, "ada@example.org", "LLM reasoning", "video generation", "robot manipulation")
+    before = picks(run_cli, "ada@example.org")
+    assert len(before) >= 5
+    store = open_store(DatabaseSettings(url=db_url))
+    try:
+        # The admin's "skip this paper" on the top pick: the rest keep their places and scores.
+        store.issues.skip_paper(date(2025, 3, 11), before[0]["arxiv_id"], FIXED_NOW)
+    finally:
+        store.dispose()
+    unranked = [{k: v for k, v in p.items() if k != "rank"} for p in picks(run_cli, "ada@example.org")]
+    assert unranked == [{k: v for k, v in p.items() if k != "rank"} for p in before[1:]]
+    status = run_cli("issue", "--date", "2025-03-11").stdout
+    assert re.search(r"so far \d+ papers \(1 skipped\)", status), status
+    # Frozen and sent, the issue still holds the skipped paper out, and only it.
+    assert run_cli("send", "--date", "2025-03-11").exit_code == 0
+    sent = run_cli("preview", "--email", "ada@example.org", "--date", "2025-03-11", "--text").stdout
+    assert before[0]["title"] not in sent and all(p["title"] in sent for p in before[1:])
+    status = run_cli("issue", "--date", "2025-03-11").stdout
+    assert re.search(r"frozen at .*; \d+ papers \(1 skipped\)", status), status

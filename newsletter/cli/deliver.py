@@ -167,10 +167,15 @@ def issue_status(runtime: Runtime, day: date) -> int:
     store = runtime.store()
     settings = runtime.settings().issue
     record = store.issues.find_issue(day)
-    frozen = record is not None and record.frozen_at is not None
-    pool = store.issues.snapshot(record) if record and frozen else store.papers.pool(day, settings.pool_days)
+    if record is not None and record.frozen_at is not None:
+        listed = store.issues.snapshot(record)
+    else:
+        listed = store.papers.pool(day, settings.pool_days)
+    skipped = store.issues.skipped_papers(day)
+    pool = [p for p in listed if p.paper.arxiv_id not in skipped]
     daily = sum(p.listed_on >= settings.daily_from(day) for p in pool)
-    size = f"{len(pool)} papers, {daily} of them in the daily window"
+    withheld = f" ({len(listed) - len(pool)} skipped)" if len(listed) > len(pool) else ""
+    size = f"{len(pool)} papers{withheld}, {daily} of them in the daily window"
     if record is None:
         click.echo(f"issue {day}: not started; so far {size}")
         return Exit.OK

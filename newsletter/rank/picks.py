@@ -64,16 +64,24 @@ class Picker:
     """Ranks one issue's paper pool for many topic sets, scoring each distinct topic once.
 
     `older` names the papers of the pool that only weekly readers get (listed before the daily
-    window); each topic set's daily order leaves them out once, not once per reader.
+    window); each topic set's daily order leaves them out once, not once per reader. `withheld`
+    names papers scored with the pool but never picked (the admin skipped them), so that skipping
+    one paper leaves every other paper's score as it was.
     """
 
     def __init__(
-        self, scorer: Scorer, papers: Sequence[Paper], rules: PickRules, older: AbstractSet[str] = frozenset()
+        self,
+        scorer: Scorer,
+        papers: Sequence[Paper],
+        rules: PickRules,
+        older: AbstractSet[str] = frozenset(),
+        withheld: AbstractSet[str] = frozenset(),
     ) -> None:
         self.scorer = scorer
         self.papers = list(papers)
         self.rules = rules
         self._daily = np.array([p.arxiv_id not in older for p in self.papers], dtype=bool)
+        self._withheld = np.array([p.arxiv_id in withheld for p in self.papers], dtype=bool)
         self._all_daily = bool(self._daily.all())
         self._popularity = popularity(self.papers)
         # Ties break on arxiv_id so reruns give byte-identical picks.
@@ -112,7 +120,7 @@ class Picker:
             excluded_mask = np.stack(
                 [self._exclusion_mask(ts.excludes) if ts.excludes else no_exclusions for ts in group]
             )
-            keep = (relevance >= self.rules.threshold) & ~excluded_mask
+            keep = (relevance >= self.rules.threshold) & ~excluded_mask & ~self._withheld
             final = np.round((1.0 - weight) * relevance + weight * self._popularity, 4)
             relevance = np.round(relevance, 4)
             # Ties break on arxiv_id (its rank in the pool) so reruns give byte-identical picks.
@@ -186,7 +194,7 @@ class Picker:
         skip = set(picked)
         found: list[Paper] = []
         for index in self._by_popularity:
-            if self._ids[index] not in skip and (weekly or self._daily[index]):
+            if self._ids[index] not in skip and not self._withheld[index] and (weekly or self._daily[index]):
                 found.append(self.papers[index])
                 if len(found) == count:
                     break
