@@ -48,7 +48,7 @@ def signup_notice(
             "Someone, hopefully you, asked to receive trending ML papers on these topics: "
             + "; ".join(sub.topics)
             + ".",
-            "Press the button within 48 hours to confirm. Until then nothing else is sent.",
+            "Confirm within 48 hours with the link below. Until then nothing else is sent.",
         ]
         action = ("Confirm subscription", f"{base}/confirm/{signer.mint('confirm', sub)}")
     else:

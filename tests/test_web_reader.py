@@ -197,3 +197,12 @@ def test_a_confirmation_email_the_relay_refuses_is_not_reported_as_sent(world, s
     again = world.client.post("/subscribe", data=_signup(world))
     assert again.status_code == 200 and "Check your inbox" in again.text
     assert link_in(handler.received[0].parsed().get_body(("plain",)).get_content(), "confirm")
+
+
+def test_the_confirmation_email_text_part_speaks_of_a_link_not_a_button(world, smtp):
+    handler, _ = smtp
+    assert world.client.post("/subscribe", data=_signup(world)).status_code == 200
+    (mail,) = handler.received
+    text = mail.parsed().get_body(("plain",)).get_content()
+    assert "Confirm within 48 hours with the link below" in text and "button" not in text.lower()
+    assert link_in(text, "confirm")
