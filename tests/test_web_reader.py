@@ -206,3 +206,13 @@ def test_the_confirmation_email_text_part_speaks_of_a_link_not_a_button(world, s
     text = mail.parsed().get_body(("plain",)).get_content()
     assert "Confirm within 48 hours with the link below" in text and "button" not in text.lower()
     assert link_in(text, "confirm")
+
+
+@pytest.mark.parametrize("path", ["/subscribe", "/admin/logout", "/admin/skip", "/admin/preview/send"])
+def test_opening_a_form_address_in_the_browser_gets_a_page_not_json(world, path):
+    page = world.client.get(path)
+    assert page.status_code == 405 and "POST" in page.headers["allow"]
+    assert page.headers["content-type"].startswith("text/html")
+    assert "only takes a form" in page.text and 'href="/"' in page.text
+    api = world.client.get("/api/skip")
+    assert api.status_code == 405 and api.json() == {"detail": "Method Not Allowed"}

@@ -34,6 +34,7 @@ def create_app(svc: Services) -> ASGIApp:
     app.state.ctx = ctx
     app.add_exception_handler(InvalidToken, errors.token_error_handler(ctx))
     app.add_exception_handler(404, errors.not_found_handler(ctx))
+    app.add_exception_handler(405, errors.not_found_handler(ctx))
     app.include_router(public.build_router(ctx))
     app.include_router(admin.build_router(ctx))
     app.include_router(api.build_router(ctx))

@@ -35,11 +35,27 @@ def token_error_handler(ctx: WebContext) -> Callable[[Request, Exception], HTMLR
 
 
 def not_found_handler(ctx: WebContext) -> Callable[[Request, Exception], Response]:
-    """A page for an address that leads nowhere; the JSON API keeps its JSON answer."""
+    """A page for an address that leads nowhere, or that only takes a form's POST (404 and 405).
+
+    The JSON API keeps its JSON answer.
+    """
 
     def handle(request: Request, exc: Exception) -> Response:
+        status = getattr(exc, "status_code", 404)
         if request.url.path.startswith("/api/"):
-            return JSONResponse({"detail": getattr(exc, "detail", "Not Found")}, status_code=404)
+            headers = getattr(exc, "headers", None)
+            return JSONResponse({"detail": getattr(exc, "detail", "Not Found")}, status, headers)
+        if status == 405:
+            # Typically a reload of, or a bookmark to, the address a form was sent to.
+            response = ctx.message(
+                request,
+                "Nothing to show here",
+                "This address only takes a form sent from another page, so there is nothing to show.",
+                405,
+                link={"url": "/", "text": "Go to the sign-up page"},
+            )
+            response.headers.update(getattr(exc, "headers", None) or {"Allow": "POST"})
+            return response
         return ctx.message(
             request,
             "Page not found",
