@@ -216,3 +216,18 @@ def test_opening_a_form_address_in_the_browser_gets_a_page_not_json(world, path)
     assert "only takes a form" in page.text and 'href="/"' in page.text
     api = world.client.get("/api/skip")
     assert api.status_code == 405 and api.json() == {"detail": "Method Not Allowed"}
+
+
+def test_a_form_whose_cookie_was_lost_gets_a_page_that_leads_back_to_it(world):
+    sub = _reader(world)
+    path = f"/manage/{world.svc.signer().mint('manage', sub)}"
+    form = _manage_form(world, path)
+    world.client.cookies.clear()  # a tab restored after the browser dropped its cookies
+    for target, back in ((path, path), ("/subscribe", "/")):
+        refused = world.client.post(target, data=form)
+        assert refused.status_code == 403 and refused.headers["content-type"].startswith("text/html")
+        assert "<title>" in refused.text and "This form has expired" in refused.text
+        assert "Nothing was changed" in refused.text and f'href="{back}"' in refused.text
+    assert world.store.subscribers.get(sub.id).topics == ("LLM reasoning",)
+    # The page it leads back to works: its fresh form goes through.
+    assert world.client.post(path, data=_manage_form(world, path)).status_code == 200

@@ -64,5 +64,6 @@ def create_app(svc: Services) -> ASGIApp:
         skip_if_scope=skip_csrf,
         cookie_secure=web.secure_cookies,
         cookie_samesite="Strict",
+        send_csrf_failed=errors.csrf_failed_sender(ctx),
     )
     return RequestGate(wrapped, exempt)

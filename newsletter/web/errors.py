@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import logging
+from collections.abc import Awaitable, Callable
 
 from fastapi import Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
+from starlette.types import Message, Scope, Send
 
 from newsletter.tokens import InvalidToken
 from newsletter.web.context import WebContext
+
+log = logging.getLogger(__name__)
 
 
 def token_error_handler(ctx: WebContext) -> Callable[[Request, Exception], HTMLResponse]:
@@ -66,3 +70,27 @@ def not_found_handler(ctx: WebContext) -> Callable[[Request, Exception], Respons
         )
 
     return handle
+
+
+def csrf_failed_sender(ctx: WebContext) -> Callable[[Scope, Send, int], Awaitable[None]]:
+    """asgi-csrf's answer to a form it cannot check (no cookie, or a stale one): a page, not bare text."""
+
+    async def no_body() -> Message:
+        return {"type": "http.disconnect"}
+
+    async def send_failed(scope: Scope, send: Send, message_id: int) -> None:
+        path = str(scope.get("path", "/"))
+        log.warning("web: form refused on %s: its CSRF check failed (asgi-csrf reason %s)", path, message_id)
+        # Back to the page the form was on: sign-up for /subscribe, the dashboard for admin forms.
+        again = "/" if path == "/subscribe" else "/admin" if path.startswith("/admin") else path
+        response = ctx.message(
+            Request(scope),
+            "This form has expired",
+            "The form could not be checked: the page was open a long time, or the browser did "
+            "not keep its cookie. Nothing was changed. Open the page again and send the form once more.",
+            403,
+            link={"url": again, "text": "Open the page again"},
+        )
+        await response(scope, no_body, send)
+
+    return send_failed
