@@ -252,3 +252,39 @@ def test_admin_preview_matches_the_cli(
     expect(page.frame_locator("#mobile").locator("a.title").first).to_have_text(shown[0])
     expect(page.locator("#text-part")).to_contain_text(shown[0])
     screenshot(page, "admin-preview.png")
+
+
+def contrast(foreground: str, background: str) -> float:
+    """WCAG contrast ratio of two computed CSS colours, "rgb(r, g, b)"."""
+
+    def luminance(css: str) -> float:
+        channels = [int(c) / 255 for c in re.findall(r"\d+", css)[:3]]
+        r, g, b = (c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in channels)
+        return 0.2126 * r + 0.7152 * g + 0.0722 * b
+
+    high, low = sorted((luminance(foreground), luminance(background)), reverse=True)
+    return (high + 0.05) / (low + 0.05)
+
+
+@pytest.mark.slow
+def test_admin_pages_fit_a_phone_and_buttons_stay_readable_in_dark_mode(
+    live_app: LiveApp, new_page: NewPage, march_papers: None, run_cli: CliRunnerFn
+) -> None:
+    reader = add_active(live_app, "reader@example.org", ["LLM reasoning"], ["survey"])
+    assert run_cli("send", "--date", TODAY, clock=clock, env=live_app.cli_env()).exit_code == 0
+    add_active(live_app, "later@example.org", ["LLM reasoning"])  # nothing sent yet: a full preview
+    page = new_page(width=375, height=800)
+    sign_in(page, live_app)
+    preview = f"/admin/preview?email=later%40example.org&date={TOMORROW}"
+    for path in ("/admin", preview, f"/admin/issue/{TODAY}"):
+        page.goto(path)
+        expect(page.locator("table.data").first).to_be_visible()
+        # Wide tables scroll inside their cards; the page itself never scrolls sideways.
+        assert page.evaluate("document.documentElement.scrollWidth") <= 375, path
+    page.emulate_media(color_scheme="dark")
+    unsubscribe = f"/unsubscribe/{live_app.svc.signer().mint('unsubscribe', reader)}"
+    for path, name in (("/", "Subscribe"), (unsubscribe, "Unsubscribe")):
+        page.goto(path)
+        button = page.get_by_role("button", name=name)
+        colours = button.evaluate("b => [getComputedStyle(b).color, getComputedStyle(b).backgroundColor]")
+        assert contrast(*colours) >= 4.5, (path, colours)
