@@ -75,12 +75,14 @@ def test_the_answer_is_the_same_for_known_and_unknown_addresses(world, smtp):
 @pytest.mark.parametrize(
     ("fields", "message"),
     [
-        ({"email": "not an email"}, "email:"),
-        ({"topics": ""}, "give at least one topic"),
-        ({"topics": "x" * 201}, "at most 200 characters"),
-        ({"timezone": "Mars/Base"}, "unknown time zone"),
-        ({"hour": "25"}, "between 0 and 23"),
-        ({"hour": "seven"}, "whole number"),
+        ({"email": "not an email"}, "Email:"),
+        ({"topics": ""}, "Topics: give at least one topic"),
+        ({"topics": "x" * 201}, "Topics: at most 200 characters"),
+        ({"topics": "speech\n-"}, "Exclusions (lines starting with -): an entry is empty"),
+        ({"timezone": "Mars/Base"}, "Time zone: unknown time zone"),
+        ({"hour": "25"}, "Delivery hour: must be between 0 and 23"),
+        ({"hour": "seven"}, "Delivery hour: must be a whole number"),
+        ({"per_email": "31"}, "Papers per email: must be between 1 and 30"),
         ({"email": "a@example.org\r\nBcc: b@example.org"}, "control characters"),
     ],
 )
@@ -412,7 +414,7 @@ def test_topic_preview_shows_the_window_of_the_chosen_cadence(world):
     assert weekly["pool"] > len(matches)
     refused = world.client.get(preview, params={"topics": "reasoning", "cadence": "hourly"})
     assert refused.status_code == 200
-    assert refused.json() == {"matches": [], "error": "cadence: must be one of daily, weekly"}
+    assert refused.json() == {"matches": [], "error": "How often: must be one of daily, weekly"}
 
 
 def test_a_preview_without_an_email_says_why(db_url, smtp, run_cli):

@@ -19,7 +19,7 @@ from newsletter.collect import run_fetch
 from newsletter.schedule import LEASE
 from newsletter.subscribers import InvalidInput
 from newsletter.web.context import WebContext, client_ip
-from newsletter.web.forms import posted_or_empty
+from newsletter.web.forms import form_error, posted_or_empty
 from newsletter.web.preview import build_preview, is_frozen, parse_issue_date, send_copy, skip_paper
 
 log = logging.getLogger(__name__)
@@ -148,7 +148,7 @@ def build_router(ctx: WebContext) -> APIRouter:
                     context.update(no_email=result.edition.no_email_reason(), pool=len(result.edition.pool))
         except InvalidInput as exc:
             context.setdefault("issue_date", date[:40])
-            return ctx.page(request, "admin/preview.html.j2", 422, errors=[str(exc)], **context)
+            return ctx.page(request, "admin/preview.html.j2", 422, errors=[form_error(exc)], **context)
         return ctx.page(request, "admin/preview.html.j2", **context)
 
     @router.post("/admin/preview/send", response_model=None)

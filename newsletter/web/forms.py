@@ -38,6 +38,26 @@ def form_defaults(ctx: WebContext, sub: Subscriber | None = None) -> dict[str, A
     }
 
 
+# The form's own words for the fields an error names (the CLI names its options instead).
+FIELD_LABELS = {
+    "email": "Email",
+    "topics": "Topics",
+    "excludes": "Exclusions (lines starting with -)",
+    "timezone": "Time zone",
+    "hour": "Delivery hour",
+    "cadence": "How often",
+    "weekday": "Weekly on",
+    "per_email": "Papers per email",
+    "date": "Issue date",
+    "form": "The form",
+}
+
+
+def form_error(exc: InvalidInput) -> str:
+    """A refused field as the page shows it: the field's label, then why."""
+    return f"{FIELD_LABELS.get(exc.field, exc.field)}: {exc.message}"
+
+
 def _int(value: str, field: str) -> int:
     try:
         return int(value.strip())

@@ -25,7 +25,7 @@ from newsletter.subscribers import (
     split_topic_lines,
 )
 from newsletter.web.context import WebContext, client_ip, zone_names
-from newsletter.web.forms import form_defaults, posted_or_empty, read_preferences
+from newsletter.web.forms import form_defaults, form_error, posted_or_empty, read_preferences
 
 log = logging.getLogger(__name__)
 
@@ -67,7 +67,7 @@ def build_router(ctx: WebContext) -> APIRouter:
                 422,
                 form=shown,
                 zones=zone_names(),
-                errors=[str(exc)],
+                errors=[form_error(exc)],
                 form_submitted=True,
             )
         settings = svc.settings.web
@@ -185,7 +185,7 @@ def build_router(ctx: WebContext) -> APIRouter:
             prefs = read_preferences(form, ctx, sub)
         except InvalidInput as exc:
             shown = {**form_defaults(ctx, sub), **{k: v for k, v in form.items() if k in form_defaults(ctx)}}
-            return manage_view(request, token, sub, 422, form=shown, errors=[str(exc)])
+            return manage_view(request, token, sub, 422, form=shown, errors=[form_error(exc)])
         updated = svc.store.subscribers.set_preferences(sub.id, prefs, svc.clock())
         return manage_view(request, token, updated, saved=True)
 
@@ -238,7 +238,7 @@ def build_router(ctx: WebContext) -> APIRouter:
             lines, excludes = split_topic_lines(topics.split("\n"))
             topic_set = TopicSet(clean_topics(lines), clean_excludes(excludes))
         except InvalidInput as exc:
-            return JSONResponse({"matches": [], "error": str(exc)})
+            return JSONResponse({"matches": [], "error": form_error(exc)})
         edition = ctx.live_edition(svc.clock().date())
         # What the reader's email would choose from: the daily window, or for a weekly reader the
         # whole pool, older days included.
