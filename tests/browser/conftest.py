@@ -158,9 +158,10 @@ def new_page(browser: Browser, live_app: LiveApp) -> Iterator[NewPage]:
         else:
             route.abort()
 
-    def make(width: int = 900, height: int = 1100, timezone_id: str = "UTC") -> Page:
+    def make(width: int = 900, height: int = 1100, timezone_id: str = "UTC", javascript: bool = True) -> Page:
         context = browser.new_context(
             base_url=live_app.base_url,
+            java_script_enabled=javascript,
             viewport={"width": width, "height": height},
             timezone_id=timezone_id,
             locale="en-GB",

@@ -60,6 +60,26 @@ def test_live_preview_says_when_there_is_nothing_to_match_yet_or_a_topic_is_refu
     expect(matches.locator("li").first.locator(".why")).to_contain_text("matches your topic \u201cLLM\u201d")
 
 
+def test_the_live_preview_needs_javascript_and_fills_in_after_a_form_error(
+    live_app: LiveApp, new_page: NewPage, march_papers: None
+) -> None:
+    # Without JavaScript the form works, and no preview box promises what cannot happen.
+    plain = new_page(javascript=False)
+    plain.goto("/")
+    expect(plain.locator("#subscribe")).to_be_visible()
+    expect(plain.locator("#preview")).to_be_hidden()
+    page = new_page()
+    page.goto("/")
+    page.locator("#email").fill("ivy@example.org")
+    page.locator("#topics").fill("LLM")
+    page.locator("#timezone").fill("Mars/Olympus")
+    page.get_by_role("button", name="Subscribe").click()
+    expect(page.locator(".errors")).to_contain_text("Time zone: unknown time zone")
+    # The page sent back keeps the topics, and previews them without another keystroke.
+    first = page.locator("#matches li").first
+    expect(first.locator(".why")).to_contain_text("matches your topic \u201cLLM\u201d")
+
+
 @pytest.mark.slow
 def test_subscribe_with_live_preview_then_confirm(
     live_app: LiveApp, new_page: NewPage, march_papers: None
