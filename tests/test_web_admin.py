@@ -114,3 +114,17 @@ def test_the_preview_mailed_to_the_admin_carries_none_of_the_readers_links(world
         body = message.get_body((part,)).get_content()
         assert "/manage/" not in body and "/unsubscribe/" not in body
         assert link in body and "MM-Eureka" in body
+
+
+def test_the_api_schema_declares_bearer_auth_so_openapi_tools_can_send_the_token(world):
+    schema = world.client.get("/api/openapi.json").json()
+    (scheme,) = schema["components"]["securitySchemes"].values()
+    assert scheme["type"] == "http" and scheme["scheme"] == "bearer"
+    declared = [{name: []} for name in schema["components"]["securitySchemes"]]
+    for path, operations in schema["paths"].items():
+        for method, operation in operations.items():
+            assert operation["security"] == declared, (method, path)
+            assert "authorization" not in [p["name"].lower() for p in operation.get("parameters", [])]
+    refused = world.client.get("/api/issues")
+    assert refused.status_code == 401 and refused.headers["www-authenticate"] == "Bearer"
+    assert world.client.get("/api/issues", headers=BEARER).status_code == 200

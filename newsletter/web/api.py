@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Header, HTTPException, Query, Request
+from fastapi import APIRouter, Depends, HTTPException, Query, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
@@ -62,14 +63,24 @@ class BouncesOut(BaseModel):
     suppressed: list[str]
 
 
+# Declared as an HTTP bearer security scheme, so OpenAPI tools know to send the token. At module
+# level: the annotations are strings (postponed), resolved in this module's namespace.
+BEARER = HTTPBearer(auto_error=False, description="The value of NEWSLETTER_WEB_ADMIN_TOKEN")
+
+
 class MessageOut(BaseModel):
     message: str
 
 
 def build_router(ctx: WebContext) -> APIRouter:
-    def require_token(authorization: Annotated[str | None, Header()] = None) -> None:
-        if not check_bearer(ctx.svc.settings.web.admin_token, authorization):
-            raise HTTPException(status_code=401, detail="a valid bearer token is required")
+    def require_token(credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(BEARER)]) -> None:
+        offered = f"Bearer {credentials.credentials}" if credentials is not None else None
+        if not check_bearer(ctx.svc.settings.web.admin_token, offered):
+            raise HTTPException(
+                status_code=401,
+                detail="a valid bearer token is required",
+                headers={"WWW-Authenticate": "Bearer"},
+            )
 
     router = APIRouter(prefix="/api", tags=["admin"], dependencies=[Depends(require_token)])
     svc = ctx.svc
