@@ -128,3 +128,33 @@ def test_the_api_schema_declares_bearer_auth_so_openapi_tools_can_send_the_token
     refused = world.client.get("/api/issues")
     assert refused.status_code == 401 and refused.headers["www-authenticate"] == "Bearer"
     assert world.client.get("/api/issues", headers=BEARER).status_code == 200
+
+
+def _hidden_fields(html: str, form_marker: str) -> dict[str, str]:
+    form = html.split(form_marker)[1].split("</form>")[0]
+    return dict(re.findall(r'<input type="hidden" name="(\w+)" value="([^"]*)"', form))
+
+
+def test_a_skipped_paper_is_listed_and_can_be_put_back_leaving_the_picks_as_before(world, run_cli):
+    assert run_cli("fetch", "--file", str(MARCH), "--date", "2025-03-11").exit_code == 0
+    prefs = preferences(["LLM reasoning", "video generation"], timezone="UTC", hour=7)
+    world.store.subscribers.add("p@example.org", prefs, "active", NOW)
+    world.login()
+    query = {"email": "p@example.org", "date": "2025-03-11"}
+    before = world.client.get("/admin/preview", params=query).text
+    picks = re.findall(r'class="pick-title">([^<]+)<', before)
+    assert len(picks) >= 3 and 'id="skipped"' not in before
+    skipped = world.client.post("/admin/skip", data=_hidden_fields(before, 'action="/admin/skip"'))
+    assert "will not be in the issue of 2025-03-11" in skipped.text
+    assert re.findall(r'class="pick-title">([^<]+)<', skipped.text) == picks[1:]
+    listed = skipped.text.split('id="skipped"')[1].split("</section>")[0]
+    assert picks[0] in listed and "Put back" in listed
+    put_back = world.client.post("/admin/skip", data=_hidden_fields(listed, 'action="/admin/skip"'))
+    assert "is back in the issue of 2025-03-11" in put_back.text and 'id="skipped"' not in put_back.text
+    assert re.findall(r'class="pick-title">([^<]+)<', put_back.text) == picks
+    # The API does the same; putting back a paper that is not skipped says so.
+    arxiv_id = _hidden_fields(before, 'action="/admin/skip"')["arxiv_id"]
+    undo = {"date": "2025-03-11", "arxiv_id": arxiv_id, "undo": True}
+    answer = world.client.post("/api/skip", json=undo, headers=BEARER)
+    assert answer.status_code == 200
+    assert answer.json()["message"] == f"{arxiv_id} was not skipped from the issue of 2025-03-11."

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import TYPE_CHECKING
 
-from sqlalchemy import Connection, insert, select, update
+from sqlalchemy import Connection, delete, insert, select, update
 
 from newsletter.models import PoolPaper
 from newsletter.store.schema import insert_ignore, issue_papers, issue_skips, issues
@@ -104,6 +104,13 @@ class IssueStore:
         row = {"issue_date": issue_date, "arxiv_id": arxiv_id, "created_at": now}
         with self._store.write() as conn:
             insert_ignore(conn, issue_skips, [row])
+
+    def unskip_paper(self, issue_date: date, arxiv_id: str) -> bool:
+        """Put a skipped paper back into an issue that is not frozen yet; False if it was not skipped."""
+        with self._store.write() as conn:
+            row = (issue_skips.c.issue_date == issue_date) & (issue_skips.c.arxiv_id == arxiv_id)
+            gone = conn.execute(delete(issue_skips).where(row))
+            return bool(gone.rowcount)
 
     def skipped_papers(self, issue_date: date) -> set[str]:
         with self._store.read() as conn:

@@ -20,7 +20,14 @@ from newsletter.schedule import LEASE
 from newsletter.subscribers import InvalidInput
 from newsletter.web.context import WebContext, client_ip
 from newsletter.web.forms import form_error, posted_or_empty
-from newsletter.web.preview import build_preview, is_frozen, parse_issue_date, send_copy, skip_paper
+from newsletter.web.preview import (
+    build_preview,
+    is_frozen,
+    parse_issue_date,
+    send_copy,
+    skip_paper,
+    skipped_from,
+)
 
 log = logging.getLogger(__name__)
 
@@ -136,10 +143,15 @@ def build_router(ctx: WebContext) -> APIRouter:
             "admin_email": svc.settings.delivery.admin_email,
             "notice": notice[:200],
             "frozen": False,
+            "skipped": [],
         }
         try:
             issue_date = parse_issue_date(date, ctx)
-            context.update(issue_date=issue_date.isoformat(), frozen=is_frozen(ctx, issue_date))
+            context.update(
+                issue_date=issue_date.isoformat(),
+                frozen=is_frozen(ctx, issue_date),
+                skipped=skipped_from(ctx, issue_date),
+            )
             if email or topics.strip():
                 result = build_preview(ctx, issue_date, email, topics)
                 plan, note = result.plan, result.note
@@ -190,7 +202,7 @@ def build_router(ctx: WebContext) -> APIRouter:
             issue_date = parse_issue_date(form.get("date", ""), ctx)
         except InvalidInput as exc:
             return ctx.message(request, "Cannot skip", str(exc), 422)
-        notice = skip_paper(ctx, issue_date, form.get("arxiv_id", ""))
+        notice = skip_paper(ctx, issue_date, form.get("arxiv_id", ""), undo=form.get("undo") == "1")
         # Back to the preview the button was on: the same reader (or topics) and date.
         back = {key: form.get(key, "") for key in ("email", "topics", "date")}
         return RedirectResponse("/admin/preview?" + urlencode({**back, "notice": notice}), status_code=303)

@@ -54,6 +54,7 @@ class FetchOut(BaseModel):
 class SkipIn(BaseModel):
     date: str = Field(max_length=40, description="tomorrow, today or YYYY-MM-DD")
     arxiv_id: str = Field(max_length=40)
+    undo: bool = Field(default=False, description="Put a skipped paper back instead")
 
 
 class BouncesOut(BaseModel):
@@ -138,12 +139,12 @@ def build_router(ctx: WebContext) -> APIRouter:
 
     @router.post("/skip")
     def skip(body: SkipIn) -> MessageOut:
-        """Keep a paper out of an issue that has not started sending."""
+        """Keep a paper out of an issue that has not started sending, or with `undo` put it back."""
         try:
             issue_date = parse_issue_date(body.date, ctx)
         except InvalidInput as exc:
             raise HTTPException(status_code=422, detail=str(exc)) from None
-        return MessageOut(message=skip_paper(ctx, issue_date, body.arxiv_id))
+        return MessageOut(message=skip_paper(ctx, issue_date, body.arxiv_id, body.undo))
 
     @router.post(
         "/bounces",

@@ -9,7 +9,7 @@ from urllib.parse import urlencode
 from newsletter import dates
 from newsletter.deliver import SendError, TransportUnusable
 from newsletter.edition import Edition, Plan
-from newsletter.models import Subscriber, not_sent_note
+from newsletter.models import Paper, Subscriber, not_sent_note
 from newsletter.notices import deliver_notice, preview_notice
 from newsletter.render import RenderedEmail
 from newsletter.render.edition import Links
@@ -70,15 +70,26 @@ def is_frozen(ctx: WebContext, issue_date: date) -> bool:
     return issue is not None and issue.frozen_at is not None
 
 
-def skip_paper(ctx: WebContext, issue_date: date, arxiv_id: str) -> str:
-    """Keep a paper out of an issue that has not started sending; says what happened."""
+def skip_paper(ctx: WebContext, issue_date: date, arxiv_id: str, undo: bool = False) -> str:
+    """Keep a paper out of an issue not yet sending, or with `undo` put it back; says what happened."""
     svc = ctx.svc
     if is_frozen(ctx, issue_date):
         return f"The issue of {issue_date} is already being sent; it can no longer change."
     if arxiv_id not in svc.store.papers.by_ids({arxiv_id}):
         return f"No paper {arxiv_id[:40]} in the store."
+    if undo:
+        if not svc.store.issues.unskip_paper(issue_date, arxiv_id):
+            return f"{arxiv_id} was not skipped from the issue of {issue_date}."
+        return f"{arxiv_id} is back in the issue of {issue_date}."
     svc.store.issues.skip_paper(issue_date, arxiv_id, svc.clock())
     return f"{arxiv_id} will not be in the issue of {issue_date}."
+
+
+def skipped_from(ctx: WebContext, issue_date: date) -> list[Paper]:
+    """The papers skipped from an issue, by arXiv id, for the preview's "put back" list."""
+    store = ctx.svc.store
+    papers = store.papers.by_ids(store.issues.skipped_papers(issue_date))
+    return [papers[arxiv_id] for arxiv_id in sorted(papers)]
 
 
 def send_copy(ctx: WebContext, to: str, result: PreviewResult, query: dict[str, str]) -> str:
