@@ -358,6 +358,11 @@ def test_the_feed_lists_sent_digests_named_by_cadence(world, run_cli):
         assert feed.status_code == 200
         atom = "{http://www.w3.org/2005/Atom}"
         entries = ElementTree.fromstring(feed.content).findall(f"{atom}entry")
+        for entry in entries:
+            # A feed reader opens the entry's link: the digest's top pick on Hugging Face.
+            link = entry.find(f"{atom}link[@rel='alternate']")
+            assert link is not None and link.get("href", "").startswith("https://huggingface.co/papers/")
+            assert f'href="{link.get("href")}"' in entry.findtext(f"{atom}content", "")
         return [entry.findtext(f"{atom}title") for entry in entries]
 
     assert titles(daily) == ["Papers for Tue 11 Mar 2025"]
