@@ -136,7 +136,8 @@ class Edition:
             if freeze and issue is not None:
                 if all(p.paper.arxiv_id in skipped for p in current):
                     raise EmptyPool(no_papers_line(issue_date))
-                stale = store.issues.staleness(issue_date, store.papers.last_success())
+                fresh = {p.paper.arxiv_id for p in current} - skipped
+                stale = store.issues.staleness(issue_date, store.papers.last_success(), fresh)
                 if stale:
                     raise EmptyPool(stale)
                 pool = store.issues.freeze(issue, current, now)

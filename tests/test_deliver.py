@@ -385,3 +385,20 @@ def test_weekly_readers_get_the_whole_week_and_daily_readers_only_the_window(mai
     daily_preview = mail.cli("picks", "--email", "daily@example.org", "--date", DAY).stdout
     assert any(arxiv in weekly_preview for arxiv in older)
     assert not any(arxiv in daily_preview for arxiv in older | oldest)
+
+
+def test_papers_imported_for_a_later_day_send_without_a_new_fetch_but_a_repeat_waits(mail):
+    # Imported together, before the first send: no fetch happens after the 11 March issue froze.
+    later = HF_API / "daily_papers_2025-05-30.json"
+    assert mail.cli("fetch", "--file", str(later), "--date", "2025-05-30").exit_code == 0
+    mail.subscribe("ada@example.org")
+    mail.now += timedelta(hours=1)
+    mail.send()
+    mail.now += timedelta(hours=1)
+    # The 30 May pool holds papers the 11 March issue never had: not a repeat, so it goes out.
+    sent = mail.cli("send", "--date", "2025-05-30")
+    assert sent.exit_code == 0, sent.output
+    assert "1 sent" in sent.stdout and len(mail.handler.by_recipient()["ada@example.org"]) == 2
+    # 12 March would draw only on the papers the 11 March issue held: with no fetch since, it waits.
+    stale = mail.cli("send", "--date", "2025-03-12")
+    assert stale.exit_code == 1 and "the sources may be down" in stale.output

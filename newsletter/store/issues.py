@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import TYPE_CHECKING
@@ -78,11 +79,13 @@ class IssueStore:
         ]
         return sorted(pool, key=lambda p: p.paper.arxiv_id)
 
-    def staleness(self, issue_date: date, last_fetch: datetime | None) -> str:
-        """Why the issue of `issue_date` would repeat the last one ("" if it would not).
+    def staleness(self, issue_date: date, last_fetch: datetime | None, pool: AbstractSet[str]) -> str:
+        """Why the issue of `issue_date`, drawing on the papers `pool`, would repeat the last one ("" if not).
 
-        An issue needs a successful fetch after the previous issue was frozen; without one the
-        sources are down, and the issue would only carry what readers already had.
+        With no successful fetch since the previous issue was frozen the sources may be down, and
+        an issue whose papers were all in the previous one would only carry what readers already
+        had. A pool with any paper the previous issue lacked (papers imported for a past or future
+        day, say) is not a repeat.
         """
         query = (
             select(issues)
@@ -92,8 +95,11 @@ class IssueStore:
         )
         with self._store.read() as conn:
             previous = conn.execute(query).mappings().first()
-        if previous is None or (last_fetch is not None and last_fetch >= previous["frozen_at"]):
-            return ""
+            if previous is None or (last_fetch is not None and last_fetch >= previous["frozen_at"]):
+                return ""
+            held = select(issue_papers.c.arxiv_id).where(issue_papers.c.issue_id == previous["id"])
+            if set(pool) - set(conn.execute(held).scalars()):
+                return ""
         return (
             f"no successful fetch since the issue of {previous['issue_date']} was frozen "
             f"({previous['frozen_at']:%Y-%m-%d %H:%M} UTC): the sources may be down"
