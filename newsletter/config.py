@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
 
+import argon2
 from limits import parse_many
 
 from newsletter.config_loader import ConfigError, build_settings, read_toml, secret, url_field
@@ -128,8 +129,10 @@ class DeliverySettings:
     def validate(self) -> None:
         if self.transport not in ("outbox", "smtp"):
             raise ConfigError("delivery.transport: must be 'outbox' or 'smtp'")
-        if "@" not in self.from_address:
-            raise ConfigError("delivery.from_address: must be an email address")
+        for name in ("from_address", "admin_email"):
+            address = getattr(self, name)
+            if (address or name == "from_address") and "@" not in address:
+                raise ConfigError(f"delivery.{name}: must be an email address")
         try:
             minutes = [float(m) for m in self.retry_minutes]
         except ValueError:
@@ -203,6 +206,15 @@ class WebSettings:
                 parse_many(getattr(self, name))
             except ValueError:
                 raise ConfigError(f"web.{name}: not a rate like '10/hour'") from None
+        if self.admin_password_hash:
+            try:
+                argon2.extract_parameters(self.admin_password_hash)
+            except argon2.exceptions.InvalidHashError:
+                # Typically mangled by a shell or env file, which reads its $ signs as variables.
+                raise ConfigError(
+                    "web.admin_password_hash: not an argon2 hash: make one with `newsletter admin-hash` "
+                    "and quote it with single quotes"
+                ) from None
         scheme = self.rate_limits.partition("://")[0]
         if "://" not in self.rate_limits or scheme not in RATE_LIMIT_SCHEMES:
             raise ConfigError(

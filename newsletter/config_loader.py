@@ -148,9 +148,12 @@ def _base_type(hint: Any) -> tuple[Any, bool]:
 def _from_toml(where: str, value: Any, hint: Any) -> Any:
     kind, _optional = _base_type(hint)
     if typing.get_origin(kind) is tuple:
-        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        # Numbers are welcome where the strings are numbers: retry_minutes = [1, 5] reads as ["1", "5"].
+        if not isinstance(value, list) or not all(
+            isinstance(v, str) or (isinstance(v, int | float) and not isinstance(v, bool)) for v in value
+        ):
             raise ConfigError(f"{where}: expected a list of strings, got {value!r}")
-        return tuple(value)
+        return tuple(str(v) for v in value)
     if kind is float and isinstance(value, int) and not isinstance(value, bool):
         return float(value)
     if kind is bool and not isinstance(value, bool):

@@ -7,6 +7,7 @@ import tomllib
 from pathlib import Path
 
 import pytest
+from argon2 import PasswordHasher
 
 from newsletter.config import ConfigError, Settings, load_settings
 
@@ -88,6 +89,10 @@ def test_environment_beats_the_file(tmp_path):
         ),
         ('[web]\nrate_limits = "sqlite:///limits.db"\n', {}, "web.rate_limits: 'sqlite:///limits.db' is not"),
         ("", {"NEWSLETTER_WEB_RATE_LIMITS": "127.0.0.1:6379"}, "web.rate_limits: '127.0.0.1:6379' is not"),
+        # A hash whose $ signs a shell or env file ate: every sign-in would fail as "Wrong password".
+        ("", {"NEWSLETTER_WEB_ADMIN_PASSWORD_HASH": "=19m=65536,t=3,p=4"}, "web.admin_password_hash: not an"),
+        ("", {"NEWSLETTER_DELIVERY_ADMIN_EMAIL": "ops"}, "delivery.admin_email: must be an email address"),
+        ("[delivery]\nretry_minutes = [1, true]\n", {}, "delivery.retry_minutes: expected a list of strings"),
     ],
 )
 def test_bad_config_is_a_clear_error(tmp_path, text, env, message):
@@ -158,3 +163,15 @@ def test_a_malformed_database_url_is_a_config_error_naming_the_setting(run_cli, 
         assert result.exit_code == 2, result.output
         [line] = result.stderr.splitlines()
         assert line.startswith(f"error: {said}") and "secret" not in line
+
+
+def test_retry_minutes_may_be_written_as_numbers(tmp_path):
+    config = tmp_path / "c.toml"
+    config.write_text("[delivery]\nretry_minutes = [1, 2.5, 60]\n")
+    assert load_settings(config, {}).delivery.retry_delays == (60.0, 150.0, 3600.0)
+
+
+def test_a_real_admin_password_hash_is_accepted(tmp_path):
+    made = PasswordHasher().hash("correct horse battery staple")
+    settings = load_settings(None, {"NEWSLETTER_WEB_ADMIN_PASSWORD_HASH": made})
+    assert PasswordHasher().verify(settings.web.admin_password_hash, "correct horse battery staple")
