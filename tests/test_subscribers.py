@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import email
 import json
+import re
+from email.policy import default
 
 import pytest
 
@@ -27,10 +30,46 @@ def test_add_creates_an_active_subscriber_with_defaults(run_cli):
     assert sub["confirmed_at"] is not None
 
 
-def test_pending_waits_for_confirmation(run_cli):
-    assert run_cli("subscribers", "add", "bo@example.org", "--topic", "robotics", "--pending").exit_code == 0
+def test_pending_waits_for_confirmation_and_is_mailed_the_link(run_cli, tmp_path):
+    env = {"NEWSLETTER_WEB_BASE_URL": "https://papers.example.org"}
+    result = run_cli("subscribers", "add", "Bo@Example.org", "--topic", "robotics", "--pending", env=env)
+    assert result.exit_code == 0, result.output
     [sub] = listed(run_cli)
     assert sub["status"] == "pending" and sub["confirmed_at"] is None
+    # The web sign-up's email, in the default outbox.
+    [eml] = (tmp_path / "outbox").glob("*.eml")
+    assert f"sent a confirmation email to Bo@example.org (written to outbox/{eml.name})" in result.stdout
+    msg = email.message_from_bytes(eml.read_bytes(), policy=default)
+    assert msg["To"] == "Bo@example.org"
+    assert msg["Subject"].startswith("Confirm your subscription")
+    body = msg.get_body(("plain",))
+    assert body is not None
+    assert re.search(r"https://papers\.example\.org/confirm/\S+", body.get_content())
+
+
+def test_a_confirmation_the_relay_refuses_is_an_error_and_the_reader_stays_pending(run_cli, smtp):
+    handler, controller = smtp
+    handler.script["bo@example.org"] = ["550"]
+    env = {
+        "NEWSLETTER_DELIVERY_TRANSPORT": "smtp",
+        "NEWSLETTER_SMTP_HOST": "127.0.0.1",
+        "NEWSLETTER_SMTP_PORT": str(controller.port),
+        "NEWSLETTER_SMTP_SECURITY": "none",
+    }
+    refused = run_cli("subscribers", "add", "bo@example.org", "--topic", "robotics", "--pending", env=env)
+    assert refused.exit_code == 5, refused.output
+    assert "error: could not send the confirmation email to bo@example.org: RCPT: 550 5.1.1" in refused.stderr
+    assert "they stay pending" in refused.stderr
+    [sub] = listed(run_cli)
+    assert sub["status"] == "pending"
+    assert handler.received == []
+    # Removed and added again, the link goes out.
+    assert run_cli("subscribers", "remove", "bo@example.org").exit_code == 0
+    added = run_cli("subscribers", "add", "bo@example.org", "--topic", "robotics", "--pending", env=env)
+    assert added.exit_code == 0, added.output
+    assert "sent a confirmation email to bo@example.org\n" in added.stdout
+    [received] = handler.received
+    assert "/confirm/" in received.parsed().get_body(("plain",)).get_content()
 
 
 def test_all_options_are_stored(run_cli):

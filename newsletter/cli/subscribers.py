@@ -7,8 +7,12 @@ from typing import Any
 
 import click
 
+from newsletter import app
 from newsletter.cli.common import Exit, Runtime, command, config_option, fail
+from newsletter.deliver import SendError, TransportUnusable
 from newsletter.models import CADENCES, STATUSES, WEEKDAYS, Subscriber, counted
+from newsletter.notices import deliver_notice, signup_notice
+from newsletter.render.environment import make_environment, templates_dir
 from newsletter.store.subscribers import DuplicateSubscriber
 from newsletter.subscribers import InvalidInput, normalize_email, preferences
 
@@ -33,7 +37,11 @@ def subscribers() -> None:
 @click.option("--cadence", type=click.Choice(CADENCES), default="daily", show_default=True)
 @click.option("--weekday", help=f"Weekday for weekly digests: {WEEKDAY_NAMES} (default: mon).")
 @click.option("--per-email", type=int, help="Papers per email, 1-30 (default from config).")
-@click.option("--pending", is_flag=True, help="Leave the subscriber waiting for email confirmation.")
+@click.option(
+    "--pending",
+    is_flag=True,
+    help="Mail a confirmation link, as the web sign-up does; nothing else is sent until it is followed.",
+)
 @command
 def add(
     runtime: Runtime,
@@ -47,7 +55,7 @@ def add(
     per_email: int | None,
     pending: bool,
 ) -> int:
-    """Add a subscriber, active at once unless --pending."""
+    """Add a subscriber, active at once unless --pending (then sent a confirmation email)."""
     defaults = runtime.settings().subscribers
     try:
         address = normalize_email(email)
@@ -69,7 +77,30 @@ def add(
         fail(str(exc), Exit.USAGE)
     how_many = counted(len(subscriber.topics), "topic")
     click.echo(f"subscribers: added {subscriber.email} ({subscriber.status}, {how_many})")
+    if pending:
+        _send_confirmation(runtime, subscriber)
     return Exit.OK
+
+
+def _send_confirmation(runtime: Runtime, sub: Subscriber) -> None:
+    """Mail a pending subscriber the 48-hour link that activates them: the web sign-up's email."""
+    settings, store, now = runtime.settings(), runtime.store(), runtime.clock()
+    env = make_environment(templates_dir())
+    notice = signup_notice(env, settings, app.build_signer(settings, store), sub, "confirm", now)
+    transport = app.build_transport(settings)
+    try:
+        accepted = deliver_notice(transport, settings, notice)
+    except (SendError, TransportUnusable, OSError) as exc:
+        fail(
+            f"could not send the confirmation email to {sub.email}: {exc}; they stay pending "
+            f"(to try again: newsletter subscribers remove {sub.email}, then add them again)",
+            Exit.DELIVERY,
+        )
+    finally:
+        transport.close()
+    # The outbox says where it wrote the message ("250 written to outbox/....eml").
+    where = f" ({accepted.reply.removeprefix('250 ')})" if settings.delivery.transport == "outbox" else ""
+    click.echo(f"subscribers: sent a confirmation email to {sub.email}{where}")
 
 
 @subscribers.command("list")
