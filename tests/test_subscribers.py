@@ -211,9 +211,30 @@ def test_duplicate_is_refused_case_insensitively(run_cli):
     assert run_cli("subscribers", "add", "fay@example.org", "--topic", "speech").exit_code == 0
     result = run_cli("subscribers", "add", "FAY@Example.org", "--topic", "robotics")
     assert result.exit_code == 2
-    assert "already subscribed" in result.stderr
+    assert result.stderr.endswith(
+        "error: fay@example.org is already in the list (active); "
+        "change what they get with `newsletter subscribers set-topics` or `set`\n"
+    )
     [sub] = listed(run_cli)
     assert sub["topics"] == ["speech"]
+
+
+def test_a_known_address_is_refused_with_its_real_status_and_what_to_do(run_cli, store):
+    prefs = preferences(["speech"], timezone="UTC", hour=7)
+    store.subscribers.add("pat@example.org", prefs, "pending", FIXED_NOW)
+    for status in ("unsubscribed", "bounced"):
+        store.subscribers.add(f"{status}@example.org", prefs, status, FIXED_NOW)
+    for address, said in (
+        ("PAT@example.org", "pat@example.org is already in the list (pending); they have not confirmed yet"),
+        ("unsubscribed@example.org", "in the list (unsubscribed); they unsubscribed; if they asked"),
+        ("bounced@example.org", "is already in the list (bounced); mail to it bounced"),
+    ):
+        result = run_cli("subscribers", "add", address, "--topic", "robotics")
+        assert result.exit_code == 2, result.output
+        assert said in result.stderr
+        assert "already subscribed" not in result.stderr
+        assert "`newsletter subscribers remove` it, then add it again" in result.stderr
+    assert [s["status"] for s in listed(run_cli)] == ["pending", "unsubscribed", "bounced"]
 
 
 def test_set_topics_refuses_bad_topics_and_keeps_the_old_ones(run_cli):

@@ -73,13 +73,33 @@ def add(
         subscriber = runtime.store().subscribers.add(
             address, prefs, "pending" if pending else "active", runtime.clock()
         )
-    except (InvalidInput, DuplicateSubscriber) as exc:
+    except InvalidInput as exc:
         fail(str(exc), Exit.USAGE)
+    except DuplicateSubscriber as exc:
+        known = runtime.store().subscribers.by_email(address)
+        fail(_already_listed(known) if known else str(exc), Exit.USAGE)
     how_many = counted(len(subscriber.topics), "topic")
     click.echo(f"subscribers: added {subscriber.email} ({subscriber.status}, {how_many})")
     if pending:
         _send_confirmation(runtime, subscriber)
     return Exit.OK
+
+
+# What to do about an address that is already in the list, by its status.
+ALREADY_HINTS = {
+    "active": "change what they get with `newsletter subscribers set-topics` or `set`",
+    "pending": "they have not confirmed yet; for a new link, "
+    "`newsletter subscribers remove` it, then add it again",
+    "unsubscribed": "they unsubscribed; if they asked to come back, "
+    "`newsletter subscribers remove` it, then add it again",
+    "bounced": "mail to it bounced; if it works again, `newsletter subscribers remove` it, then add it again",
+}
+
+
+def _already_listed(sub: Subscriber) -> str:
+    """Why `add` refuses an address it knows, and what to do instead."""
+    hint = ALREADY_HINTS.get(sub.status, "`newsletter subscribers list` shows it")
+    return f"{sub.email} is already in the list ({sub.status}); {hint}"
 
 
 def _send_confirmation(runtime: Runtime, sub: Subscriber) -> None:
