@@ -226,6 +226,12 @@ def _clean(field: str, value: str, *, max_chars: int) -> str:
     return text
 
 
+# Names that load but are no place: "localtime" is whatever the host is set to (present on some hosts
+# only), "Factory" is tzdata's placeholder whose abbreviation is "-00". (posixrules is left out of
+# available_timezones already.)
+PSEUDO_ZONES = frozenset({"localtime", "Factory"})
+
+
 @functools.cache
 def _zone_names() -> frozenset[str]:
-    return frozenset(available_timezones())
+    return frozenset(available_timezones()) - PSEUDO_ZONES

@@ -178,6 +178,10 @@ def test_list_text_shows_email_status_schedule_and_topics(run_cli):
         (["ok@example.org", "--topic", "t" * 201], "at most 200 characters"),
         (["ok@example.org", *[arg for i in range(51) for arg in ("--topic", f"topic {i}")]], "at most 50"),
         (["ok@example.org", "--topic", "x", "--tz", "Mars/Olympus"], "unknown time zone"),
+        # Host-dependent or placeholder names that load but name no place.
+        (["ok@example.org", "--topic", "x", "--tz", "posixrules"], "unknown time zone 'posixrules'"),
+        (["ok@example.org", "--topic", "x", "--tz", "localtime"], "timezone: unknown time zone 'localtime'"),
+        (["ok@example.org", "--topic", "x", "--tz", "Factory"], "timezone: unknown time zone 'Factory'"),
         (["ok@example.org", "--topic", "x", "--hour", "24"], "between 0 and 23"),
         (["ok@example.org", "--topic", "x", "--hour", "-1"], "between 0 and 23"),
         (["ok@example.org", "--topic", "x", "--per-email", "31"], "between 1 and 30"),
