@@ -92,7 +92,9 @@ def test_set_topics_and_remove(run_cli):
     assert result.exit_code == 0, result.output
     [sub] = listed(run_cli)
     assert (sub["topics"], sub["excludes"]) == (["NeRF"], ["survey"])
-    assert run_cli("subscribers", "remove", "dee@EXAMPLE.org").exit_code == 0
+    removed = run_cli("subscribers", "remove", "DEE@EXAMPLE.org")
+    assert removed.exit_code == 0
+    assert removed.stdout == "subscribers: removed dee@example.org\n"  # as stored, not as typed
     assert listed(run_cli) == []
     missing = run_cli("subscribers", "remove", "dee@example.org")
     assert missing.exit_code == 2 and "no subscriber" in missing.stderr

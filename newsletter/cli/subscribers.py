@@ -139,9 +139,12 @@ def list_(runtime: Runtime, status: str | None, as_json: bool) -> int:
 @command
 def remove(runtime: Runtime, email: str) -> int:
     """Delete a subscriber and their history."""
-    if not runtime.store().subscribers.remove(email):
+    store = runtime.store()
+    sub = store.subscribers.by_email(email)
+    if sub is None or not store.subscribers.remove(sub.email):
         fail(f"no subscriber {email}", Exit.USAGE)
-    click.echo(f"subscribers: removed {email}")
+    # The address as stored, as `set` says it, not as typed.
+    click.echo(f"subscribers: removed {sub.email}")
     return Exit.OK
 
 
