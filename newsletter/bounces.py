@@ -12,6 +12,7 @@ from email.message import Message
 from email.policy import compat32
 from pathlib import Path
 
+from newsletter.deliver import address_gone
 from newsletter.models import counted
 from newsletter.store import Store
 from newsletter.subscribers import email_key
@@ -33,8 +34,8 @@ class Notice:
 
     @property
     def hard(self) -> bool:
-        """A permanent failure (RFC 3463 class 5): the address does not take our mail."""
-        return self.action == "failed" and self.status.startswith("5.")
+        """A failure that condemns the address (see `address_gone`); a full mailbox is soft."""
+        return self.action == "failed" and address_gone(self.status)
 
 
 @dataclass

@@ -69,6 +69,8 @@ class ScriptedHandler:
             return "452 4.2.2 Mailbox full, try later"
         if action == "550":
             return "550 5.1.1 No such user here"
+        if action == "550-policy":
+            return "550 5.7.1 Message refused by local policy"
         envelope.rcpt_tos.append(address)
         return "250 OK"
 

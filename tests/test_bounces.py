@@ -104,6 +104,26 @@ def test_import_suppresses_hard_bounces_only(world, run_cli, tmp_path):
     assert "0 addresses suppressed" in again.stdout
 
 
+def test_a_full_mailbox_or_a_policy_refusal_is_soft_and_keeps_the_reader(world, run_cli, tmp_path):
+    path = tmp_path / "bounces.mbox"
+    write_mbox(
+        path,
+        [
+            dsn("full@example.org", "failed", "5.2.2", "552 5.2.2 Mailbox full"),
+            dsn("fine@example.org", "failed", "5.7.1", "550 5.7.1 Message refused as spam"),
+            dsn("gone@example.org", "failed", "5.2.1", "550 5.2.1 Mailbox disabled"),
+        ],
+    )
+    result = run_cli("bounces", "import", str(path))
+    assert "3 messages, 0 not delivery reports, 1 hard, 2 soft, 1 address suppressed" in result.stdout
+    status = {s.email: s.status for s in world.store.subscribers.listed()}
+    assert status == {
+        "gone@example.org": "bounced",
+        "full@example.org": "active",
+        "fine@example.org": "active",
+    }
+
+
 def test_missing_mbox_is_a_usage_error(run_cli, tmp_path):
     result = run_cli("bounces", "import", str(tmp_path / "none.mbox"))
     assert result.exit_code == 2 and "no such file" in result.stderr

@@ -191,6 +191,18 @@ def test_550_marks_the_row_failed_and_the_subscriber_bounced(mail):
     store.dispose()
 
 
+def test_a_550_refusing_the_message_not_the_address_fails_the_row_but_keeps_the_reader(mail):
+    mail.subscribe("picky@example.org")
+    mail.handler.script["picky@example.org"] = ["550-policy"]
+    assert "0 sent, 0 deferred, 1 failed" in mail.send().stdout
+    [row] = mail.ledger()["picky@example.org"]
+    assert row.status == "failed"
+    assert "failed picky@example.org: RCPT: 550 5.7.1" in mail.cli("issue", "--date", DAY).stdout
+    store = mail.store()
+    assert store.subscribers.by_email("picky@example.org").status == "active"
+    store.dispose()
+
+
 def test_issue_lists_at_most_twenty_failures_and_counts_the_rest(mail):
     for i in range(22):
         mail.subscribe(f"gone{i:02d}@example.org")

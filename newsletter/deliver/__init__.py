@@ -2,11 +2,29 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Protocol
 
 # 550-class replies that say the mailbox does not exist or refuses us: the address bounced.
 BOUNCE_CODES = frozenset({550, 551, 553})
+_ENHANCED = re.compile(r"\b\d{3}[ -]([245]\.\d{1,3}\.\d{1,3})\b")
+
+
+def address_gone(status: str) -> bool:
+    """Whether an RFC 3463 status says the address itself is bad, so no more mail should go to it.
+
+    5.1.x (no such mailbox, bad domain...) and 5.2.1 (mailbox disabled) do. A full mailbox
+    (5.2.2), a too-large message (5.3.4) or a policy or spam refusal (5.7.x) fail that one
+    message but leave the address alone. SMTP replies and bounce reports share this rule.
+    """
+    return status.startswith("5.1.") or status == "5.2.1"
+
+
+def enhanced_status(reply: str) -> str | None:
+    """The RFC 3463 status of an SMTP reply ("RCPT: 550 5.1.1 No such user" -> "5.1.1"), if it gives one."""
+    match = _ENHANCED.search(reply)
+    return match.group(1) if match else None
 
 
 class SendError(Exception):
@@ -25,7 +43,9 @@ class SendError(Exception):
 
     @property
     def bounced(self) -> bool:
-        return self.code in BOUNCE_CODES
+        """A refusal of the address: 550/551/553, unless its enhanced status blames something else."""
+        status = enhanced_status(self.reply)
+        return self.code in BOUNCE_CODES and (status is None or address_gone(status))
 
 
 class TransportUnusable(Exception):
