@@ -129,6 +129,8 @@ class DeliverySettings:
     def validate(self) -> None:
         if self.transport not in ("outbox", "smtp"):
             raise ConfigError("delivery.transport: must be 'outbox' or 'smtp'")
+        if not self.outbox.strip():
+            raise ConfigError("delivery.outbox: name the folder for the outbox's files, such as 'outbox'")
         for name in ("from_address", "admin_email"):
             address = getattr(self, name)
             if (address or name == "from_address") and "@" not in address:

@@ -92,6 +92,7 @@ def test_environment_beats_the_file(tmp_path):
         # A hash whose $ signs a shell or env file ate: every sign-in would fail as "Wrong password".
         ("", {"NEWSLETTER_WEB_ADMIN_PASSWORD_HASH": "=19m=65536,t=3,p=4"}, "web.admin_password_hash: not an"),
         ("", {"NEWSLETTER_DELIVERY_ADMIN_EMAIL": "ops"}, "delivery.admin_email: must be an email address"),
+        ("", {"NEWSLETTER_DELIVERY_OUTBOX": ""}, "delivery.outbox: name the folder"),
         ("[delivery]\nretry_minutes = [1, true]\n", {}, "delivery.retry_minutes: expected a list of strings"),
     ],
 )
