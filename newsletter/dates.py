@@ -7,7 +7,7 @@ from datetime import date, timedelta
 from newsletter.subscribers import InvalidInput
 
 # A date this far away means a typo; and dates near year 1 overflow the pool's window of days.
-MAX_DAYS_AWAY = 3660
+MAX_YEARS_AWAY = 10
 
 
 def parse_issue_date(text: str, today: date) -> date:
@@ -26,7 +26,17 @@ def parse_issue_date(text: str, today: date) -> date:
 
 
 def check_issue_date(day: date, today: date) -> date:
-    """`day` itself if it is within ten years of `today`, else InvalidInput."""
-    if abs((day - today).days) > MAX_DAYS_AWAY:
+    """`day` itself if it is within ten calendar years of `today`, else InvalidInput."""
+    if not _years_from(today, -MAX_YEARS_AWAY) <= day <= _years_from(today, MAX_YEARS_AWAY):
         raise InvalidInput("date", f"{day} is more than ten years away")
     return day
+
+
+def _years_from(today: date, years: int) -> date:
+    """The same day `years` calendar years away; from 29 February, the nearest day that exists on the
+    side of `today` (28 February ahead, 1 March back), so the window never grows by a day."""
+    year = min(max(today.year + years, date.min.year), date.max.year)
+    try:
+        return today.replace(year=year)
+    except ValueError:  # 29 February in a year that has none
+        return date(year, 2, 28) if years > 0 else date(year, 3, 1)

@@ -44,6 +44,29 @@ def test_a_date_more_than_ten_years_away_is_a_usage_error(world, args, day):
     assert "Traceback" not in result.output
 
 
+@pytest.mark.parametrize(
+    ("today", "day", "code"),
+    [
+        ("2026-11-26", "2036-11-26", 0),
+        ("2026-11-26", "2036-11-27", 2),  # ten years and a day; 3660 days used to let it (and the 28th) in
+        ("2026-11-26", "2036-11-28", 2),
+        ("2026-11-26", "2016-11-26", 0),
+        ("2026-11-26", "2016-11-25", 2),
+        # From 29 February, ten years on is the 28th (no 29th that year) and ten years back the 1st of March.
+        ("2028-02-29", "2038-02-28", 0),
+        ("2028-02-29", "2038-03-01", 2),
+        ("2028-02-29", "2018-03-01", 0),
+        ("2028-02-29", "2018-02-28", 2),
+        ("2027-02-28", "2037-02-28", 0),
+        ("2027-02-28", "2017-02-28", 0),
+    ],
+)
+def test_ten_years_away_means_calendar_years(run_cli, today, day, code):
+    result = run_cli("papers", "--date", day, clock=on(today))
+    assert result.exit_code == code, result.output
+    assert (f"{day} is more than ten years away" in result.output) == (code == 2)
+
+
 @pytest.mark.parametrize("args", DATED[:5], ids=lambda a: a[0])
 def test_every_date_option_takes_today_and_tomorrow(world, args):
     by_word = world(*args, "--date", "today", clock=on(LISTED))
