@@ -96,12 +96,15 @@ def test_every_active_subscriber_receives_exactly_one_and_a_rerun_sends_nothing(
     first = mail.send()
     assert "send: 5 sent, 0 deferred, 0 failed, 0 skipped" in first.stdout
     got = mail.handler.by_recipient()
+    # The pending reader got the confirmation email `add --pending` sends, and no digest.
+    (confirmation,) = got.pop("waiting@example.org")
+    assert confirmation.parsed()["Subject"].startswith("Confirm your subscription")
     assert sorted(got) == [f"reader{i}@example.org" for i in range(5)]
     assert all(len(msgs) == 1 for msgs in got.values())
 
     second = mail.send()
     assert "send: 0 sent" in second.stdout
-    assert len(mail.handler.received) == 5
+    assert len(mail.handler.received) == 6
 
 
 def test_the_message_has_both_parts_and_the_list_headers(mail):
