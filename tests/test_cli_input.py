@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from tests.conftest import API_2024_08_01
+from tests.conftest import API_2024_08_01, FIXTURES
 
 EMAIL = "ada@example.org"
 LISTED = "2024-08-01"
@@ -97,6 +97,19 @@ def test_preview_into_a_missing_folder_is_one_error_line(world, tmp_path):
         f"error: --out: cannot write {target}: No such file or directory"
     )
     assert not target.exists()
+
+
+@pytest.mark.parametrize("which", ["--papers", "--topics"])
+def test_rank_eval_names_a_missing_file_like_every_command(run_cli, tmp_path, which):
+    files = {
+        "--papers": FIXTURES / "eval" / "arxiv_2025-05-30.jsonl",
+        "--topics": FIXTURES / "eval" / "topics.toml",
+    }
+    missing = tmp_path / "nope"
+    files[which] = missing
+    result = run_cli("rank-eval", *[str(arg) for pair in files.items() for arg in pair])
+    assert result.exit_code == 2, result.output
+    assert result.stderr == f"error: {missing}: no such file\n"
 
 
 @pytest.mark.parametrize("command", ["serve", "run"])

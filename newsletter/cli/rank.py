@@ -73,7 +73,11 @@ def rank_eval(runtime: Runtime, papers_path: Path, topics_path: Path, ranker: st
         papers, categories = load_eval_papers(papers_path)
         topics = load_eval_topics(topics_path)
         result = evaluate(make_scorer(ranker), papers, categories, topics)
-    except (OSError, ValueError) as exc:
+    except FileNotFoundError as exc:
+        fail(f"{exc.filename}: no such file", Exit.USAGE)
+    except OSError as exc:
+        fail(f"{exc.filename}: cannot be read: {exc.strerror or exc}", Exit.USAGE)
+    except ValueError as exc:
         fail(str(exc), Exit.USAGE)
     click.echo(json.dumps(result, indent=2))
     return Exit.OK
