@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import httpx
 import pytest
 
 from tests.conftest import API_2024_08_01, HF_MALFORMED, PAGE_2024_08_01, api_files, load_api
@@ -122,6 +123,26 @@ def test_bad_date_is_a_usage_error(run_cli):
     result = run_cli("papers", "--date", "2024-13-45")
     assert result.exit_code == 2
     assert "is not a date" in result.output
+
+
+@pytest.mark.parametrize(
+    ("args", "source", "url"),
+    [
+        ([], "hf-trending", "https://huggingface.co/papers/trending"),
+        (["--source", "hf-api", "--date", "2024-08-01"], "hf-api", "https://huggingface.co/api/daily_papers"),
+    ],
+    ids=["default", "hf-api"],
+)
+def test_an_unreachable_source_is_named_as_run_names_it(run_cli, args, source, url):
+    def offline(request: httpx.Request) -> httpx.Response:
+        raise httpx.ConnectError("[Errno -3] Temporary failure in name resolution", request=request)
+
+    no_retries = {"NEWSLETTER_SOURCES_RETRIES": "0"}
+    result = run_cli("fetch", *args, transport=httpx.MockTransport(offline), env=no_retries)
+    assert result.exit_code == 3, result.output
+    [error] = [line for line in result.stderr.splitlines() if line.startswith("error:")]
+    assert error.startswith(f"error: source unreachable: {source}: {url}")
+    assert error.endswith("ConnectError: [Errno -3] Temporary failure in name resolution")
 
 
 def test_trending_with_date_is_a_usage_error(run_cli):

@@ -55,7 +55,8 @@ def fetch(runtime: Runtime, source: str | None, day: date | None, path: Path | N
             except SourceUnreachable as exc:
                 # One failing source does not stop the others.
                 failures.append(f"{name}: {exc}")
-                click.echo(f"error: source unreachable: {exc}", err=True)
+                # Named as `run` names it: "source unreachable: hf-trending: <url>: <why>".
+                click.echo(f"error: source unreachable: {name}: {exc}", err=True)
     return _exit_for(reports, failures)
 
 
