@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import webbrowser
 from datetime import UTC, datetime
 
 import pytest
@@ -97,6 +98,39 @@ def test_preview_into_a_missing_folder_is_one_error_line(world, tmp_path):
         f"error: --out: cannot write {target}: No such file or directory"
     )
     assert not target.exists()
+
+
+class RecordingBrowser(webbrowser.BaseBrowser):
+    """A browser that is always there and remembers what it was asked to open."""
+
+    def __init__(self) -> None:
+        super().__init__("recording")
+        self.opened: list[str] = []
+
+    def open(self, url: str, new: int = 0, autoraise: bool = True) -> bool:
+        self.opened.append(url)
+        return True
+
+
+@pytest.fixture
+def no_browsers(monkeypatch):
+    """The stdlib's browser registry, empty: as on a server with no display and no text browser."""
+    monkeypatch.setattr(webbrowser, "_browsers", {})
+    monkeypatch.setattr(webbrowser, "_tryorder", [])
+
+
+def test_preview_open_without_a_browser_says_where_the_file_is(world, tmp_path, no_browsers):
+    result = world("preview", "--email", EMAIL, "--date", LISTED, "--open")
+    assert result.exit_code == 0, result.output
+    [written] = tmp_path.glob("preview-*.html")
+    assert f"preview: wrote {written.name}" in result.stderr
+    assert f"preview: no browser could be opened; the preview is in {written}" in result.stderr
+    browser = RecordingBrowser()
+    webbrowser.register("recording", None, browser, preferred=True)
+    opened = world("preview", "--email", EMAIL, "--date", LISTED, "--open")
+    assert opened.exit_code == 0, opened.output
+    assert browser.opened == [written.as_uri()]
+    assert "no browser" not in opened.stderr
 
 
 @pytest.mark.parametrize("which", ["--papers", "--topics"])

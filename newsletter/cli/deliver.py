@@ -154,8 +154,9 @@ def preview(
     except OSError as exc:
         fail(f"--out: cannot write {target}: {exc.strerror or exc}", Exit.USAGE)
     click.echo(f"preview: wrote {target}", err=True)
-    if open_browser:
-        webbrowser.open(target.resolve().as_uri())
+    # webbrowser.open says False when no browser could be started (no display, none installed).
+    if open_browser and not webbrowser.open(target.resolve().as_uri()):
+        click.echo(f"preview: no browser could be opened; the preview is in {target.resolve()}", err=True)
     return Exit.OK
 
 
