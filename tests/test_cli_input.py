@@ -133,6 +133,15 @@ def test_preview_open_without_a_browser_says_where_the_file_is(world, tmp_path, 
     assert "no browser" not in opened.stderr
 
 
+def test_send_queue_only_says_its_count_line_once(world):
+    result = world("send", "--date", LISTED, "--queue-only")
+    assert result.exit_code == 0, result.output
+    # Nothing on Ada's topics that day: she gets the trending-only email.
+    assert result.stdout == "queue: 0 digests, 1 trending-only, 0 skipped (no match)\n"
+    # stderr (the log) and stdout share a terminal: the line must not show there a second time.
+    assert "queue: 0 digests" not in result.stderr
+
+
 @pytest.mark.parametrize("which", ["--papers", "--topics"])
 def test_rank_eval_names_a_missing_file_like_every_command(run_cli, tmp_path, which):
     files = {
