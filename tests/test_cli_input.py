@@ -142,6 +142,19 @@ def test_send_queue_only_says_its_count_line_once(world):
     assert "queue: 0 digests" not in result.stderr
 
 
+def test_send_counts_readers_skipped_at_queueing_in_its_summary(world):
+    assert world("subscribers", "add", "bob@example.org", "--topic", "video generation").exit_code == 0
+    # Bob gets a digest; Ada, with nothing on her topics that day, is skipped rather than sent trending.
+    skip_empty_day = {"NEWSLETTER_ISSUE_EMPTY_DAY": "skip"}
+    dry = world("send", "--date", LISTED, "--dry-run", env=skip_empty_day)
+    assert dry.exit_code == 0, dry.output
+    assert "dry run: would send 1 digest and 0 trending-only emails, skip 1;" in dry.stdout
+    sent = world("send", "--date", LISTED, env=skip_empty_day)
+    assert sent.exit_code == 0, sent.output
+    assert "queue: 1 digest, 0 trending-only, 1 skipped (no match)" in sent.stderr
+    assert sent.stdout == "send: 1 sent, 0 deferred, 0 failed, 1 skipped\n"
+
+
 @pytest.mark.parametrize("which", ["--papers", "--topics"])
 def test_rank_eval_names_a_missing_file_like_every_command(run_cli, tmp_path, which):
     files = {

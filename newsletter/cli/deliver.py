@@ -77,7 +77,7 @@ def send(runtime: Runtime, day: date | None, dry_run: bool, only_email: str | No
     with progress, finish_on_signal(threading.Event(), "send") as stopping:
         task = progress.add_task("sending", total=None)
         try:
-            _queued, summary = send_issue(
+            queued, summary = send_issue(
                 store,
                 settings,
                 transport,
@@ -93,6 +93,8 @@ def send(runtime: Runtime, day: date | None, dry_run: bool, only_email: str | No
             return Exit.NOTHING_NEW
         finally:
             transport.close()
+    # Readers skipped at queueing (nothing on their topics) never reach the send loop: count them too.
+    summary.skipped += queued.skip
     click.echo(summary.line())
     return Exit.DELIVERY if summary.stopped else Exit.OK
 
@@ -127,7 +129,8 @@ def _dry_run(runtime: Runtime, issue_date: date, only: Subscriber | None) -> int
     other_day = len(active) - len(subscribers)
     waiting = f" ({waiting_line(other_day)})" if other_day else ""
     click.echo(
-        f"dry run: would send {kinds['digest']} digests and {kinds['trending']} trending-only emails, "
+        f"dry run: would send {counted(kinds['digest'], 'digest')} and "
+        f"{counted(kinds['trending'], 'trending-only email')}, "
         f"skip {kinds['skip']}{waiting}; largest HTML {largest / 1024:.1f} KB; nothing sent or stored"
     )
     return Exit.OK
