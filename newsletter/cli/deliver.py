@@ -2,13 +2,9 @@
 
 from __future__ import annotations
 
-import contextlib
-import logging
-import re
 import sys
 import threading
 import webbrowser
-from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
 
@@ -17,14 +13,12 @@ from rich.progress import Progress
 
 from newsletter import app
 from newsletter.cli.common import DateParam, Exit, Runtime, command, date_help, fail, finish_on_signal
-from newsletter.deliver import run as run_module
 from newsletter.deliver.run import queue_issue, send_issue, waiting_line
 from newsletter.edition import Edition, EmptyPool, no_papers_line
 from newsletter.models import Subscriber, counted, gets_issue, not_sent_note
 from newsletter.store.ledger import Outcome
 
 TROUBLES_SHOWN = 20  # failed and deferred rows listed by `issue`, each
-QUEUE_LINE = re.compile(r"queue: \d+ digests?, ")  # the start of Queued.line(), not the per-reader lines
 
 
 def _subscriber(runtime: Runtime, email: str) -> Subscriber:
@@ -60,9 +54,7 @@ def send(runtime: Runtime, day: date | None, dry_run: bool, only_email: str | No
         return _dry_run(runtime, issue_date, only)
     if queue_only:
         try:
-            # queue_issue logs its count line for the service; here it is the result, said once, on stdout.
-            with _without_log_line(QUEUE_LINE):
-                queued = queue_issue(store, settings, issue_date, runtime.clock, only=only)
+            queued = queue_issue(store, settings, issue_date, runtime.clock, only=only)
         except EmptyPool as exc:
             fail(str(exc), Exit.NOTHING_NEW)
         click.echo(queued.line())
@@ -97,21 +89,6 @@ def send(runtime: Runtime, day: date | None, dry_run: bool, only_email: str | No
     summary.skipped += queued.skip
     click.echo(summary.line())
     return Exit.DELIVERY if summary.stopped else Exit.OK
-
-
-@contextlib.contextmanager
-def _without_log_line(pattern: re.Pattern[str]) -> Iterator[None]:
-    """While inside, drop the records of newsletter.deliver.run whose message matches `pattern`."""
-
-    def keep(record: logging.LogRecord) -> bool:
-        return not pattern.match(record.getMessage())
-
-    logger = logging.getLogger(run_module.__name__)
-    logger.addFilter(keep)
-    try:
-        yield
-    finally:
-        logger.removeFilter(keep)
 
 
 def _dry_run(runtime: Runtime, issue_date: date, only: Subscriber | None) -> int:

@@ -90,7 +90,6 @@ def _queue(
     queued = enqueue(edition, subscribers, clock())
     # Opening the edition (freezing the pool) counts toward ranking time too.
     queued = replace(queued, seconds=time.perf_counter() - started, other_day=other_day)
-    log.info(queued.line())
     return queued, edition
 
 
@@ -104,7 +103,8 @@ def queue_issue(
 ) -> Queued:
     """Freeze the issue and queue a ledger row per active subscriber due it (or `only`); send nothing.
 
-    Daily readers are due every issue, weekly readers the issue of their weekday.
+    Daily readers are due every issue, weekly readers the issue of their weekday. The caller
+    reports the count line (`Queued.line()`), so it is said once.
     """
     return _queue(store, settings, issue_date, clock, only)[0]
 
@@ -126,6 +126,7 @@ def send_issue(
     Once `stopping` is set, the messages in flight finish and the rest stays queued.
     """
     queued, edition = _queue(store, settings, issue_date, clock, only)
+    log.info(queued.line())
     loop = SendLoop(
         edition=edition,
         transport=transport,
