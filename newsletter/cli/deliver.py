@@ -96,6 +96,12 @@ def _dry_run(runtime: Runtime, issue_date: date, only: Subscriber | None) -> int
     edition = Edition.open(store, settings, issue_date, runtime.clock(), freeze=False)
     if not edition.pool:
         fail(no_papers_line(issue_date), Exit.NOTHING_NEW)
+    if edition.issue is None or edition.issue.frozen_at is None:
+        # The verdict the real send would reach when it freezes the pool.
+        pool = {p.arxiv_id for p in edition.pool}
+        stale = store.issues.staleness(issue_date, store.papers.last_success(), pool)
+        if stale:
+            fail(stale, Exit.NOTHING_NEW)
     signer = app.build_signer(settings, store)
     active = [only] if only else list(store.subscribers.iter_status("active"))
     subscribers = [s for s in active if only or gets_issue(s.cadence, s.weekday, issue_date)]
