@@ -1,4 +1,5 @@
-"""Error pages: a link whose token does not work, and an address that leads nowhere."""
+"""Error pages: a link whose token does not work, an address that leads nowhere or only takes a form, and a
+form the CSRF check refused."""
 
 from __future__ import annotations
 
