@@ -8,7 +8,7 @@ import pytest
 
 from newsletter.models import Subscriber
 from newsletter.subscribers import preferences
-from tests.web_support import NOW, WebWorld, link_in
+from tests.web_support import NOW, WebWorld, link_in, make_world
 
 
 def _reader(world: WebWorld, status: str = "active", timezone: str = "Asia/Tokyo") -> Subscriber:
@@ -231,3 +231,18 @@ def test_a_form_whose_cookie_was_lost_gets_a_page_that_leads_back_to_it(world):
     assert world.store.subscribers.get(sub.id).topics == ("LLM reasoning",)
     # The page it leads back to works: its fresh form goes through.
     assert world.client.post(path, data=_manage_form(world, path)).status_code == 200
+
+
+def test_an_outbox_that_cannot_be_written_is_a_clear_page_not_a_traceback(db_url, smtp, tmp_path):
+    blocked = tmp_path / "not-a-folder"
+    blocked.write_text("a file where the outbox folder should be")
+    world = make_world(
+        db_url, smtp[1].port, NEWSLETTER_DELIVERY_TRANSPORT="outbox", NEWSLETTER_DELIVERY_OUTBOX=str(blocked)
+    )
+    try:
+        page = world.client.post("/subscribe", data=_signup(world))
+        assert page.status_code == 503 and "Nothing was sent to ivy@example.org" in page.text
+        assert world.store.subscribers.by_email("ivy@example.org").status == "pending"
+    finally:
+        world.client.close()
+        world.store.dispose()

@@ -110,7 +110,7 @@ def _send_confirmation(runtime: Runtime, sub: Subscriber) -> None:
     transport = app.build_transport(settings)
     try:
         accepted = deliver_notice(transport, settings, notice)
-    except (SendError, TransportUnusable, OSError) as exc:
+    except (SendError, TransportUnusable) as exc:
         fail(
             f"could not send the confirmation email to {sub.email}: {exc}; they stay pending "
             f"(to try again: newsletter subscribers remove {sub.email}, then add them again)",

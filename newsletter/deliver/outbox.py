@@ -6,7 +6,7 @@ import os
 import re
 from pathlib import Path
 
-from newsletter.deliver import Accepted
+from newsletter.deliver import Accepted, TransportUnusable
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
@@ -23,11 +23,15 @@ class OutboxTransport:
 
     def send(self, sender: str, recipient: str, message: bytes, message_id: str) -> Accepted:
         path = self.path_for(message_id)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        # Write then rename, so a crash never leaves half a message behind.
-        partial = path.with_suffix(".eml.partial")
-        partial.write_bytes(message)
-        os.replace(partial, path)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            # Write then rename, so a crash never leaves half a message behind.
+            partial = path.with_suffix(".eml.partial")
+            partial.write_bytes(message)
+            os.replace(partial, path)
+        except OSError as exc:
+            # A folder that cannot be written fails every message alike: like a relay refusing TLS.
+            raise TransportUnusable(f"cannot write {path}: {exc.strerror or exc}") from None
         return Accepted(f"250 written to {path}")
 
     def close(self) -> None:
