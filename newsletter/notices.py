@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from email.message import EmailMessage
 from email.policy import SMTP
@@ -73,11 +74,20 @@ def preview_notice(settings: Settings, to: str, rendered: RenderedEmail, now: da
     return _message(settings, to, f"[preview] {rendered.subject}", rendered.text, rendered.html, now)
 
 
-def deliver_notice(transport: Transport, settings: Settings, msg: EmailMessage) -> Accepted:
-    """Send one transactional email now."""
-    return transport.send(
-        ascii_address(settings.delivery.from_address),
-        msg["To"].addresses[0].addr_spec,
-        msg.as_bytes(),
-        str(msg["Message-ID"]),
-    )
+def deliver_notice(
+    open_transport: Callable[[], Transport], settings: Settings, msg: EmailMessage
+) -> Accepted:
+    """Send one transactional email now, over a transport opened and closed for it.
+
+    Raises SendError or TransportUnusable when it does not go out.
+    """
+    transport = open_transport()
+    try:
+        return transport.send(
+            ascii_address(settings.delivery.from_address),
+            msg["To"].addresses[0].addr_spec,
+            msg.as_bytes(),
+            str(msg["Message-ID"]),
+        )
+    finally:
+        transport.close()

@@ -107,17 +107,14 @@ def _send_confirmation(runtime: Runtime, sub: Subscriber) -> None:
     settings, store, now = runtime.settings(), runtime.store(), runtime.clock()
     env = make_environment(templates_dir())
     notice = signup_notice(env, settings, app.build_signer(settings, store), sub, "confirm", now)
-    transport = app.build_transport(settings)
     try:
-        accepted = deliver_notice(transport, settings, notice)
+        accepted = deliver_notice(lambda: app.build_transport(settings), settings, notice)
     except (SendError, TransportUnusable) as exc:
         fail(
             f"could not send the confirmation email to {sub.email}: {exc}; they stay pending "
             f"(to try again: newsletter subscribers remove {sub.email}, then add them again)",
             Exit.DELIVERY,
         )
-    finally:
-        transport.close()
     # The outbox says where it wrote the message ("250 written to outbox/....eml").
     where = f" ({accepted.reply.removeprefix('250 ')})" if settings.delivery.transport == "outbox" else ""
     click.echo(f"subscribers: sent a confirmation email to {sub.email}{where}")

@@ -106,11 +106,8 @@ def send_copy(ctx: WebContext, to: str, result: PreviewResult, query: dict[str, 
     rendered = result.edition.renderer.render(
         plan.subscriber, plan.picks, plan.trending, Links(manage=back, unsubscribe=back)
     )
-    transport = svc.transport()
     try:
-        deliver_notice(transport, svc.settings, preview_notice(svc.settings, to, rendered, svc.clock()))
+        deliver_notice(svc.transport, svc.settings, preview_notice(svc.settings, to, rendered, svc.clock()))
     except (SendError, TransportUnusable) as exc:
         return f"Sending failed: {exc}"
-    finally:
-        transport.close()
     return f"Sent the preview to {to}."

@@ -79,9 +79,8 @@ def build_router(ctx: WebContext) -> APIRouter:
         now = svc.clock()
         result = request_signup(svc.store, email, prefs, now)
         notice = signup_notice(ctx.env, svc.settings, svc.signer(), result.subscriber, result.mail, now)
-        transport = svc.transport()
         try:
-            deliver_notice(transport, svc.settings, notice)
+            deliver_notice(svc.transport, svc.settings, notice)
         except (SendError, TransportUnusable) as exc:
             # The sign-up is kept; the same form, sent again later, mails the link.
             log.error("web: confirmation email to %s failed: %s", email, exc)
@@ -97,8 +96,6 @@ def build_router(ctx: WebContext) -> APIRouter:
                 status,
                 link={"url": "/", "text": "Back to the sign-up page"},
             )
-        finally:
-            transport.close()
         # The same answer whether or not the address was known, so the form reveals nobody.
         return ctx.message(
             request,
