@@ -1,4 +1,4 @@
-"""Signed single-purpose links: confirm, manage, unsubscribe, feedback, feed."""
+"""Signed single-purpose links: confirm, manage, unsubscribe, feedback, feed and the sign-up's "sent" page."""
 
 from __future__ import annotations
 
@@ -18,9 +18,10 @@ from newsletter.subscribers import email_key
 # HMAC-SHA256 rather than itsdangerous' default SHA-1.
 SIGNER_KWARGS = {"digest_method": hashlib.sha256}
 # One salt per purpose: a token minted for one action never works for another.
-PURPOSES = ("confirm", "manage", "unsubscribe", "feedback", "feed")
+PURPOSES = ("confirm", "manage", "unsubscribe", "feedback", "feed", "sent")
 # Confirmation links expire; unsubscribe links never do (RFC 8058 readers may click a year later).
-MAX_AGE_S = {"confirm": 48 * 3600, "manage": 90 * 24 * 3600, "feedback": 30 * 24 * 3600}
+# The "sent" page, where the sign-up form redirects, only needs to outlive a reload or two.
+MAX_AGE_S = {"confirm": 48 * 3600, "manage": 90 * 24 * 3600, "feedback": 30 * 24 * 3600, "sent": 3600}
 # An issue's links carry the issue's date, midnight UTC, which east of UTC comes hours after the
 # email (Tokyo's 07:00 is 22:00 UTC the day before), and a day more in tomorrow's preview: a
 # stamp up to this far ahead is valid; one further ahead is not a link we sent.

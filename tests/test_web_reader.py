@@ -246,3 +246,20 @@ def test_an_outbox_that_cannot_be_written_is_a_clear_page_not_a_traceback(db_url
     finally:
         world.client.close()
         world.store.dispose()
+
+
+def test_reloading_the_check_your_inbox_page_sends_nothing_again(world, smtp):
+    handler, _ = smtp
+    posted = world.client.post("/subscribe", data=_signup(world), follow_redirects=False)
+    # Post/redirect/get: the answer to the form is a page of its own, which a reload only fetches.
+    assert posted.status_code == 303 and posted.headers["location"].startswith("/sent/")
+    for _ in range(2):
+        page = world.client.get(posted.headers["location"])
+        assert page.status_code == 200 and "Check your inbox" in page.text
+        assert "We sent a message to ivy@example.org" in page.text
+    assert [r.recipient for r in handler.received] == ["ivy@example.org"]
+    # The page shows an address, so only a link the form gave out opens it.
+    sub = world.store.subscribers.by_email("ivy@example.org")
+    for forged in ("/sent/x", f"/sent/{world.svc.signer().mint('manage', sub)}"):
+        refused = world.client.get(forged)
+        assert refused.status_code == 404 and "ivy@example.org" not in refused.text

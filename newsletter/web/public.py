@@ -7,7 +7,7 @@ from functools import partial
 from typing import Any
 
 from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse, JSONResponse, Response
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from newsletter.deliver import SendError, TransportUnusable
@@ -48,12 +48,12 @@ def build_router(ctx: WebContext) -> APIRouter:
         )
 
     @router.post("/subscribe", response_class=HTMLResponse)
-    async def subscribe(request: Request) -> HTMLResponse:
+    async def subscribe(request: Request) -> Response:
         form = await posted_or_empty(request)
         # Database and SMTP work would stall the event loop: it runs in the thread pool.
         return await run_in_threadpool(subscribe_form, request, form)
 
-    def subscribe_form(request: Request, form: dict[str, str]) -> HTMLResponse:
+    def subscribe_form(request: Request, form: dict[str, str]) -> Response:
         try:
             if not form:
                 raise InvalidInput("form", "too long or empty")
@@ -96,11 +96,18 @@ def build_router(ctx: WebContext) -> APIRouter:
                 status,
                 link={"url": "/", "text": "Back to the sign-up page"},
             )
+        # Post/redirect/get: reloading the answer must not send the form, and a second email, again.
+        sent = svc.signer().mint("sent", result.subscriber)
+        return RedirectResponse(f"/sent/{sent}", status_code=303)
+
+    @get("/sent/{token}", response_class=HTMLResponse)
+    def sent_page(request: Request, token: str) -> HTMLResponse:
         # The same answer whether or not the address was known, so the form reveals nobody.
+        sub = subscriber_for(svc.store, svc.signer(), "sent", token)
         return ctx.message(
             request,
             "Check your inbox",
-            f"We sent a message to {email}. Follow its link to confirm; it works for 48 hours.",
+            f"We sent a message to {sub.email}. Follow its link to confirm; it works for 48 hours.",
         )
 
     def bounced_page(request: Request, sub: Subscriber) -> HTMLResponse:

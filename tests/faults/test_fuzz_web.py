@@ -356,8 +356,8 @@ def test_manage_saves_valid_preferences_or_answers_422_and_changes_nothing(
 
 # --- tokens in paths ----------------------------------------------------------------------------
 
-KINDS = ("confirm", "manage", "unsubscribe", "feed")
-PURPOSES = ("confirm", "manage", "unsubscribe", "feed", "feedback")
+KINDS = ("confirm", "manage", "unsubscribe", "feed", "sent")
+PURPOSES = ("confirm", "manage", "unsubscribe", "feed", "feedback", "sent")
 
 
 # Subscribers that are not quite the target: a token minted for one of them is validly signed (only the
