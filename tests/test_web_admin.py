@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
+from starlette.testclient import TestClient
 
+from newsletter import app
 from newsletter.subscribers import preferences
+from newsletter.web import create_app
 from tests.conftest import HF_API
+from tests.scripted_http import ScriptedHttp, ok, status
 from tests.smtp_server import free_port
-from tests.web_support import ADMIN_TOKEN, NOW, make_world
+from tests.web_support import ADMIN_TOKEN, NOW, make_world, web_settings
 
 MARCH = HF_API / "daily_papers_2025-03-11.json"
 BEARER = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
@@ -158,3 +163,26 @@ def test_a_skipped_paper_is_listed_and_can_be_put_back_leaving_the_picks_as_befo
     answer = world.client.post("/api/skip", json=undo, headers=BEARER)
     assert answer.status_code == 200
     assert answer.json()["message"] == f"{arxiv_id} was not skipped from the issue of 2025-03-11."
+
+
+def test_api_fetch_answers_502_when_every_source_fails_and_200_when_one_works(world, db_url, smtp):
+    # The world's only source is a closed local port: nothing was fetched, and the client is told so.
+    failed = world.client.post("/api/fetch", headers=BEARER)
+    assert failed.status_code == 502
+    assert failed.json()["failures"] == ["hf-trending: source unreachable"]
+    assert "0 sources ok" in failed.json()["line"]
+    # Two sources, one of them down: what was fetched is stored, and the failure is named in a 200.
+    march = MARCH.read_text(encoding="utf-8")
+    net = ScriptedHttp(
+        {"/papers/trending": [status(503)], "/api/daily_papers": [ok(march, "application/json")]}
+    )
+    settings = web_settings(
+        db_url, smtp[1].port, NEWSLETTER_SOURCES_ENABLED="hf-trending, hf-api", NEWSLETTER_SOURCES_RETRIES="0"
+    )
+    svc = app.build_services(settings, world.store, clock=lambda: NOW, http_transport=net.transport)
+    with TestClient(create_app(svc), base_url="https://papers.example.org") as client:
+        partial = client.post("/api/fetch", headers=BEARER)
+    assert partial.status_code == 200, partial.text
+    assert partial.json()["failures"] == ["hf-trending: source unreachable"]
+    # The listing is the clock's day (NOW), whatever the papers' own dates.
+    assert len(world.store.papers.listed(NOW.date())) == len(json.loads(march))

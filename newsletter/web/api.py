@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
+from fastapi.responses import JSONResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
@@ -172,10 +173,21 @@ def build_router(ctx: WebContext) -> APIRouter:
             line=report.line(), hard=report.hard, soft=report.soft, suppressed=report.suppressed
         )
 
-    @router.post("/fetch")
-    def fetch() -> FetchOut:
-        """Run the fetch of every enabled source now."""
+    @router.post(
+        "/fetch",
+        response_model=FetchOut,
+        responses={502: {"model": FetchOut, "description": "Every source failed: nothing was fetched."}},
+    )
+    def fetch() -> FetchOut | JSONResponse:
+        """Run the fetch of every enabled source now; 502 when every one of them failed.
+
+        One failing source among several still answers 200; `failures` names it, as it names each in a 502.
+        """
         outcome = run_fetch(svc)
-        return FetchOut(line=outcome.line(), failures=outcome.failures)
+        body = FetchOut(line=outcome.line(), failures=outcome.failures)
+        if outcome.failures and not outcome.reports:
+            # As `newsletter run --once` exits 3: the upstream failed, and a client must be able to tell.
+            return JSONResponse(body.model_dump(), status_code=502)
+        return body
 
     return router

@@ -1,5 +1,8 @@
 """The admin JSON API under schemathesis: every operation of /api/openapi.json, no answer is a 5xx.
 
+(Except the 502 the schema declares for POST /api/fetch when every source failed, as the world's one
+source, a closed port, always does.)
+
 The schema is loaded from the real ASGI app (real SQLite store with the 2025-03-11 papers imported, real
 SMTP server); each operation is fuzzed with schemathesis' positive and negative cases, once with the
 admin bearer token and once without it (the schema declares an HTTP bearer scheme, whose token
@@ -130,6 +133,11 @@ def _fuzz(
     def run(case: schemathesis.Case) -> None:
         response = case.call(headers=headers)
         event(f"{label} {response.status_code}")
+        if label == "POST /api/fetch" and response.status_code == 502:
+            # The one 5xx the schema declares: the world's only source is a closed port, so every
+            # source failed. It must still be the documented answer, naming the failure.
+            assert response.json()["failures"] == ["hf-trending: source unreachable"]
+            return
         case.validate_response(response, checks=[not_a_server_error])
 
     run()
