@@ -6,13 +6,14 @@ import secrets
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import httpx
 from httpx_retries import Retry, RetryTransport
 from sqlalchemy import create_engine
 
 from newsletter import __version__
-from newsletter.config import ConfigError, DatabaseSettings, Settings, SourcesSettings
+from newsletter.config import LOCAL_HOSTS, ConfigError, DatabaseSettings, Settings, SourcesSettings
 from newsletter.deliver import Transport
 from newsletter.deliver.outbox import OutboxTransport
 from newsletter.deliver.smtp import SmtpTransport
@@ -90,6 +91,18 @@ def build_transport(settings: Settings, dkim: DkimSigner | None = None) -> Trans
         inner = OutboxTransport(Path(settings.delivery.outbox))
     signer = dkim or build_dkim(settings)
     return inner if signer is None else DkimTransport(inner, signer)
+
+
+def local_links_warning(settings: Settings) -> str | None:
+    """A warning when mail goes out through a relay but its links name this machine (web.base_url)."""
+    host = urlsplit(settings.web.base_url).hostname or ""
+    if settings.delivery.transport != "smtp" or host not in LOCAL_HOSTS:
+        return None
+    return (
+        f"web.base_url is {settings.web.base_url}: the links in the mail sent through the relay "
+        "(confirm, manage, unsubscribe) only work on this machine; set NEWSLETTER_WEB_BASE_URL to "
+        "the address readers reach"
+    )
 
 
 def build_signer(settings: Settings, store: Store) -> Signer:

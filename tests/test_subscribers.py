@@ -72,6 +72,30 @@ def test_a_confirmation_the_relay_refuses_is_an_error_and_the_reader_stays_pendi
     assert "/confirm/" in received.parsed().get_body(("plain",)).get_content()
 
 
+@pytest.mark.parametrize(
+    ("extra", "warned"),
+    [
+        ({}, True),  # the default base_url, http://localhost:8000, in mail to a real relay
+        ({"NEWSLETTER_WEB_BASE_URL": "https://papers.example.org"}, False),
+        ({"NEWSLETTER_DELIVERY_TRANSPORT": "outbox"}, False),  # .eml files stay on this machine
+    ],
+)
+def test_mail_through_a_relay_with_links_to_localhost_is_warned_about(run_cli, smtp, tmp_path, extra, warned):
+    env = {
+        "NEWSLETTER_DELIVERY_TRANSPORT": "smtp",
+        "NEWSLETTER_SMTP_HOST": "127.0.0.1",
+        "NEWSLETTER_SMTP_PORT": str(smtp[1].port),
+        "NEWSLETTER_SMTP_SECURITY": "none",
+        "NEWSLETTER_DELIVERY_OUTBOX": str(tmp_path / "outbox"),
+        **extra,
+    }
+    added = run_cli("subscribers", "add", "bo@example.org", "--topic", "robotics", "--pending", env=env)
+    assert added.exit_code == 0, added.output
+    warning = "warning: web.base_url is http://localhost:8000: the links in the mail sent through the relay"
+    assert (warning in added.stderr) is warned
+    assert ("set NEWSLETTER_WEB_BASE_URL" in added.stderr) is warned
+
+
 def test_all_options_are_stored(run_cli):
     result = run_cli(
         "subscribers", "add", "cy@example.org", "--topic", "robot manipulation", "--exclude", "-survey",

@@ -172,6 +172,13 @@ def date_help(what: str, default: str | None = None) -> str:
     return f"{text} Default: {default}." if default else text
 
 
+def warn_if_links_are_local(settings: Settings) -> None:
+    """Warn, before mail goes out through a relay, when its links would name this machine."""
+    warning = app.local_links_warning(settings)
+    if warning:
+        log.warning("%s", warning)
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @config_option
 @click.version_option(package_name="newsletter")

@@ -12,7 +12,16 @@ import click
 from rich.progress import Progress
 
 from newsletter import app
-from newsletter.cli.common import DateParam, Exit, Runtime, command, date_help, fail, finish_on_signal
+from newsletter.cli.common import (
+    DateParam,
+    Exit,
+    Runtime,
+    command,
+    date_help,
+    fail,
+    finish_on_signal,
+    warn_if_links_are_local,
+)
 from newsletter.deliver.run import queue_issue, send_issue, waiting_line
 from newsletter.edition import Edition, EmptyPool, no_papers_line
 from newsletter.models import Subscriber, counted, gets_issue, not_sent_note
@@ -59,6 +68,7 @@ def send(runtime: Runtime, day: date | None, dry_run: bool, only_email: str | No
             fail(str(exc), Exit.NOTHING_NEW)
         click.echo(queued.line())
         return Exit.OK
+    warn_if_links_are_local(settings)
     transport = app.build_transport(settings)
     signer = app.build_signer(settings, store)
     progress = Progress(transient=True, disable=not sys.stderr.isatty())

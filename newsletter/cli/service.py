@@ -17,7 +17,15 @@ from argon2 import PasswordHasher
 from starlette.types import ASGIApp
 
 from newsletter import app
-from newsletter.cli.common import Exit, Runtime, command, config_option, fail, finish_on_signal
+from newsletter.cli.common import (
+    Exit,
+    Runtime,
+    command,
+    config_option,
+    fail,
+    finish_on_signal,
+    warn_if_links_are_local,
+)
 from newsletter.collect import run_fetch
 from newsletter.deliver.worker import Worker
 from newsletter.schedule import Runner, build_scheduler
@@ -31,9 +39,10 @@ MIN_ADMIN_PASSWORD = 12
 
 
 def services(runtime: Runtime) -> Services:
-    return app.build_services(
-        runtime.settings(), runtime.store(), clock=runtime.clock, http_transport=runtime.transport
-    )
+    settings = runtime.settings()
+    warn_if_links_are_local(settings)
+    store = runtime.store()
+    return app.build_services(settings, store, clock=runtime.clock, http_transport=runtime.transport)
 
 
 @click.command()

@@ -8,7 +8,7 @@ from typing import Any
 import click
 
 from newsletter import app
-from newsletter.cli.common import Exit, Runtime, command, config_option, fail
+from newsletter.cli.common import Exit, Runtime, command, config_option, fail, warn_if_links_are_local
 from newsletter.deliver import SendError, TransportUnusable
 from newsletter.models import CADENCES, STATUSES, WEEKDAYS, Subscriber, counted
 from newsletter.notices import deliver_notice, signup_notice
@@ -105,6 +105,7 @@ def _already_listed(sub: Subscriber) -> str:
 def _send_confirmation(runtime: Runtime, sub: Subscriber) -> None:
     """Mail a pending subscriber the 48-hour link that activates them: the web sign-up's email."""
     settings, store, now = runtime.settings(), runtime.store(), runtime.clock()
+    warn_if_links_are_local(settings)
     env = make_environment(templates_dir())
     notice = signup_notice(env, settings, app.build_signer(settings, store), sub, "confirm", now)
     try:
