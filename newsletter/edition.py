@@ -1,6 +1,7 @@
-"""An edition: one issue date's paper pool, each subscriber's picks from it, and their rendered email.
+"""An edition: one issue date's paper pool, and each subscriber's picks from it.
 
-The admin preview and the real send both go through `Edition`; only where the bytes go differs.
+The admin preview and the real send both go through `Edition` (and its `letters`, which render the
+picks as email); only where the bytes go differs.
 """
 
 from __future__ import annotations
@@ -8,21 +9,19 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable, Sequence
 from collections.abc import Set as AbstractSet
-from dataclasses import dataclass
-from datetime import UTC, date, datetime, time
+from datetime import UTC, date, datetime
 from typing import Any, Protocol
 
 from newsletter.config import Settings
-from newsletter.mime import MimeWriter, Sender, message_id
+from newsletter.letters import Letters, Plan, sender_of
+from newsletter.mime import message_id
 from newsletter.models import Paper, Pick, PoolPaper, Subscriber
 from newsletter.rank import make_scorer
 from newsletter.rank.base import Scorer
 from newsletter.rank.picks import Picker, PickRules, TopicSet
-from newsletter.render import EditionRenderer, Links, Masthead, RenderedEmail, make_environment, templates_dir
 from newsletter.store import Store
 from newsletter.store.issues import IssueRecord
 from newsletter.store.ledger import Delivery
-from newsletter.tokens import Signer
 
 log = logging.getLogger(__name__)
 EMBEDDING_MODEL = "all-MiniLM-L6-v2"
@@ -59,16 +58,6 @@ def no_papers_line(issue_date: date) -> str:
     return f"no papers listed for the issue of {issue_date}: run `newsletter fetch` first"
 
 
-@dataclass(frozen=True, slots=True)
-class Plan:
-    """What one subscriber gets: their picks, or an empty-day trending email, or nothing."""
-
-    subscriber: Subscriber
-    kind: str  # digest, trending or skip
-    picks: tuple[Pick, ...]
-    trending: tuple[Paper, ...]
-
-
 def scorer_for(store: Store, name: str) -> Scorer:
     """The configured scorer, with its embeddings kept in the store."""
     return make_scorer(
@@ -76,11 +65,6 @@ def scorer_for(store: Store, name: str) -> Scorer:
         paper_cache=store.embedding_cache("paper", EMBEDDING_MODEL),
         topic_cache=store.embedding_cache("topic", EMBEDDING_MODEL),
     )
-
-
-def sender_of(settings: Settings) -> Sender:
-    d = settings.delivery
-    return Sender(address=d.from_address, name=d.from_name, reply_to=d.reply_to, list_id=d.list_id)
 
 
 class Edition:
@@ -101,7 +85,6 @@ class Edition:
         self.settings = settings
         self.issue = issue
         self.issue_date = issue_date
-        self.links_date = links_date  # the day the links are stamped with; see open()
         scored = [p.paper for p in pool]
         self.pool = [p for p in scored if p.arxiv_id not in skipped]  # what readers can get
         self.papers = {p.arxiv_id: p for p in self.pool}
@@ -110,8 +93,8 @@ class Edition:
         older = {p.paper.arxiv_id for p in pool if p.listed_on < daily_from}
         rules = PickRules(settings.rank.threshold, settings.rank.popularity_weight)
         self.picker = Picker(scorer, scored, rules, older, withheld=skipped)
-        self._renderer: EditionRenderer | None = None
-        self._mime: MimeWriter | None = None
+        # Each reader's plan as an email: rendered with their signed links, and as MIME bytes.
+        self.letters = Letters(settings, issue_date, self.pool, links_date)
 
     @classmethod
     def open(
@@ -233,42 +216,6 @@ class Edition:
         picks = tuple(pick_from_json(p, self.papers) for p in delivery.picks)
         trending = tuple(self.papers[a] for a in delivery.trending if a in self.papers)
         return Plan(delivery.subscriber, delivery.kind, picks, trending)
-
-    @property
-    def renderer(self) -> EditionRenderer:
-        # Built on first use: premailer runs here, once per issue, never per subscriber.
-        if self._renderer is None:
-            masthead = Masthead(
-                brand=self.settings.delivery.from_name, postal_line=self.settings.delivery.postal_line
-            )
-            env = make_environment(templates_dir())
-            self._renderer = EditionRenderer(env, self.issue_date, self.pool, masthead)
-        return self._renderer
-
-    def render(self, plan: Plan, signer: Signer) -> RenderedEmail:
-        """The subscriber's email exactly as it will be sent, parts in their on-the-wire (CRLF) form."""
-        links = links_for(self.settings.web.base_url, signer, plan.subscriber, self.links_date)
-        return self.renderer.render(plan.subscriber, plan.picks, plan.trending, links)
-
-    def message(self, plan: Plan, msg_id: str, now: datetime, signer: Signer) -> bytes:
-        """MIME bytes for one subscriber, from the same render the preview shows."""
-        links = links_for(self.settings.web.base_url, signer, plan.subscriber, self.links_date)
-        rendered = self.renderer.render(plan.subscriber, plan.picks, plan.trending, links)
-        if self._mime is None:
-            self._mime = MimeWriter(sender_of(self.settings), self.issue_date.isoformat())
-        return self._mime.build(
-            rendered, to=plan.subscriber.email, message_id=msg_id, date=now, unsubscribe_url=links.unsubscribe
-        )
-
-
-def links_for(base_url: str, signer: Signer, subscriber: Subscriber, day: date) -> Links:
-    """The signed manage and unsubscribe links of one subscriber, stamped with midnight UTC of `day`."""
-    base = base_url.rstrip("/")
-    stamp = datetime.combine(day, time(0), tzinfo=UTC)
-    return Links(
-        manage=f"{base}/manage/{signer.mint('manage', subscriber, at=stamp)}",
-        unsubscribe=f"{base}/unsubscribe/{signer.mint('unsubscribe', subscriber, at=stamp)}",
-    )
 
 
 def pick_from_json(data: dict[str, Any], papers: dict[str, Paper]) -> Pick:

@@ -116,7 +116,7 @@ def _dry_run(runtime: Runtime, issue_date: date, only: Subscriber | None) -> int
     active = [only] if only else list(store.subscribers.iter_status("active"))
     subscribers = [s for s in active if only or gets_issue(s.cadence, s.weekday, issue_date)]
     plans = edition.plan(subscribers)
-    sizes = [len(edition.render(plan, signer).html) for plan in plans if plan.kind != "skip"]
+    sizes = [len(edition.letters.render(plan, signer).html) for plan in plans if plan.kind != "skip"]
     kinds = {kind: sum(1 for p in plans if p.kind == kind) for kind in ("digest", "trending", "skip")}
     largest = max(sizes, default=0)
     other_day = len(active) - len(subscribers)
@@ -158,7 +158,7 @@ def preview(
     if plan.kind == "skip":
         click.echo(f"preview: {sub.email} gets no email on {day}: {edition.no_email_reason()}", err=True)
         return Exit.NOTHING_NEW
-    rendered = edition.render(plan, app.build_signer(settings, store))
+    rendered = edition.letters.render(plan, app.build_signer(settings, store))
     body = rendered.text if as_text else rendered.html
     click.echo(f"subject: {rendered.subject}", err=True)
     if out is None and not open_browser:

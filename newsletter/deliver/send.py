@@ -170,7 +170,7 @@ class SendLoop:
 
     def _message(self, delivery: Delivery) -> bytes:
         plan = self.edition.plan_from_delivery(delivery)
-        return self.edition.message(plan, delivery.message_id, self.clock(), self.signer)
+        return self.edition.letters.message(plan, delivery.message_id, self.clock(), self.signer)
 
     def _outcome(self, delivery: Delivery, future: Future[Accepted]) -> Outcome:
         exc = future.exception()

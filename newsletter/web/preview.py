@@ -8,7 +8,8 @@ from urllib.parse import urlencode
 
 from newsletter import dates
 from newsletter.deliver import SendError, TransportUnusable
-from newsletter.edition import Edition, Plan
+from newsletter.edition import Edition
+from newsletter.letters import Plan
 from newsletter.models import Paper, Subscriber, not_sent_note
 from newsletter.notices import deliver_notice, preview_notice
 from newsletter.render import RenderedEmail
@@ -55,7 +56,7 @@ def build_preview(ctx: WebContext, issue_date: date, email: str, topics: str) ->
             created_at=svc.clock(),
         )
         plan = edition.plan([adhoc])[0]
-    rendered = None if plan.kind == "skip" else edition.render(plan, svc.signer())
+    rendered = None if plan.kind == "skip" else edition.letters.render(plan, svc.signer())
     return PreviewResult(edition, plan, rendered, note)
 
 
@@ -103,7 +104,7 @@ def send_copy(ctx: WebContext, to: str, result: PreviewResult, query: dict[str, 
     svc = ctx.svc
     back = f"{svc.settings.web.base_url.rstrip('/')}/admin/preview?{urlencode(query)}"
     plan = result.plan
-    rendered = result.edition.renderer.render(
+    rendered = result.edition.letters.renderer.render(
         plan.subscriber, plan.picks, plan.trending, Links(manage=back, unsubscribe=back)
     )
     try:
