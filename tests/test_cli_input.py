@@ -196,6 +196,10 @@ def test_admin_hash_help_gives_the_minimum_length(run_cli):
     assert "at least 12 characters" in help_text.lower()
     short = run_cli("admin-hash", "--password", "x" * 11)
     assert short.exit_code == 2 and "use at least 12 characters" in short.output
+    for same in (" " * 12, "x" * 20):
+        held = run_cli("admin-hash", "--password", same)
+        assert held.exit_code == 2 and "use more than one distinct character" in held.output
+        assert "$argon2" not in held.stdout
 
 
 def test_config_goes_before_or_after_the_command_name_of_every_command(run_cli, tmp_path):
@@ -214,5 +218,5 @@ def test_config_goes_before_or_after_the_command_name_of_every_command(run_cli, 
         assert listed.exit_code == 0, listed.output
         assert EMAIL in listed.stdout
     assert run_cli("bounces", "--config", str(config), "--help").exit_code == 0
-    hashed = run_cli("admin-hash", "--config", str(config), "--password", "x" * 12)
+    hashed = run_cli("admin-hash", "--config", str(config), "--password", "twelve chars")
     assert hashed.exit_code == 0 and hashed.stdout.startswith("$argon2")

@@ -163,10 +163,14 @@ def serve(runtime: Runtime, host: str | None, port: int | None) -> int:
 def admin_hash(password: str) -> None:
     """Print an argon2 hash to put in NEWSLETTER_WEB_ADMIN_PASSWORD_HASH.
 
-    The password needs at least 12 characters. No config is read: --config is accepted and unused.
+    The password needs at least 12 characters, not all the same one. No config is read: --config is
+    accepted and unused.
     """
     if len(password) < MIN_ADMIN_PASSWORD:
         raise click.BadParameter(f"use at least {MIN_ADMIN_PASSWORD} characters", param_hint="--password")
+    if len(set(password)) < 2:
+        # Twelve spaces, or one key held down: long enough to count, yet the first guess.
+        raise click.BadParameter("use more than one distinct character", param_hint="--password")
     click.echo(PasswordHasher().hash(password))
 
 
