@@ -220,3 +220,11 @@ def test_config_goes_before_or_after_the_command_name_of_every_command(run_cli, 
     assert run_cli("bounces", "--config", str(config), "--help").exit_code == 0
     hashed = run_cli("admin-hash", "--config", str(config), "--password", "twelve chars")
     assert hashed.exit_code == 0 and hashed.stdout.startswith("$argon2")
+
+
+def test_an_empty_config_path_is_named_as_empty(run_cli):
+    # `--config "$CONFIG"` with the variable unset: not "'.' is a directory".
+    for args in (["--config", "", "subscribers", "list"], ["subscribers", "list", "--config", ""]):
+        result = run_cli(*args)
+        assert result.exit_code == 2
+        assert "Invalid value for '--config': the path is empty; name a config file" in result.output

@@ -107,16 +107,19 @@ class Runtime:
             self._store.dispose()
 
 
-def _set_config(ctx: click.Context, _param: click.Parameter, value: Path | None) -> None:
+def _set_config(ctx: click.Context, param: click.Parameter, value: str | None) -> None:
+    if value == "":
+        # Often an unset shell variable: say so, rather than that "." (what Path("") is) is a directory.
+        raise click.BadParameter("the path is empty; name a config file", ctx=ctx, param=param)
     if value is not None:
-        ctx.ensure_object(Runtime).config_path = value
+        ctx.ensure_object(Runtime).config_path = Path(value)
 
 
 def config_option(func: F) -> F:
     """`--config PATH`, accepted before or after the command name."""
     return click.option(
         "--config",
-        type=click.Path(path_type=Path, dir_okay=False),
+        type=click.Path(dir_okay=False),
         expose_value=False,
         is_eager=True,
         callback=_set_config,
