@@ -10,6 +10,7 @@ import logging
 from collections.abc import Iterable, Sequence
 from collections.abc import Set as AbstractSet
 from datetime import UTC, date, datetime
+from itertools import chain
 from typing import Any, Protocol
 
 from newsletter.config import Settings
@@ -183,9 +184,12 @@ class Edition:
         for reader, topic_set in zip(readers, sets, strict=True):
             ranking = ranked[topic_set]
             weekly = reader.cadence == "weekly"
-            chosen = self.picker.choose(ranking, reader.per_email, sent.get(reader.id, set()), weekly)
+            had = sent.get(reader.id, set())
+            chosen = self.picker.choose(ranking, reader.per_email, had, weekly)
             picks = self.picker.entries(ranking, chosen)
-            outside = self.picker.trending_outside((e["arxiv_id"] for e in picks), 3, weekly)
+            # Trending papers, too, are ones the reader has not had: in a picks email or an earlier
+            # trending one (a quiet week would otherwise bring the same three every day).
+            outside = self.picker.trending_outside(chain((e["arxiv_id"] for e in picks), had), 3, weekly)
             trending = [p.arxiv_id for p in outside]
             if picks:
                 kind = "digest"

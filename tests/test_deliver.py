@@ -300,6 +300,29 @@ def test_empty_day_sends_trending_or_nothing_per_config(mail):
     assert len(mail.handler.received) == 1
 
 
+def _papers_in(received) -> list[str]:
+    """The arXiv ids an email links to, in order."""
+    text = received.parsed().get_body(("plain",)).get_content()
+    return list(dict.fromkeys(re.findall(r"huggingface\.co/papers/(\d{4}\.\d{4,5})", text)))
+
+
+def test_a_trending_only_email_never_repeats_a_paper_the_reader_had(mail):
+    mail.subscribe("nomatch@example.org", "marine biology of coral reefs")
+    mail.subscribe("ada@example.org")
+    mail.send()
+    first = {r.recipient: _papers_in(r) for r in mail.handler.received}
+    assert len(first["nomatch@example.org"]) == 3
+    # The next day lists the same papers again (a quiet day): each reader gets only what they had not.
+    mail.now += timedelta(days=1)
+    assert mail.cli("fetch", "--file", str(MARCH), "--date", "2025-03-12").exit_code == 0
+    assert mail.cli("send", "--date", "2025-03-12").exit_code == 0
+    second = {r.recipient: _papers_in(r) for r in mail.handler.received[2:]}
+    assert len(second["nomatch@example.org"]) == 3
+    assert not set(second["nomatch@example.org"]) & set(first["nomatch@example.org"])
+    # A digest's "trending overall" papers count as had too.
+    assert not set(second.get("ada@example.org", [])) & set(first["ada@example.org"])
+
+
 def test_send_gives_weekly_readers_only_their_weekday_unless_named(mail):
     mail.subscribe("daily@example.org")
     # 11 March 2025 is a Tuesday.

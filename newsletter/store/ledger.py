@@ -217,7 +217,8 @@ class LedgerStore:
             }
             for o in outcomes
             if o.status == "sent"
-            for arxiv_id in dict.fromkeys(p["arxiv_id"] for p in o.delivery.picks)
+            # Every paper the email showed, its trending ones too: none is sent to this reader again.
+            for arxiv_id in dict.fromkeys([*(p["arxiv_id"] for p in o.delivery.picks), *o.delivery.trending])
         ]  # fmt: skip
         bounced = [o.delivery.subscriber.id for o in outcomes if o.bounced]
         with self._store.write() as conn:
