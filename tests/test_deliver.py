@@ -361,6 +361,11 @@ def test_only_and_dry_run(mail):
     assert mail.handler.received == []
     mail.send("--only", "B@example.org")
     assert [r.recipient for r in mail.handler.received] == ["b@example.org"]
+    # The dry run predicts what the real send then does: b has had the issue, only a is left.
+    again = mail.send("--dry-run")
+    assert "would send 1 digest and 0 trending-only emails, skip 0" in again.stdout
+    assert "(1 reader already queued by an earlier run)" in again.stdout
+    assert "1 sent" in mail.send().stdout
 
 
 def test_outbox_is_the_default_transport(run_cli, tmp_path):

@@ -114,17 +114,23 @@ def _dry_run(runtime: Runtime, issue_date: date, only: Subscriber | None) -> int
             fail(stale, Exit.NOTHING_NEW)
     signer = app.build_signer(settings, store)
     active = [only] if only else list(store.subscribers.iter_status("active"))
-    subscribers = [s for s in active if only or gets_issue(s.cadence, s.weekday, issue_date)]
+    due = [s for s in active if only or gets_issue(s.cadence, s.weekday, issue_date)]
+    # Readers an earlier run queued (or sent) are not queued again: the real send would skip them.
+    known = store.ledger.queued_subscribers(edition.issue, [s.id for s in due]) if edition.issue else set()
+    subscribers = [s for s in due if s.id not in known]
     plans = edition.plan(subscribers)
     sizes = [len(edition.letters.render(plan, signer).html) for plan in plans if plan.kind != "skip"]
     kinds = {kind: sum(1 for p in plans if p.kind == kind) for kind in ("digest", "trending", "skip")}
     largest = max(sizes, default=0)
-    other_day = len(active) - len(subscribers)
-    waiting = f" ({waiting_line(other_day)})" if other_day else ""
+    other_day = len(active) - len(due)
+    notes = [waiting_line(other_day)] if other_day else []
+    if known:
+        notes.append(f"{counted(len(known), 'reader')} already queued by an earlier run")
+    said = f" ({'; '.join(notes)})" if notes else ""
     click.echo(
         f"dry run: would send {counted(kinds['digest'], 'digest')} and "
         f"{counted(kinds['trending'], 'trending-only email')}, "
-        f"skip {kinds['skip']}{waiting}; largest HTML {largest / 1024:.1f} KB; nothing sent or stored"
+        f"skip {kinds['skip']}{said}; largest HTML {largest / 1024:.1f} KB; nothing sent or stored"
     )
     return Exit.OK
 
