@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import re
+from datetime import date
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -161,8 +162,43 @@ def test_a_skipped_paper_is_listed_and_can_be_put_back_leaving_the_picks_as_befo
     arxiv_id = _hidden_fields(before, 'action="/admin/skip"')["arxiv_id"]
     undo = {"date": "2025-03-11", "arxiv_id": arxiv_id, "undo": True}
     answer = world.client.post("/api/skip", json=undo, headers=BEARER)
-    assert answer.status_code == 200
+    assert answer.status_code == 404
     assert answer.json()["message"] == f"{arxiv_id} was not skipped from the issue of 2025-03-11."
+
+
+def test_api_skip_answers_200_only_when_the_paper_was_skipped(world, run_cli):
+    assert run_cli("fetch", "--file", str(MARCH), "--date", "2025-03-11").exit_code == 0
+    arxiv_id = json.loads(MARCH.read_text(encoding="utf-8"))[0]["paper"]["id"]
+
+    def skip(day: str, paper: str = arxiv_id, undo: bool = False) -> tuple[int, str]:
+        answer = world.client.post(
+            "/api/skip", json={"date": day, "arxiv_id": paper, "undo": undo}, headers=BEARER
+        )
+        return answer.status_code, answer.json()["message"]
+
+    assert skip("tomorrow", "9999.99999") == (404, "No paper 9999.99999 in the store.")
+    # In the store, but listed weeks before this issue's window: it could not be in it.
+    status, message = skip("2025-04-30")
+    assert status == 404 and f"{arxiv_id} is not in the issue of 2025-04-30" in message
+    assert world.store.issues.skipped_papers(date(2025, 4, 30)) == set()
+    # The admin form says the same, and skips nothing either.
+    world.login()
+    form = {"date": "2025-04-30", "arxiv_id": arxiv_id, "email": "", "topics": "speech"}
+    page = world.client.post("/admin/skip", data={**form, "csrftoken": world.csrf("/admin/preview")})
+    assert page.status_code == 200 and f"{arxiv_id} is not in the issue of 2025-04-30" in page.text
+    assert world.store.issues.skipped_papers(date(2025, 4, 30)) == set()
+    assert skip("2025-03-11") == (200, f"{arxiv_id} will not be in the issue of 2025-03-11.")
+    assert skip("2025-03-11", undo=True) == (200, f"{arxiv_id} is back in the issue of 2025-03-11.")
+    # Once the issue is sending, nothing can change: a conflict, not a success.
+    world.store.subscribers.add(
+        "p@example.org", preferences(["speech"], timezone="UTC", hour=7), "active", NOW
+    )
+    assert "sent" in run_cli("send", "--date", "2025-03-11").stdout
+    status, message = skip("2025-03-11")
+    assert status == 409 and "already being sent; it can no longer change" in message
+    assert skip("2025-03-11", undo=True)[0] == 409
+    declared = world.client.get("/api/openapi.json").json()["paths"]["/api/skip"]["post"]["responses"]
+    assert {"200", "404", "409", "422"} <= set(declared)
 
 
 def test_api_fetch_answers_502_when_every_source_fails_and_200_when_one_works(world, db_url, smtp):

@@ -21,6 +21,7 @@ from newsletter.subscribers import InvalidInput
 from newsletter.web.context import WebContext, client_ip
 from newsletter.web.forms import form_error, posted_or_empty
 from newsletter.web.preview import (
+    SkipRefused,
     build_preview,
     is_frozen,
     parse_issue_date,
@@ -202,7 +203,10 @@ def build_router(ctx: WebContext) -> APIRouter:
             issue_date = parse_issue_date(form.get("date", ""), ctx)
         except InvalidInput as exc:
             return ctx.message(request, "Cannot skip", str(exc), 422)
-        notice = skip_paper(ctx, issue_date, form.get("arxiv_id", ""), undo=form.get("undo") == "1")
+        try:
+            notice = skip_paper(ctx, issue_date, form.get("arxiv_id", ""), undo=form.get("undo") == "1")
+        except SkipRefused as exc:
+            notice = str(exc)  # nothing changed; the preview says why, as the API does
         # Back to the preview the button was on: the same reader (or topics) and date.
         back = {key: form.get(key, "") for key in ("email", "topics", "date")}
         return RedirectResponse("/admin/preview?" + urlencode({**back, "notice": notice}), status_code=303)

@@ -15,7 +15,7 @@ from newsletter.collect import run_fetch
 from newsletter.subscribers import InvalidInput
 from newsletter.web.admin import STATUS_ORDER, check_bearer
 from newsletter.web.context import WebContext
-from newsletter.web.preview import build_preview, parse_issue_date, skip_paper
+from newsletter.web.preview import SkipRefused, build_preview, parse_issue_date, skip_paper
 
 
 class PickOut(BaseModel):
@@ -138,14 +138,30 @@ def build_router(ctx: WebContext) -> APIRouter:
             no_email=result.edition.no_email_reason() if rendered is None else None,
         )
 
-    @router.post("/skip")
-    def skip(body: SkipIn) -> MessageOut:
-        """Keep a paper out of an issue that has not started sending, or with `undo` put it back."""
+    @router.post(
+        "/skip",
+        response_model=MessageOut,
+        responses={
+            404: {
+                "model": MessageOut,
+                "description": "Unknown paper, a paper not in the issue's pool, or (undo) one not skipped",
+            },
+            409: {"model": MessageOut, "description": "The issue is already being sent: nothing changed"},
+        },
+    )
+    def skip(body: SkipIn) -> MessageOut | JSONResponse:
+        """Keep a paper out of an issue that has not started sending, or with `undo` put it back.
+
+        200 only when the paper was skipped (or put back); 404 or 409 say why nothing changed.
+        """
         try:
             issue_date = parse_issue_date(body.date, ctx)
         except InvalidInput as exc:
             raise HTTPException(status_code=422, detail=str(exc)) from None
-        return MessageOut(message=skip_paper(ctx, issue_date, body.arxiv_id, body.undo))
+        try:
+            return MessageOut(message=skip_paper(ctx, issue_date, body.arxiv_id, body.undo))
+        except SkipRefused as exc:
+            return JSONResponse(MessageOut(message=str(exc)).model_dump(), status_code=exc.status)
 
     @router.post(
         "/bounces",

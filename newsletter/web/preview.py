@@ -71,17 +71,35 @@ def is_frozen(ctx: WebContext, issue_date: date) -> bool:
     return issue is not None and issue.frozen_at is not None
 
 
+class SkipRefused(Exception):
+    """A skip (or put-back) that did not happen: `status` is its HTTP answer, the message says why."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+
+
 def skip_paper(ctx: WebContext, issue_date: date, arxiv_id: str, undo: bool = False) -> str:
-    """Keep a paper out of an issue not yet sending, or with `undo` put it back; says what happened."""
+    """Keep a paper out of an issue not yet sending, or with `undo` put it back; says what happened.
+
+    SkipRefused (404 or 409) when nothing changed: the API must not answer 200 to a skip that failed.
+    """
     svc = ctx.svc
+    shown = arxiv_id[:40]
     if is_frozen(ctx, issue_date):
-        return f"The issue of {issue_date} is already being sent; it can no longer change."
+        raise SkipRefused(409, f"The issue of {issue_date} is already being sent; it can no longer change.")
     if arxiv_id not in svc.store.papers.by_ids({arxiv_id}):
-        return f"No paper {arxiv_id[:40]} in the store."
+        raise SkipRefused(404, f"No paper {shown} in the store.")
     if undo:
         if not svc.store.issues.unskip_paper(issue_date, arxiv_id):
-            return f"{arxiv_id} was not skipped from the issue of {issue_date}."
+            raise SkipRefused(404, f"{shown} was not skipped from the issue of {issue_date}.")
         return f"{arxiv_id} is back in the issue of {issue_date}."
+    # A paper outside the issue's window would never be sent anyway: "skipped" would mislead.
+    pool = svc.store.papers.pool(issue_date, svc.settings.issue.pool_days)
+    if all(p.paper.arxiv_id != arxiv_id for p in pool):
+        raise SkipRefused(
+            404, f"{shown} is not in the issue of {issue_date}: it was not listed in the days it draws on."
+        )
     svc.store.issues.skip_paper(issue_date, arxiv_id, svc.clock())
     return f"{arxiv_id} will not be in the issue of {issue_date}."
 
