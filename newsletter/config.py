@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import argon2
 from limits import parse_many
@@ -201,6 +202,12 @@ class WebSettings:
     def validate(self) -> None:
         if not self.base_url.startswith(("http://", "https://")):
             raise ConfigError("web.base_url: must start with https:// (or http:// for local testing)")
+        # Links are base_url + "/manage/...", served from the root: under a path prefix each is a 404.
+        if urlsplit(self.base_url).path not in ("", "/") or "?" in self.base_url or "#" in self.base_url:
+            raise ConfigError(
+                f"web.base_url: {self.base_url!r} has a path, query or fragment; give the bare address, like "
+                "https://papers.example.org (no path), and serve the app at the root of its own host name"
+            )
         if not 1 <= self.port <= 65535:
             raise ConfigError("web.port: must be 1..65535")
         for name in ("subscribe_limit_ip", "subscribe_limit_address", "login_limit_ip"):

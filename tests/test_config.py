@@ -94,6 +94,15 @@ def test_environment_beats_the_file(tmp_path):
         ("", {"NEWSLETTER_DELIVERY_ADMIN_EMAIL": "ops"}, "delivery.admin_email: must be an email address"),
         ("", {"NEWSLETTER_DELIVERY_OUTBOX": ""}, "delivery.outbox: name the folder"),
         ("[delivery]\nretry_minutes = [1, true]\n", {}, "delivery.retry_minutes: expected a list of strings"),
+        # Links are served from the root: under a path every link in an email would be a 404.
+        (
+            "",
+            {"NEWSLETTER_WEB_BASE_URL": "http://host/papers"},
+            "web.base_url: 'http://host/papers' has a path, query or fragment",
+        ),
+        ('[web]\nbase_url = "https://p.example.org/a/"\n', {}, "serve the app at the root of its own host"),
+        ("", {"NEWSLETTER_WEB_BASE_URL": "https://p.example.org/?x=1"}, "has a path, query or fragment"),
+        ("", {"NEWSLETTER_WEB_BASE_URL": "https://p.example.org#top"}, "has a path, query or fragment"),
     ],
 )
 def test_bad_config_is_a_clear_error(tmp_path, text, env, message):
@@ -102,6 +111,13 @@ def test_bad_config_is_a_clear_error(tmp_path, text, env, message):
     with pytest.raises(ConfigError) as info:
         load_settings(config, env)
     assert message in str(info.value)
+
+
+@pytest.mark.parametrize(
+    "url", ["https://papers.example.org", "https://papers.example.org/", "http://localhost:8000"]
+)
+def test_a_base_url_without_a_path_is_accepted(url):
+    assert load_settings(None, {"NEWSLETTER_WEB_BASE_URL": url}).web.base_url == url
 
 
 def test_a_password_may_reach_a_url_setting_through_the_environment(tmp_path):
