@@ -240,12 +240,15 @@ def subscriber_picks(
     now: datetime,
     ranker: str | None = None,
 ) -> list[Pick]:
-    """The papers `subscriber` would get in the issue of `issue_date` (without freezing it).
+    """The papers `subscriber` gets in the issue of `issue_date` (without freezing it).
 
-    Raises EmptyPool when no paper is listed for the issue, so "no papers" is not mistaken for
-    "nothing on your topics".
+    Once the reader's email is queued (or sent), those are its picks, as the preview shows; a
+    `ranker` other than the configured one ranks afresh. Raises EmptyPool when no paper is listed
+    for the issue, so "no papers" is not mistaken for "nothing on your topics".
     """
     edition = Edition.open(store, settings, issue_date, now, freeze=False, ranker=ranker or "")
     if not edition.pool:
         raise EmptyPool(no_papers_line(issue_date))
-    return list(edition.plan([subscriber])[0].picks)
+    if ranker:
+        return list(edition.plan([subscriber])[0].picks)
+    return list(edition.preview_plan(subscriber).picks)

@@ -323,6 +323,20 @@ def test_a_trending_only_email_never_repeats_a_paper_the_reader_had(mail):
     assert not set(second.get("ada@example.org", [])) & set(first["ada@example.org"])
 
 
+def test_picks_after_the_send_shows_the_papers_the_reader_got(mail):
+    mail.subscribe("ada@example.org")
+    before = mail.cli("picks", "--email", "ada@example.org", "--date", DAY, "--json")
+    mail.send()
+    [received] = mail.handler.received
+    after = mail.cli("picks", "--email", "ada@example.org", "--date", DAY, "--json")
+    assert after.exit_code == 0, after.output
+    got = [json.loads(line)["arxiv_id"] for line in after.stdout.splitlines()]
+    # The same papers as before the send, as in the email, and not "nothing on her topics".
+    assert got and got == [json.loads(line)["arxiv_id"] for line in before.stdout.splitlines()]
+    assert set(got) <= set(_papers_in(received))
+    assert f"the email of {DAY} to ada@example.org is sent; these are its papers" in after.stderr
+
+
 def test_send_gives_weekly_readers_only_their_weekday_unless_named(mail):
     mail.subscribe("daily@example.org")
     # 11 March 2025 is a Tuesday.

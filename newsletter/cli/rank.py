@@ -30,14 +30,20 @@ def picks(runtime: Runtime, email: str, day: date | None, ranker: str | None, as
         return Exit.USAGE
     settings = runtime.settings()
     issue_date = day or runtime.clock().date()
+    other = ranker if ranker != settings.rank.ranker else None  # the configured one is no override
     try:
-        chosen = subscriber_picks(store, settings, sub, issue_date, runtime.clock(), ranker=ranker)
+        chosen = subscriber_picks(store, settings, sub, issue_date, runtime.clock(), ranker=other)
     except EmptyPool as exc:
         fail(str(exc), Exit.NOTHING_NEW)
         return Exit.NOTHING_NEW
     note = not_sent_note(sub, issue_date)
     if note:
         click.echo(f"picks: note: {note}", err=True)
+    issue = store.issues.find_issue(issue_date)
+    for delivery in store.ledger.deliveries_of(issue, sub.id) if issue and not other else ():
+        # Once queued, the reader's papers are fixed: say so, and why they differ from a fresh ranking.
+        status = f"the email of {issue_date} to {sub.email} is {delivery.status}"
+        click.echo(f"picks: note: {status}; these are its papers", err=True)
     for rank, pick in enumerate(chosen, start=1):
         if as_json:
             row = {
