@@ -8,6 +8,7 @@ import pytest
 
 from newsletter.models import Subscriber
 from newsletter.subscribers import preferences
+from tests.conftest import HF_API
 from tests.web_support import NOW, WebWorld, link_in, make_world
 
 
@@ -99,6 +100,30 @@ def test_feed_addresses_come_from_base_url_not_the_host_header(world):
     root = ElementTree.fromstring(feed.content)
     assert root.findtext(f"{atom}id") == f"https://papers.example.org{path}"
     assert root.find(f"{atom}link").get("href") == f"https://papers.example.org{path}"
+
+
+def test_a_trending_only_email_shows_its_papers_on_the_manage_page_and_in_the_feed(world, run_cli):
+    assert (
+        run_cli(
+            "fetch", "--file", str(HF_API / "daily_papers_2025-03-11.json"), "--date", "2025-03-11"
+        ).exit_code
+        == 0
+    )
+    prefs = preferences(["medieval falconry"], timezone="UTC", hour=7)  # nothing on these topics
+    sub = world.store.subscribers.add("quiet@example.org", prefs, "active", NOW)
+    assert "1 sent" in run_cli("send", "--date", "2025-03-11").stdout  # to the outbox
+    manage = world.client.get(f"/manage/{world.svc.signer().mint('manage', sub)}")
+    assert (
+        "<td>2025-03-11</td><td>3 trending papers (nothing on your topics)</td><td>sent</td>" in manage.text
+    )
+    feed = world.client.get(f"/feed/{world.svc.signer().mint('feed', sub)}.xml")
+    atom = "{http://www.w3.org/2005/Atom}"
+    (entry,) = ElementTree.fromstring(feed.content).findall(f"{atom}entry")
+    content = entry.findtext(f"{atom}content", "")
+    assert content.count("<li>") == 3 and content.count("<em>(trending)</em>") == 3
+    link = entry.find(f"{atom}link[@rel='alternate']")
+    assert link is not None and link.get("href", "").startswith("https://huggingface.co/papers/")
+    assert content.index(f'href="{link.get("href")}"') < content.index("</li>")  # the first one listed
 
 
 def test_head_is_answered_wherever_get_is(world):

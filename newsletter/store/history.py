@@ -23,37 +23,65 @@ class Trouble(NamedTuple):
     next_attempt_at: datetime
 
 
+class Digest(NamedTuple):
+    """One email a reader was due: its issue, ledger status, kind and how many papers it listed."""
+
+    issue_date: date
+    status: str
+    kind: str  # digest (picks on their topics) or trending (an empty day's trending papers)
+    papers: int
+    sent_at: datetime | None
+
+
 class HistoryStore:
     """Read-only queries over the delivery ledger: a reader's digests, an issue's troubles."""
 
     def __init__(self, store: Store) -> None:
         self._store = store
 
-    def recent_for(self, subscriber_id: int, limit: int = 5) -> list[tuple[date, str, int, datetime | None]]:
-        """A subscriber's latest digests: (issue date, status, papers, sent at), newest first."""
+    def digests_for(self, subscriber_id: int, limit: int = 5) -> list[Digest]:
+        """A subscriber's latest digests, newest first, with what kind of email each was."""
         query = (
-            select(issues.c.issue_date, deliveries.c.status, deliveries.c.picks, deliveries.c.sent_at)
+            select(
+                issues.c.issue_date,
+                deliveries.c.status,
+                deliveries.c.kind,
+                deliveries.c.picks,
+                deliveries.c.trending,
+                deliveries.c.sent_at,
+            )
             .join(issues, issues.c.id == deliveries.c.issue_id)
             .where(deliveries.c.subscriber_id == subscriber_id)
             .order_by(issues.c.issue_date.desc())
             .limit(limit)
         )
         with self._store.read() as conn:
-            return [(d, status, len(picks), sent_at) for d, status, picks, sent_at in conn.execute(query)]
+            return [
+                # A trending-only email has no picks: what it listed are its trending papers.
+                Digest(d, status, kind, len(trending if kind == "trending" else picks), sent_at)
+                for d, status, kind, picks, trending, sent_at in conn.execute(query)
+            ]
+
+    def recent_for(self, subscriber_id: int, limit: int = 5) -> list[tuple[date, str, int, datetime | None]]:
+        """A subscriber's latest digests: (issue date, status, papers, sent at), newest first."""
+        return [(d.issue_date, d.status, d.papers, d.sent_at) for d in self.digests_for(subscriber_id, limit)]
 
     def sent_digests(
         self, subscriber_id: int, limit: int = 30
-    ) -> list[tuple[date, list[dict[str, Any]], datetime | None]]:
-        """A subscriber's delivered digests: (issue date, picks, sent at), newest first."""
+    ) -> list[tuple[date, list[dict[str, Any]], list[str], datetime | None]]:
+        """A subscriber's delivered digests: (issue date, picks, trending ids, sent at), newest first."""
         query = (
-            select(issues.c.issue_date, deliveries.c.picks, deliveries.c.sent_at)
+            select(issues.c.issue_date, deliveries.c.picks, deliveries.c.trending, deliveries.c.sent_at)
             .join(issues, issues.c.id == deliveries.c.issue_id)
             .where(deliveries.c.subscriber_id == subscriber_id, deliveries.c.status == "sent")
             .order_by(issues.c.issue_date.desc())
             .limit(limit)
         )
         with self._store.read() as conn:
-            return [(d, list(picks), sent_at) for d, picks, sent_at in conn.execute(query)]
+            return [
+                (d, list(picks), list(trending), sent_at)
+                for d, picks, trending, sent_at in conn.execute(query)
+            ]
 
     def troubles(self, issue_id: int, status: str, limit: int = 20) -> list[Trouble]:
         """Up to `limit` rows of the issue in `status` (failed, deferred), the oldest reply first."""

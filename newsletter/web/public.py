@@ -155,8 +155,8 @@ def build_router(ctx: WebContext) -> APIRouter:
     ) -> HTMLResponse:
         signer = svc.signer()
         digests = [
-            {"date": d.isoformat(), "status": s, "papers": n}
-            for d, s, n, _sent in svc.store.history.recent_for(sub.id, 5)
+            {"date": d.issue_date.isoformat(), "status": d.status, "papers": d.papers, "kind": d.kind}
+            for d in svc.store.history.digests_for(sub.id, 5)
         ]
         context: dict[str, Any] = {
             "email": sub.email,
@@ -255,19 +255,22 @@ def build_router(ctx: WebContext) -> APIRouter:
 
 
 def render_feed(ctx: WebContext, sub: Subscriber, self_url: str) -> str:
-    """An Atom feed of the subscriber's delivered digests."""
+    """An Atom feed of the subscriber's delivered digests: each lists its picks, then its trending papers."""
     store = ctx.svc.store
     digests = store.history.sent_digests(sub.id, limit=30)
-    papers = store.papers.by_ids({p["arxiv_id"] for _d, picks, _s in digests for p in picks})
+    wanted = {p["arxiv_id"] for _d, picks, _t, _s in digests for p in picks}
+    papers = store.papers.by_ids(wanted | {a for _d, _p, trending, _s in digests for a in trending})
     lead = "Your week of papers to" if sub.cadence == "weekly" else "Papers for"
     entries = [
         {
             "title": f"{lead} {issue_date:%a %d %b %Y}",
             "id": f"{self_url}#{issue_date.isoformat()}",
             "updated": (sent_at or ctx.svc.clock()).isoformat(),
-            "picks": [(papers[p["arxiv_id"]], p) for p in picks if p["arxiv_id"] in papers],
+            # (paper, topic): a trending paper matched no topic of theirs, and says so instead.
+            "papers": [(papers[p["arxiv_id"]], p["topic"]) for p in picks if p["arxiv_id"] in papers]
+            + [(papers[a], None) for a in trending if a in papers],
         }
-        for issue_date, picks, sent_at in digests
+        for issue_date, picks, trending, sent_at in digests
     ]
     return ctx.env.get_template("web/feed.xml.j2").render(
         brand=ctx.svc.settings.delivery.from_name,
