@@ -23,17 +23,24 @@ def token_error_handler(ctx: WebContext) -> Callable[[Request, Exception], HTMLR
     """
 
     def handle(request: Request, exc: Exception) -> HTMLResponse:
+        # The token's reason ("this link is not valid") opens the page's sentence: capitalised.
+        reason = str(exc)[:1].upper() + str(exc)[1:]
         if isinstance(exc, InvalidToken) and exc.expired:
             # The sign-up form mails a fresh link: a new confirmation, or a manage link to a reader.
             return ctx.message(
                 request,
                 "This link does not work",
-                f"{exc}. Enter your address on the sign-up page and we will email you a fresh link.",
+                f"{reason}. Enter your address on the sign-up page and we will email you a fresh link.",
                 410,
                 link={"url": "/", "text": "Get a fresh link"},
             )
         return ctx.message(
-            request, "This link does not work", f"{exc}. Links in our emails are personal.", 404
+            request,
+            "This link does not work",
+            f"{reason}. Links in our emails are personal and work as they are: check that the whole link "
+            "was copied, or enter your address on the sign-up page and we will email you a fresh link.",
+            404,
+            link={"url": "/", "text": "Go to the sign-up page"},
         )
 
     return handle
