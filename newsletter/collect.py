@@ -11,7 +11,7 @@ from pathlib import Path
 import httpx
 
 from newsletter.config import SourcesSettings
-from newsletter.models import FetchReport, Listing
+from newsletter.models import FetchReport, Listing, counted
 from newsletter.scrape import ScrapeError, ScrapeResult, parse_api, parse_document, parse_page
 from newsletter.services import Services
 from newsletter.sources import hf
@@ -141,7 +141,7 @@ class FetchOutcome:
         papers = sum(r.papers for r in self.reports)
         new = sum(r.new for r in self.reports)
         failed = f"; failed: {'; '.join(self.failures)}" if self.failures else ""
-        return f"fetch: {len(self.reports)} sources ok, {papers} papers, {new} new{failed}"
+        return f"fetch: {counted(len(self.reports), 'source')} ok, {papers} papers, {new} new{failed}"
 
 
 def run_fetch(svc: Services, day: date | None = None) -> FetchOutcome:

@@ -168,3 +168,33 @@ def test_every_command_has_help(run_cli):
         result = run_cli(*args)
         assert result.exit_code == 0
         assert "--config" in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("trending", "error"),
+    [
+        (httpx.Response(503, text="down"), "error: source unreachable: hf-trending:"),
+        # A page that came back without any paper on it (a maintenance page, a changed layout).
+        (
+            httpx.Response(200, html="<html><body><h1>Back soon</h1></body></html>"),
+            "error: source unreadable",
+        ),
+    ],
+    ids=["unreachable", "unreadable"],
+)
+def test_one_failing_source_among_several_is_reported_and_the_others_are_stored(run_cli, trending, error):
+    def net(request: httpx.Request) -> httpx.Response:
+        if request.url.path == "/api/daily_papers":
+            return httpx.Response(200, json=load_api(API_2024_08_01))
+        return trending
+
+    env = {"NEWSLETTER_SOURCES_ENABLED": "hf-trending, hf-api", "NEWSLETTER_SOURCES_RETRIES": "0"}
+    result = run_cli("fetch", "--date", "2024-08-01", transport=httpx.MockTransport(net), env=env)
+    # As `run --once` and POST /api/fetch: the papers that came are news (exit 0), not an outage (3).
+    assert result.exit_code == 0, result.output
+    assert error in result.stderr
+    assert "fetch: 1 source fetched; failed: hf-trending" in result.stderr
+    assert len(stored(run_cli, "--date", "2024-08-01")) == len(load_api(API_2024_08_01))
+    # Every source failing is still an outage.
+    down = run_cli("fetch", transport=httpx.MockTransport(lambda r: httpx.Response(503)), env=env)
+    assert down.exit_code == 3, down.output

@@ -9,9 +9,9 @@ from pathlib import Path
 import click
 
 from newsletter.cli.common import DateParam, Exit, Runtime, command, date_help, fail
-from newsletter.collect import SourceUnreachable, collect_source, import_file
+from newsletter.collect import ScrapeError, SourceUnreachable, collect_source, import_file
 from newsletter.config import SOURCE_NAMES
-from newsletter.models import FetchReport
+from newsletter.models import FetchReport, counted
 from newsletter.sources.hf import TRENDING
 from newsletter.store.papers import StoredPaper
 
@@ -29,15 +29,16 @@ from newsletter.store.papers import StoredPaper
 def fetch(runtime: Runtime, source: str | None, day: date | None, path: Path | None) -> int:
     """Fetch trending papers (or import a saved file) into the store.
 
-    Exit codes: 0 papers new, updated or listed on a new day, 1 nothing new, 2 usage or input error,
-    3 source unreachable, 4 store error.
+    Exit codes: 0 papers new, updated or listed on a new day, 1 nothing new, 2 usage or input error
+    (or every source answered something unreadable), 3 no source could be reached, 4 store error.
+    One failing source among several is reported on stderr; the exit code is the others'.
     """
     settings = runtime.settings()
     now = runtime.clock()
     if path is not None:
         if source is not None:
             fail("--file and --source cannot be combined", Exit.USAGE)
-        return _exit_for([import_file(runtime.store(), path, day, now)], failures=[])
+        return _exit_for([import_file(runtime.store(), path, day, now)])
     names = [source] if source else list(settings.sources.enabled)
     if day is not None and names == [TRENDING]:
         fail("hf-trending has no date; use --source hf-daily or hf-api with --date", Exit.USAGE)
@@ -46,6 +47,7 @@ def fetch(runtime: Runtime, source: str | None, day: date | None, path: Path | N
     store = runtime.store()
     reports: list[FetchReport] = []
     failures: list[str] = []
+    unreachable = False
     with runtime.http_client() as client:
         for name in names:
             try:
@@ -54,19 +56,28 @@ def fetch(runtime: Runtime, source: str | None, day: date | None, path: Path | N
                 )
             except SourceUnreachable as exc:
                 # One failing source does not stop the others.
-                failures.append(f"{name}: {exc}")
+                failures.append(name)
+                unreachable = True
                 # Named as `run` names it: "source unreachable: hf-trending: <url>: <why>".
                 click.echo(f"error: source unreachable: {name}: {exc}", err=True)
-    return _exit_for(reports, failures)
+            except ScrapeError as exc:
+                failures.append(name)
+                click.echo(f"error: source unreadable: {name}: {exc}", err=True)
+    if failures and not reports:
+        # Nothing fetched: 3 when a source could not be reached, else 2 (what came back was unreadable).
+        return Exit.UNREACHABLE if unreachable else Exit.USAGE
+    if failures:
+        done = counted(len(reports), "source")
+        click.echo(f"fetch: {done} fetched; failed: {', '.join(failures)}", err=True)
+    return _exit_for(reports)
 
 
 def _day_for(name: str, day: date) -> date | None:
     return None if name == TRENDING else day
 
 
-def _exit_for(reports: list[FetchReport], failures: list[str]) -> int:
-    if failures:
-        return Exit.UNREACHABLE
+def _exit_for(reports: list[FetchReport]) -> int:
+    """0 when something changed, else 1; one failing source among several does not make it 3."""
     if not any(r.changed for r in reports):
         click.echo("fetch: nothing new", err=True)
         return Exit.NOTHING_NEW
