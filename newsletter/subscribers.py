@@ -112,17 +112,20 @@ def _clean_list(field: str, raw: Sequence[str], limit: int) -> tuple[str, ...]:
 
 
 def check_timezone(name: str) -> str:
-    """An IANA time zone name like Asia/Kolkata (an old spelling becomes the current one), or InvalidInput."""
+    """An IANA time zone name like Asia/Kolkata, in any case (an old spelling becomes the current one), or
+    InvalidInput."""
     text = _clean("timezone", name, max_chars=64)
     if not text:
         raise InvalidInput("timezone", "is empty; choose one, such as Europe/Paris or UTC")
-    if text not in _zone_names():
+    # People type "europe/paris": matched whatever the case, stored as the canonical name.
+    zone = _zone_names_by_casefold().get(text.casefold())
+    if zone is None:
         raise InvalidInput("timezone", f"unknown time zone {text!r}; use an IANA name like Europe/Paris")
     try:
-        ZoneInfo(text)
+        ZoneInfo(zone)
     except (ZoneInfoNotFoundError, ValueError):
         raise InvalidInput("timezone", f"unknown time zone {text!r}") from None
-    return _current_names().get(text, text)
+    return _current_names().get(zone, zone)
 
 
 @functools.cache
@@ -235,3 +238,9 @@ PSEUDO_ZONES = frozenset({"localtime", "Factory"})
 @functools.cache
 def _zone_names() -> frozenset[str]:
     return frozenset(available_timezones()) - PSEUDO_ZONES
+
+
+@functools.cache
+def _zone_names_by_casefold() -> dict[str, str]:
+    # No two IANA names differ only in case, so the casefolded name finds exactly one.
+    return {zone.casefold(): zone for zone in _zone_names()}

@@ -60,6 +60,21 @@ def test_an_empty_time_zone_is_a_form_error_and_changes_nothing(world):
     assert (after.timezone, after.topics) == ("Asia/Tokyo", ("LLM reasoning",))
 
 
+def test_a_time_zone_typed_in_any_case_is_stored_under_its_canonical_name(world):
+    sub = _reader(world, timezone="Asia/Tokyo")
+    path = f"/manage/{world.svc.signer().mint('manage', sub)}"
+    saved = world.client.post(path, data=_manage_form(world, path, timezone="europe/paris"))
+    assert saved.status_code == 200 and "Saved." in saved.text and 'value="Europe/Paris"' in saved.text
+    assert world.store.subscribers.get(sub.id).timezone == "Europe/Paris"
+    # An old spelling, in any case, becomes the current name; unknown names are still refused.
+    world.client.post(path, data=_manage_form(world, path, timezone="ASIA/CALCUTTA"))
+    assert world.store.subscribers.get(sub.id).timezone == "Asia/Kolkata"
+    for unknown in ("mars/base", "LOCALTIME"):
+        refused = world.client.post(path, data=_manage_form(world, path, timezone=unknown))
+        assert refused.status_code == 422 and "unknown time zone" in refused.text
+    assert world.store.subscribers.get(sub.id).timezone == "Asia/Kolkata"
+
+
 def test_opening_a_confirm_link_again_says_already_confirmed(world, smtp):
     handler, _ = smtp
     token = world.csrf("/")
