@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable, Sequence
 from collections.abc import Set as AbstractSet
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from itertools import chain
 from typing import Any, Protocol
 
@@ -131,8 +131,11 @@ class Edition:
         scorer = scorer_for(store, ranker or settings.rank.ranker)
         frozen = issue.frozen_at if issue is not None and issue.frozen_at is not None else now
         # Links live 90 days from their stamp: an issue sent after its date (a rerun, a back-dated
-        # send) stamps them with the day its pool froze, so they work when they arrive.
-        links_date = max(issue_date, frozen.astimezone(UTC).date())
+        # send) stamps them with the day its pool froze, so they work when they arrive. A stamp
+        # is refused when it lies over two days ahead, so an issue sent days early (send --date
+        # next week) stamps the day after it froze: no further ahead than tomorrow's issue.
+        froze_on = frozen.astimezone(UTC).date()
+        links_date = min(max(issue_date, froze_on), froze_on + timedelta(days=1))
         return cls(store, settings, issue, issue_date, pool, scorer, links_date, skipped)
 
     def plan(self, subscribers: Iterable[Subscriber]) -> list[Plan]:

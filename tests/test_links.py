@@ -66,6 +66,14 @@ def test_links_of_an_issue_sent_long_after_its_date_open(world, smtp):
     assert world.store.subscribers.by_email("reader@example.org").status == "unsubscribed"
 
 
+def test_links_of_an_issue_sent_days_before_its_date_open(world, smtp):
+    # `send --date` a week ahead: the links must not carry a stamp further ahead than a link may.
+    manage, unsubscribe = sent_links(world, smtp, real_now().date() + timedelta(days=7), "UTC")
+    page = world.client.get(manage)
+    assert page.status_code == 200, page.text
+    assert world.client.get(unsubscribe).status_code == 200
+
+
 def test_a_manage_link_expires_after_its_age_and_is_refused_far_in_the_future(world):
     prefs = preferences(["speech"], timezone="UTC", hour=7)
     sub = world.store.subscribers.add("old@example.org", prefs, "active", real_now())
