@@ -347,6 +347,16 @@ def test_an_unknown_address_gets_a_page_and_the_api_keeps_json(world):
     assert api.status_code == 404 and api.json() == {"detail": "Not Found"}
 
 
+def test_pages_name_an_inline_icon_and_favicon_ico_is_not_a_404(world):
+    # Without an icon the browser asks for /favicon.ico on every page: a 404 and a console error.
+    for path in ("/", "/admin/login", "/no-such-page"):
+        page = world.client.get(path)
+        assert '<link rel="icon" href="data:,">' in page.text
+        assert "img-src * data:" in page.headers["content-security-policy"]  # the policy lets it load
+    icon = world.client.get("/favicon.ico")
+    assert icon.status_code == 204 and icon.content == b""
+
+
 def test_the_feed_lists_sent_digests_named_by_cadence(world, run_cli):
     assert run_cli("fetch", "--file", str(MARCH), "--date", "2025-03-11").exit_code == 0
     daily = _active(world, "d@example.org")
