@@ -122,8 +122,9 @@ def test_manage_page_edits_topics(world):
     assert page.status_code == 200 and "LLM reasoning" in page.text
     data = {"topics": "robot manipulation\nNeRF\n-survey", "hour": "6", "timezone": "Asia/Kolkata",
             "cadence": "weekly", "weekday": "4", "per_email": "5", "csrftoken": world.csrf(path)}  # fmt: skip
-    saved = world.client.post(path, data=data)
-    assert saved.status_code == 200 and "Saved" in saved.text
+    saved = world.client.post(path, data=data, follow_redirects=False)
+    assert saved.status_code == 303 and saved.headers["location"] == f"{path}?saved=1"
+    assert "Saved" in world.client.get(saved.headers["location"]).text
     after = world.store.subscribers.get(sub.id)
     assert (after.topics, after.excludes, after.timezone, after.hour) == (
         ("robot manipulation", "NeRF"), ("survey",), "Asia/Kolkata", 6,

@@ -35,6 +35,7 @@ def test_saving_choices_while_not_subscribed_says_no_digest_is_sent(world, statu
     sub = _reader(world, status)
     path = f"/manage/{world.svc.signer().mint('manage', sub)}"
     saved = world.client.post(path, data=_manage_form(world, path))
+    assert [r.status_code for r in saved.history] == [303] and saved.url.query == b"saved=1"
     assert saved.status_code == 200
     assert "Saved." in saved.text and says in saved.text
     assert "Your next digest uses these choices" not in saved.text
@@ -46,16 +47,23 @@ def test_saving_choices_while_not_subscribed_says_no_digest_is_sent(world, statu
 def test_saving_choices_while_active_says_the_next_digest_uses_them(world):
     sub = _reader(world)
     path = f"/manage/{world.svc.signer().mint('manage', sub)}"
-    saved = world.client.post(path, data=_manage_form(world, path))
-    assert saved.status_code == 200 and "Saved. Your next digest uses these choices." in saved.text
+    # Post/redirect/get: Save lands on a page whose reload sends nothing again.
+    posted = world.client.post(path, data=_manage_form(world, path), follow_redirects=False)
+    assert posted.status_code == 303 and posted.headers["location"] == f"{path}?saved=1"
+    for _reload in range(2):
+        saved = world.client.get(posted.headers["location"])
+        assert saved.status_code == 200 and "Saved. Your next digest uses these choices." in saved.text
+        assert "robot manipulation" in saved.text
+    assert "Saved." not in world.client.get(path).text  # the page opened from the email says nothing of it
 
 
 def test_an_empty_time_zone_is_a_form_error_and_changes_nothing(world):
     sub = _reader(world, timezone="Asia/Tokyo")
     path = f"/manage/{world.svc.signer().mint('manage', sub)}"
     refused = world.client.post(path, data=_manage_form(world, path, timezone=""))
-    assert refused.status_code == 422
+    assert refused.status_code == 422 and not refused.history  # the form again, not a redirect
     assert "timezone" in refused.text and "Saved" not in refused.text
+    assert "robot manipulation" in refused.text  # what was typed, to fix and send again
     after = world.store.subscribers.get(sub.id)
     assert (after.timezone, after.topics) == ("Asia/Tokyo", ("LLM reasoning",))
 

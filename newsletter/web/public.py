@@ -172,26 +172,29 @@ def build_router(ctx: WebContext) -> APIRouter:
         return ctx.page(request, "manage.html.j2", status, **context)
 
     @get("/manage/{token}", response_class=HTMLResponse)
-    def manage_page(request: Request, token: str) -> HTMLResponse:
+    def manage_page(request: Request, token: str, saved: str = "") -> HTMLResponse:
         sub = subscriber_for(svc.store, svc.signer(), "manage", token)
-        return manage_view(request, token, sub)
+        # ?saved=1: where a successful save lands, so the notice shows and a reload sends nothing.
+        return manage_view(request, token, sub, saved=saved == "1")
 
     @router.post("/manage/{token}", response_class=HTMLResponse)
-    async def manage_post(request: Request, token: str) -> HTMLResponse:
+    async def manage_post(request: Request, token: str) -> Response:
         form = await posted_or_empty(request)
         return await run_in_threadpool(manage_form, request, token, form)
 
-    def manage_form(request: Request, token: str, form: dict[str, str]) -> HTMLResponse:
+    def manage_form(request: Request, token: str, form: dict[str, str]) -> Response:
         sub = subscriber_for(svc.store, svc.signer(), "manage", token)
         try:
             if not form:
                 raise InvalidInput("form", "too long or empty")
             prefs = read_preferences(form, ctx, sub)
         except InvalidInput as exc:
+            # Shown again at once, with what was typed: nothing was stored, so a reload changes nothing.
             shown = {**form_defaults(ctx, sub), **{k: v for k, v in form.items() if k in form_defaults(ctx)}}
             return manage_view(request, token, sub, 422, form=shown, errors=[form_error(exc)])
-        updated = svc.store.subscribers.set_preferences(sub.id, prefs, svc.clock())
-        return manage_view(request, token, updated, saved=True)
+        svc.store.subscribers.set_preferences(sub.id, prefs, svc.clock())
+        # Post/redirect/get: reloading the page after Save must not ask to send the form again.
+        return RedirectResponse(f"/manage/{token}?saved=1", status_code=303)
 
     @get("/unsubscribe/{token}", response_class=HTMLResponse)
     def unsubscribe_page(request: Request, token: str) -> HTMLResponse:

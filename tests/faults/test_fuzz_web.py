@@ -340,7 +340,8 @@ def test_manage_saves_valid_preferences_or_answers_422_and_changes_nothing(
     before = world.store.subscribers.get(reader.id)
     others = [s for s in world.store.subscribers.listed() if s.id != reader.id]
     response = _checked(
-        world.client.post(f"/manage/{token}", data={**form, "csrftoken": csrf}), _values(form)
+        world.client.post(f"/manage/{token}", data={**form, "csrftoken": csrf}, follow_redirects=False),
+        _values(form),
     )
     after = world.store.subscribers.get(reader.id)
     assert after is not None and before is not None
@@ -348,7 +349,9 @@ def test_manage_saves_valid_preferences_or_answers_422_and_changes_nothing(
     if response.status_code == 422:
         assert after == before, "a refused change was stored"
     else:
-        assert response.status_code == 200
+        # Saved: redirected to the page that says so, which shows the stored values escaped.
+        assert response.status_code == 303 and response.headers["location"] == f"/manage/{token}?saved=1"
+        assert "Saved." in _checked(world.client.get(response.headers["location"]), _values(form)).text
         assert_valid_preferences(_prefs(after))
         assert (after.email, after.status) == (before.email, before.status)
     assert [s for s in world.store.subscribers.listed() if s.id != reader.id] == others
