@@ -109,7 +109,7 @@ class Edition:
         ranker: str = "",
     ) -> Edition:
         """The edition of `issue_date`; `freeze=True` snapshots the pool (sending starts)."""
-        issue = store.issues.issue(issue_date, now) if freeze else store.issues.find_issue(issue_date)
+        issue = store.issues.find_issue(issue_date)
         skipped = store.issues.skipped_papers(issue_date)
         if issue is not None and issue.frozen_at is not None:
             pool = store.issues.snapshot(issue)
@@ -117,15 +117,19 @@ class Edition:
             # Skipped papers stay in the pool, and are scored with it, so that skipping one paper
             # changes no other paper's score: the ranker's weights depend on the whole pool.
             current = store.papers.pool(issue_date, settings.issue.pool_days)
-            if freeze and issue is not None:
+            if freeze:
                 if all(p.paper.arxiv_id in skipped for p in current):
                     raise EmptyPool(no_papers_line(issue_date))
                 fresh = {p.paper.arxiv_id for p in current} - skipped
                 stale = store.issues.staleness(issue_date, store.papers.last_success(), fresh)
                 if stale:
                     raise EmptyPool(stale)
+                # Created only now: a send refused for want of papers leaves no empty issue behind.
+                issue = store.issues.issue(issue_date, now)
                 pool = store.issues.freeze(issue, current, now)
-                log.info("issue: %s frozen with %d papers", issue_date, len(pool))
+                held = len([p for p in pool if p.paper.arxiv_id not in skipped])
+                withheld = f" ({len(pool) - held} skipped)" if held < len(pool) else ""
+                log.info("issue: %s frozen with %d papers%s", issue_date, held, withheld)
             else:
                 pool = current
         scorer = scorer_for(store, ranker or settings.rank.ranker)

@@ -337,6 +337,20 @@ def test_picks_after_the_send_shows_the_papers_the_reader_got(mail):
     assert f"the email of {DAY} to ada@example.org is sent; these are its papers" in after.stderr
 
 
+def test_a_send_refused_for_want_of_papers_leaves_no_issue_behind(mail):
+    mail.subscribe("ada@example.org")
+    refused = mail.cli("send", "--date", "2025-04-20")
+    assert refused.exit_code == 1 and "no papers listed for the issue of 2025-04-20" in refused.stderr
+    # Not an empty, open issue on the dashboard and in `issue`: nothing started.
+    status = mail.cli("issue", "--date", "2025-04-20")
+    assert "issue 2025-04-20: not started" in status.stdout
+    store = mail.store()
+    try:
+        assert [r.issue_date for r, _counts in store.ledger.recent_issues()] == []
+    finally:
+        store.dispose()
+
+
 def test_send_gives_weekly_readers_only_their_weekday_unless_named(mail):
     mail.subscribe("daily@example.org")
     # 11 March 2025 is a Tuesday.
