@@ -44,8 +44,15 @@ def test_the_issue_page_says_a_non_date_is_not_a_date_and_a_missing_issue_is_404
         page = world.client.get(f"/admin/issue/{garbage}")
         assert page.status_code == 422
         assert "is not a date like 2025-05-30" in page.text and "has started" not in page.text
-    # The same status the preview gives a bad date.
+    # The same status the preview gives a bad date; its heading names no issue of that date.
     assert world.client.get("/admin/preview", params={"date": "garbage"}).status_code == 422
+    far = world.client.get("/admin/preview", params={"date": "2099-01-01", "topics": "speech"})
+    assert far.status_code == 422 and "more than ten years away" in far.text
+    assert "<h1>Preview of an issue</h1>" in far.text and "issue of 2099-01-01" not in far.text
+    assert 'value="2099-01-01"' in far.text  # left in its field, to correct
+    # A refused reader on a good date keeps the date's heading.
+    nobody = world.client.get("/admin/preview", params={"date": "2025-03-11", "email": "nobody@example.org"})
+    assert nobody.status_code == 422 and "<h1>Preview of the issue of 2025-03-11</h1>" in nobody.text
     missing = world.client.get("/admin/issue/2025-03-12")
     assert missing.status_code == 404 and "No issue of 2025-03-12 has started" in missing.text
 

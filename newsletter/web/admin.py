@@ -145,6 +145,7 @@ def build_router(ctx: WebContext) -> APIRouter:
             "notice": notice[:200],
             "frozen": False,
             "skipped": [],
+            "date_refused": False,
         }
         try:
             issue_date = parse_issue_date(date, ctx)
@@ -160,7 +161,9 @@ def build_router(ctx: WebContext) -> APIRouter:
                 if result.rendered is None:
                     context.update(no_email=result.edition.no_email_reason(), pool=len(result.edition.pool))
         except InvalidInput as exc:
-            context.setdefault("issue_date", date[:40])
+            if "issue_date" not in context:
+                # The date itself was refused: kept in its field to correct, named by no heading.
+                context.update(issue_date=date[:40], date_refused=True)
             return ctx.page(request, "admin/preview.html.j2", 422, errors=[form_error(exc)], **context)
         return ctx.page(request, "admin/preview.html.j2", **context)
 
