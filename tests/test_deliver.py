@@ -221,7 +221,8 @@ def test_issue_lists_at_most_twenty_failures_and_counts_the_rest(mail):
 def test_a_dropped_connection_is_retried_under_the_same_message_id(mail, action):
     mail.subscribe("flaky@example.org")
     mail.handler.script["flaky@example.org"] = [action]
-    assert "1 deferred" in mail.send().stdout
+    # Nothing got through in that run: exit 5, as for a relay that is down.
+    assert "1 deferred" in mail.send(code=5).stdout
     [row] = mail.ledger()["flaky@example.org"]
     if action == "drop-after-dot":
         assert [u.message_id for u in mail.handler.unacknowledged] == [row.message_id]
@@ -260,6 +261,17 @@ def test_relay_down_defers_trips_the_breaker_and_loses_nothing(mail, smtp):
     # The breaker trips at the 5th failure; the other connection's attempt in flight also fails.
     assert 5 <= sum(row.status == "deferred" for row in rows) <= 5 + 1
     assert not mail.handler.received
+
+
+def test_relay_down_with_a_single_reader_is_exit_5_not_a_quiet_0(mail, smtp):
+    mail.subscribe("solo@example.org")
+    _, controller = smtp
+    controller.stop()
+    result = mail.send(code=5)
+    assert "send: 0 sent, 1 deferred" in result.stdout
+    assert "stopped: nothing reached the relay (1 connection failure)" in result.stdout
+    [row] = mail.ledger()["solo@example.org"]
+    assert row.status == "deferred"
 
 
 def test_starttls_never_falls_back_to_plaintext(mail):

@@ -16,6 +16,7 @@ from datetime import datetime, timedelta
 from newsletter.deliver import Accepted, SendError, Transport, TransportUnusable
 from newsletter.edition import Edition
 from newsletter.mime import ascii_address
+from newsletter.models import counted
 from newsletter.store.ledger import Delivery, Outcome
 from newsletter.tokens import Signer
 
@@ -157,6 +158,11 @@ class SendLoop:
                 summary.stopped = summary.stopped or self._stop_reason(consecutive_failures)
                 if summary.stopped is not None:
                     store.ledger.release(pending, self.clock())
+        if summary.stopped is None and consecutive_failures and not summary.sent:
+            # Fewer readers than the breaker's count, and not one reached: the relay is down all
+            # the same, and a cron job must hear of it (exit 5), not read a quiet "0 sent".
+            failures = counted(consecutive_failures, "connection failure")
+            summary.stopped = f"nothing reached the relay ({failures}); the rest waits for the next run"
         return summary
 
     def _stop_reason(self, consecutive_failures: int) -> str | None:
