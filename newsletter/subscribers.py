@@ -66,8 +66,12 @@ def normalize_email(raw: str) -> str:
 
 
 def email_key(email: str) -> str:
-    """The case-insensitive identity of an address, used for uniqueness."""
-    return email.casefold()
+    """The case-insensitive identity of an address, used for uniqueness and for looking one up.
+
+    Spaces around it are not part of it: " ada@example.org " pasted into `picks --email`, `send
+    --only` or the admin preview finds ada@example.org, as `subscribers add` stores her.
+    """
+    return email.strip().casefold()
 
 
 def split_topic_lines(lines: Iterable[str]) -> tuple[list[str], list[str]]:

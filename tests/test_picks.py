@@ -163,6 +163,14 @@ def test_picks_for_unknown_subscriber_is_a_usage_error(run_cli):
     assert result.exit_code == 2 and "no subscriber" in result.stderr
 
 
+def test_an_address_pasted_with_spaces_or_capitals_finds_the_reader(run_cli):
+    load(run_cli)
+    subscribe(run_cli, "ada@example.org", "LLM reasoning")
+    assert picks(run_cli, "  Ada@Example.org \t") == picks(run_cli, "ada@example.org") != []
+    preview = run_cli("preview", "--email", " ada@example.org ", "--date", "2025-03-11", "--text")
+    assert preview.exit_code == 0, preview.output
+
+
 def test_skipping_a_paper_takes_out_only_that_paper_and_changes_no_other_score(run_cli, db_url):
     load(run_cli)
     subscribe(run_cli, "ada@example.org", "LLM reasoning", "video generation", "robot manipulation")
