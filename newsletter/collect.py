@@ -109,7 +109,9 @@ def _store_parsed(
         parsed = parse()
     except (SourceUnreachable, ScrapeError, CollectError) as exc:
         with store.write() as conn:
-            store.papers.record_fetch(conn, now, now, None, source, error=f"{label}: {exc}")
+            # A file's errors start with its path already; a source's name says which one failed.
+            error = f"file {exc}" if source == "file" else f"{label}: {exc}"
+            store.papers.record_fetch(conn, now, now, None, source, error=error)
         raise
     # A source that gives no date is dated by the day we saw the listing.
     items = [(item.paper, item.listing_date or now.date()) for item in parsed.listings]

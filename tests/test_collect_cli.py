@@ -7,6 +7,8 @@ import json
 import httpx
 import pytest
 
+from newsletter.app import open_store
+from newsletter.config import DatabaseSettings
 from tests.conftest import API_2024_08_01, HF_MALFORMED, PAGE_2024_08_01, api_files, load_api
 
 
@@ -111,6 +113,13 @@ def test_bad_files_fail_clearly_and_keep_stored_papers(run_cli, tmp_path, conten
     assert len(errors) == 1 and message in errors[0]
     assert "Traceback" not in result.output
     assert stored(run_cli) == before
+    # The dashboard's fetch log names the file once, then what was wrong with it.
+    store = open_store(DatabaseSettings(url=run_cli.env["NEWSLETTER_DATABASE_URL"]))
+    try:
+        error = store.papers.recent_fetches()[0].error
+    finally:
+        store.dispose()
+    assert error is not None and error.startswith(f"file {path}: ") and error.count(path.name) == 1
 
 
 def test_missing_file_is_a_usage_error(run_cli, tmp_path):

@@ -22,7 +22,8 @@ def bounces() -> None:
 def import_(runtime: Runtime, path: Path) -> int:
     """Import an mbox (or one saved .eml) of delivery status notifications.
 
-    A 5.x.x failure suppresses the address; other reports are only counted.
+    A 5.1.x (bad address) or 5.2.1 (mailbox disabled) failure suppresses the address; other reports,
+    5.2.2 (mailbox full) and 5.7.x (policy) among them, are only counted as soft.
     """
     try:
         report = apply_bounces(runtime.store(), read_mbox(path), runtime.clock())
