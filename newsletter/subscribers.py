@@ -111,6 +111,9 @@ def _clean_list(field: str, raw: Sequence[str], limit: int) -> tuple[str, ...]:
         text = " ".join(_clean(field, item, max_chars=MAX_TOPIC_CHARS).split())
         if not text:
             raise InvalidInput(field, "an entry is empty")
+        if not any(ch.isalnum() for ch in text):
+            # "🎤🎤" or "???" would be saved and never match a paper: say so now.
+            raise InvalidInput(field, f"{text!r} has no letter or digit, so no paper can match it")
         seen.setdefault(text.casefold(), text)
     return tuple(seen.values())
 

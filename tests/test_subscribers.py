@@ -201,6 +201,8 @@ def test_list_text_shows_email_status_schedule_and_topics(run_cli):
         (["x" * 65 + "@example.org", "--topic", "x"], "over 64 characters"),
         (["ok@example.org", "--topic", ""], "topics: an entry is empty"),
         (["ok@example.org", "--topic", "   "], "topics: an entry is empty"),
+        (["ok@example.org", "--topic", "🎤🎤🎤"], "topics: '🎤🎤🎤' has no letter or digit"),
+        (["ok@example.org", "--topic", "x", "--exclude", "-!"], "excludes: '!' has no letter or digit"),
         (["ok@example.org", "--topic", "t" * 201], "at most 200 characters"),
         (["ok@example.org", *[arg for i in range(51) for arg in ("--topic", f"topic {i}")]], "at most 50"),
         (["ok@example.org", "--topic", "x", "--tz", "Mars/Olympus"], "unknown time zone"),
@@ -286,7 +288,7 @@ def test_bulk_import_skips_known_addresses_and_counts_only_the_new(store):
 
 def test_rtl_text_marks_and_emoji_joiners_are_kept(run_cli):
     # Only the direction overrides and isolates are refused; marks and joiners are part of real text.
-    topics = ["\u200f\u05e9\u05dc\u05d5\u05dd\u200e", "تعلم الآلة", "👩\u200d🔬"]
+    topics = ["\u200f\u05e9\u05dc\u05d5\u05dd\u200e", "تعلم الآلة", "👩\u200d🔬 lab automation"]
     args = [arg for topic in topics for arg in ("--topic", topic)]
     result = run_cli(
         "subscribers", "add", "rtl@example.org", *args, "--cadence", "weekly", "--weekday", "Tues"

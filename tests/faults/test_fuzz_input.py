@@ -110,6 +110,7 @@ def assert_clean_list(values: tuple[str, ...], limit: int) -> None:
     assert isinstance(values, tuple) and len(values) <= limit
     for value in values:
         assert_clean_entry(value)
+        assert any(ch.isalnum() for ch in value), f"{value!r} can match no paper"
     assert len({v.casefold() for v in values}) == len(values), "duplicates kept"
 
 
