@@ -45,10 +45,10 @@ def signup_notice(
     base = settings.web.base_url.rstrip("/")
     if kind == "confirm":
         subject = f"Confirm your subscription to {settings.delivery.from_name}"
+        leaving_out = f", leaving out papers that mention {', '.join(sub.excludes)}" if sub.excludes else ""
         lines = [
-            "Someone, hopefully you, asked to receive trending ML papers on these topics: "
-            + "; ".join(sub.topics)
-            + ".",
+            f"Someone, hopefully you, asked to receive trending ML papers on these topics: "
+            f"{'; '.join(sub.topics)}{leaving_out}.",
             "Confirm within 48 hours with the link below. Until then nothing else is sent.",
         ]
         action = ("Confirm subscription", f"{base}/confirm/{signer.mint('confirm', sub)}")

@@ -32,7 +32,17 @@ def test_add_creates_an_active_subscriber_with_defaults(run_cli):
 
 def test_pending_waits_for_confirmation_and_is_mailed_the_link(run_cli, tmp_path):
     env = {"NEWSLETTER_WEB_BASE_URL": "https://papers.example.org"}
-    result = run_cli("subscribers", "add", "Bo@Example.org", "--topic", "robotics", "--pending", env=env)
+    result = run_cli(
+        "subscribers",
+        "add",
+        "Bo@Example.org",
+        "--topic",
+        "robotics",
+        "--exclude",
+        "survey",
+        "--pending",
+        env=env,
+    )
     assert result.exit_code == 0, result.output
     [sub] = listed(run_cli)
     assert sub["status"] == "pending" and sub["confirmed_at"] is None
@@ -45,6 +55,9 @@ def test_pending_waits_for_confirmation_and_is_mailed_the_link(run_cli, tmp_path
     body = msg.get_body(("plain",))
     assert body is not None
     assert re.search(r"https://papers\.example\.org/confirm/\S+", body.get_content())
+    # What they are confirming, exclusions included.
+    said = "on these topics: robotics, leaving out papers that mention survey."
+    assert said in " ".join(body.get_content().split())
 
 
 def test_a_confirmation_the_relay_refuses_is_an_error_and_the_reader_stays_pending(run_cli, smtp):
