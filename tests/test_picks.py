@@ -6,8 +6,11 @@ import json
 import re
 from datetime import date
 
+import pytest
+
 from newsletter.app import open_store
 from newsletter.config import DatabaseSettings
+from newsletter.rank.semantic import missing_semantic_package
 from tests.conftest import FIXED_NOW, HF_API
 
 MARCH = HF_API / "daily_papers_2025-03-11.json"
@@ -192,3 +195,13 @@ def test_skipping_a_paper_takes_out_only_that_paper_and_changes_no_other_score(r
     assert before[0]["title"] not in sent and all(p["title"] in sent for p in before[1:])
     status = run_cli("issue", "--date", "2025-03-11").stdout
     assert re.search(r"frozen at .*; \d+ papers \(1 skipped\)", status), status
+
+
+@pytest.mark.skipif(missing_semantic_package() is not None, reason="the semantic extra is not installed")
+def test_picks_with_the_hybrid_ranker_prints_only_the_picks(run_cli):
+    load(run_cli)
+    subscribe(run_cli, "ada@example.org", "LLM reasoning")
+    result = run_cli("picks", "--email", "ada@example.org", "--date", "2025-03-11", "--ranker", "hybrid")
+    assert result.exit_code == 0, result.output
+    assert "Loading weights" not in result.output and "it/s]" not in result.output
+    assert result.stdout.splitlines()[0].startswith(" 1. ")

