@@ -10,7 +10,7 @@ from datetime import datetime
 from email.headerregistry import Address
 from email.message import EmailMessage
 from email.policy import SMTP
-from email.utils import format_datetime
+from email.utils import format_datetime, formataddr
 
 import idna
 
@@ -75,7 +75,7 @@ def build_message(
     msg["Subject"] = rendered.subject
     msg["Date"] = format_datetime(date)
     msg["Message-ID"] = message_id
-    msg["List-Id"] = f"{sender.name} <{sender.list_id}>"
+    msg["List-Id"] = list_id_header(sender)
     msg["List-Unsubscribe"] = f"<{unsubscribe_url}>"
     msg["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
     msg.set_content(rendered.text, subtype="plain", charset="utf-8")
@@ -99,7 +99,7 @@ class MimeWriter:
         self._head = fold("From", str(address_header(sender.address, sender.name)))
         if sender.reply_to:
             self._head += fold("Reply-To", str(address_header(sender.reply_to)))
-        self._list = fold("List-Id", f"{sender.name} <{sender.list_id}>")
+        self._list = fold("List-Id", list_id_header(sender))
         self._tail = (
             fold("List-Unsubscribe-Post", "List-Unsubscribe=One-Click")
             + fold("MIME-Version", "1.0")
@@ -146,6 +146,11 @@ class MimeWriter:
                 self._end,
             )
         )
+
+
+def list_id_header(sender: Sender) -> str:
+    """RFC 2919's `phrase <list-id>`: a name with a comma or quotes is quoted, a non-ASCII one encoded."""
+    return formataddr((sender.name, sender.list_id), charset="utf-8")
 
 
 def folded(name: str, value: str) -> bytes:

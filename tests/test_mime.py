@@ -5,6 +5,7 @@ from __future__ import annotations
 import email
 from datetime import UTC, date, datetime
 from email.policy import default
+from email.utils import parseaddr
 
 import pytest
 
@@ -73,3 +74,28 @@ def test_list_unsubscribe_is_a_plain_url_on_the_wire():
         assert f"\r\nList-Unsubscribe: <{UNSUBSCRIBE}>\r\n".encode() in raw
         assert b"\r\nList-Unsubscribe-Post: List-Unsubscribe=One-Click\r\n" in raw
         assert all(len(line) <= 998 for line in raw.split(b"\r\n"))
+
+
+@pytest.mark.parametrize(
+    ("name", "on_the_wire"),
+    [
+        ("Trending Papers", b"List-Id: Trending Papers <papers.example.org>"),
+        ('Papers, "Daily"', b'List-Id: "Papers, \\"Daily\\"" <papers.example.org>'),
+        ('Papers, "Daily" ü', b"List-Id: =?utf-8?b?UGFwZXJzLCAiRGFpbHkiIMO8?= <papers.example.org>"),
+    ],
+)
+def test_list_id_quotes_or_encodes_the_sender_name(name, on_the_wire):
+    # RFC 2919: `phrase <list-id>`. A bare comma or quote in the phrase makes the header invalid.
+    sender = Sender("papers@example.org", name, "", "papers.example.org")
+    fields = {
+        "to": "ada@example.org",
+        "message_id": "<m@example.org>",
+        "date": datetime(2025, 10, 3, tzinfo=UTC),
+    }
+    raw = MimeWriter(sender, "k").build(
+        rendered_digest("ada@example.org"), unsubscribe_url=UNSUBSCRIBE, **fields
+    )
+    assert b"\r\n" + on_the_wire + b"\r\n" in raw
+    # Whole encoded words decode back to the name: the phrase is one quoted string or one word.
+    parsed = email.message_from_bytes(raw, policy=default)
+    assert name in str(parsed["List-Id"]) or parseaddr(str(parsed["List-Id"])) == (name, "papers.example.org")
