@@ -103,6 +103,13 @@ def test_environment_beats_the_file(tmp_path):
         ('[web]\nbase_url = "https://p.example.org/a/"\n', {}, "serve the app at the root of its own host"),
         ("", {"NEWSLETTER_WEB_BASE_URL": "https://p.example.org/?x=1"}, "has a path, query or fragment"),
         ("", {"NEWSLETTER_WEB_BASE_URL": "https://p.example.org#top"}, "has a path, query or fragment"),
+        # A guessable token opens the admin API; a guessable key signs anyone's links.
+        ("", {"NEWSLETTER_WEB_ADMIN_TOKEN": "a"}, "NEWSLETTER_WEB_ADMIN_TOKEN: use at least 16 characters"),
+        (
+            "",
+            {"NEWSLETTER_WEB_SECRET_KEY": "secret"},
+            "NEWSLETTER_WEB_SECRET_KEY: use at least 16 characters",
+        ),
     ],
 )
 def test_bad_config_is_a_clear_error(tmp_path, text, env, message):
