@@ -216,18 +216,22 @@ def test_subject_names_the_date_and_top_title_under_90_chars(
 def test_trending_overall_lists_the_three_given_papers(
     renderer: EditionRenderer, modern: list[Paper]
 ) -> None:
-    trending = modern[30:33]
+    trending = [modern[30], modern[10], modern[32]]  # no stars, 6,317 GitHub stars, 7
+    assert [p.github_stars for p in trending] == [None, 6317, 7]
     email = renderer.render(reader(), [pick(p) for p in modern[:5]], trending, LINKS)
     page = soup(email.html)
     section = page.find(class_="section")
     assert isinstance(section, Tag) and text_of(section) == "Trending overall"
     entries = page.find_all(class_="trend")
     assert [hrefs(e) for e in entries] == [[p.hf_url] for p in trending]
-    for entry, paper in zip(entries, trending, strict=True):
-        assert text_of(entry) == f"{' '.join(paper.title.split())} · ▲ {paper.upvotes}"
+    # Stars count toward "trending" as upvotes do: shown, so the order makes sense to the reader.
+    stars = ["", " · ★ 6,317", " · ★ 7"]
+    for entry, paper, star in zip(entries, trending, stars, strict=True):
+        assert text_of(entry) == f"{' '.join(paper.title.split())} · ▲ {paper.upvotes}{star}"
     tail = email.text.split("Trending overall", 1)[1]
+    text_stars = ["", ", GitHub ★ 6,317", ", GitHub ★ 7"]
     assert [line for line in tail.splitlines() if line.startswith("- ")] == [
-        f"- {p.title} (▲ {p.upvotes})" for p in trending
+        f"- {p.title} (▲ {p.upvotes}{star})" for p, star in zip(trending, text_stars, strict=True)
     ]
     assert all(p.hf_url in tail for p in trending)
 
