@@ -115,11 +115,11 @@ def sends_by_local_date(db_url: str) -> dict[str, list[tuple[date, datetime]]]:
     result: dict[str, list[tuple[date, datetime]]] = {}
     try:
         for sub in store.subscribers.listed():
-            rows = store.history.recent_for(sub.id, 50)
+            rows = store.history.digests_for(sub.id, 50)
             result[sub.email] = sorted(
-                (d, sent_at.astimezone(ZoneInfo(ZONES[sub.email])))
-                for d, status, _n, sent_at in rows
-                if status == "sent"
+                (d.issue_date, d.sent_at.astimezone(ZoneInfo(ZONES[sub.email])))
+                for d in rows
+                if d.status == "sent" and d.sent_at is not None
             )
     finally:
         store.dispose()

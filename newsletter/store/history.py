@@ -62,10 +62,6 @@ class HistoryStore:
                 for d, status, kind, picks, trending, sent_at in conn.execute(query)
             ]
 
-    def recent_for(self, subscriber_id: int, limit: int = 5) -> list[tuple[date, str, int, datetime | None]]:
-        """A subscriber's latest digests: (issue date, status, papers, sent at), newest first."""
-        return [(d.issue_date, d.status, d.papers, d.sent_at) for d in self.digests_for(subscriber_id, limit)]
-
     def sent_digests(
         self, subscriber_id: int, limit: int = 30
     ) -> list[tuple[date, list[dict[str, Any]], list[str], datetime | None]]:

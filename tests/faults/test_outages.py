@@ -70,7 +70,7 @@ def sent_on(store, day: date) -> dict[str, datetime]:
         for row in store.ledger.deliveries_of(issue, sub.id):
             if row.status == "sent":
                 found[sub.email] = next(
-                    sent for d, _s, _n, sent in store.history.recent_for(sub.id, 5) if d == day
+                    d.sent_at for d in store.history.digests_for(sub.id, 5) if d.issue_date == day
                 )
     return found
 
