@@ -5,6 +5,7 @@ from __future__ import annotations
 import email
 import logging
 import mailbox
+import tempfile
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -104,6 +105,19 @@ def read_mbox(path: Path) -> Iterable[Message]:
     if start and start != b"From ":
         return [read_message(path.read_bytes(), str(path))]
     return _mbox_messages(path)
+
+
+def read_upload(raw: bytes, name: str) -> list[Message]:
+    """The messages of uploaded bytes: an mbox (every message in it) or one saved email.
+
+    The mbox is read by the mailbox module, which needs a file: the bytes go to a temporary one.
+    """
+    if not raw.startswith(b"From "):
+        return [read_message(raw, name)]
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "upload.mbox"
+        path.write_bytes(raw)
+        return list(_mbox_messages(path))
 
 
 # Every email carries some of these; "{"a": 1}" parses as a header named '{"a"', and is no email.

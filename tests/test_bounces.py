@@ -160,3 +160,25 @@ def test_api_accepts_one_bounce(world):
     assert response.status_code == 200, response.text
     assert response.json()["suppressed"] == ["gone@example.org"]
     assert world.store.subscribers.by_email("gone@example.org").status == "bounced"
+
+
+def test_api_reads_every_message_of_an_uploaded_mbox(world, tmp_path):
+    # A soft bounce first, then a hard one: the hard bounce must not be lost behind a 200.
+    path = tmp_path / "two.mbox"
+    write_mbox(
+        path,
+        [
+            dsn("full@example.org", "delayed", "4.2.2", "452 4.2.2 Mailbox full"),
+            dsn("gone@example.org", "failed", "5.1.1", "550 5.1.1 User unknown"),
+        ],
+    )
+    response = world.client.post(
+        "/api/bounces",
+        content=path.read_bytes(),
+        headers={"Content-Type": "message/rfc822", "Authorization": f"Bearer {ADMIN_TOKEN}"},
+    )
+    assert response.status_code == 200, response.text
+    assert response.json()["line"].startswith("bounces: 2 messages")
+    assert response.json()["suppressed"] == ["gone@example.org"]
+    assert world.store.subscribers.by_email("gone@example.org").status == "bounced"
+    assert world.store.subscribers.by_email("full@example.org").status == "active"

@@ -10,7 +10,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
-from newsletter.bounces import BounceFileError, apply_bounces, read_message
+from newsletter.bounces import BounceFileError, apply_bounces, read_upload
 from newsletter.collect import run_fetch
 from newsletter.subscribers import InvalidInput
 from newsletter.web.admin import STATUS_ORDER, check_bearer
@@ -173,18 +173,19 @@ def build_router(ctx: WebContext) -> APIRouter:
         },
     )
     async def bounce(request: Request) -> BouncesOut:
-        """Upload one bounce (an RFC 3464 delivery status notification); a hard bounce suppresses it.
+        """Upload bounces (RFC 3464 delivery status notifications): one message, or an mbox of them.
 
-        Bytes that are not an email message are refused (422), as `newsletter bounces import` refuses them.
+        Every message of an mbox is read, as `newsletter bounces import` reads it; a hard bounce
+        suppresses its address. Bytes that are neither are refused (422), as the CLI refuses them.
         """
         raw = await request.body()
         if not raw or len(raw) > 5_000_000:
-            raise HTTPException(status_code=422, detail="send one message of at most 5 MB")
+            raise HTTPException(status_code=422, detail="send a message or an mbox of at most 5 MB")
         try:
-            message = read_message(raw, "the request body")
+            messages = await run_in_threadpool(read_upload, raw, "the request body")
         except BounceFileError as exc:
             raise HTTPException(status_code=422, detail=str(exc)) from None
-        report = await run_in_threadpool(apply_bounces, svc.store, [message], svc.clock())
+        report = await run_in_threadpool(apply_bounces, svc.store, messages, svc.clock())
         return BouncesOut(
             line=report.line(), hard=report.hard, soft=report.soft, suppressed=report.suppressed
         )
