@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import os
 import re
-from datetime import date
+from datetime import date, timedelta
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -55,6 +55,12 @@ def test_the_issue_page_says_a_non_date_is_not_a_date_and_a_missing_issue_is_404
     assert nobody.status_code == 422 and "<h1>Preview of the issue of 2025-03-11</h1>" in nobody.text
     missing = world.client.get("/admin/issue/2025-03-12")
     assert missing.status_code == 404 and "No issue of 2025-03-12 has started" in missing.text
+    # Every other date field takes "today" and "tomorrow": this address does too.
+    tomorrow = world.client.get("/admin/issue/tomorrow")
+    assert (
+        tomorrow.status_code == 404
+        and f"No issue of {NOW.date() + timedelta(days=1)} has started" in tomorrow.text
+    )
 
 
 def test_a_sent_issue_offers_no_skip_and_a_skip_keeps_the_reader_and_date(world, run_cli):

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 import secrets
-from datetime import date
 from functools import partial
 from typing import Any
 from urllib.parse import urlencode
@@ -113,13 +112,14 @@ def build_router(ctx: WebContext) -> APIRouter:
         if not is_admin(request):
             return login_redirect()
         try:
-            issue_date = date.fromisoformat(day)
-        except ValueError:
+            # The preview's rule: YYYY-MM-DD, today or tomorrow, within ten years.
+            issue_date = parse_issue_date(day, ctx)
+        except InvalidInput as exc:
             # 422, as the preview answers a bad date; 404 is kept for a real day without an issue.
-            return ctx.message(request, "Not a date", f"{day[:40]!r} is not a date like 2025-05-30.", 422)
+            return ctx.message(request, "Not a date", f"{exc.message[:1].upper()}{exc.message[1:]}.", 422)
         record = svc.store.issues.find_issue(issue_date)
         if record is None:
-            return ctx.message(request, "No such issue", f"No issue of {day[:40]} has started.", 404)
+            return ctx.message(request, "No such issue", f"No issue of {issue_date} has started.", 404)
         counts = svc.store.ledger.counts(record)
         history = svc.store.history
         troubles = {s: history.troubles(record.id, s, ISSUE_PAGE_ROWS) for s in ("failed", "deferred")}
