@@ -213,9 +213,15 @@ def preferences(
     per_email: int = 10,
 ) -> Preferences:
     """Validate every preference at once; the first problem raises InvalidInput."""
+    cleaned, terms = clean_topics(topics), clean_excludes(excludes)
+    both = {t.casefold() for t in cleaned} & {t.casefold() for t in terms}
+    if both:
+        # Every paper on that topic would be excluded: the reader surely meant one or the other.
+        term = next(t for t in terms if t.casefold() in both)
+        raise InvalidInput("excludes", f"{term!r} is also a topic: a paper on it would be excluded")
     return Preferences(
-        topics=clean_topics(topics),
-        excludes=clean_excludes(excludes),
+        topics=cleaned,
+        excludes=terms,
         timezone=check_timezone(timezone),
         hour=check_hour(hour),
         cadence=check_cadence(cadence),

@@ -215,6 +215,7 @@ def test_list_text_shows_email_status_schedule_and_topics(run_cli):
         (["ok@example.org", "--topic", ""], "topics: an entry is empty"),
         (["ok@example.org", "--topic", "   "], "topics: an entry is empty"),
         (["ok@example.org", "--topic", "🎤🎤🎤"], "topics: '🎤🎤🎤' has no letter or digit"),
+        (["ok@example.org", "--topic", "Robotics", "--exclude", "robotics"], "'robotics' is also a topic"),
         (["ok@example.org", "--topic", "x", "--exclude", "-!"], "excludes: '!' has no letter or digit"),
         (["ok@example.org", "--topic", "t" * 201], "at most 200 characters"),
         (["ok@example.org", *[arg for i in range(51) for arg in ("--topic", f"topic {i}")]], "at most 50"),

@@ -119,6 +119,7 @@ def assert_valid_preferences(prefs: Preferences) -> None:
     assert_clean_list(prefs.topics, MAX_TOPICS)
     assert_clean_list(prefs.excludes, MAX_EXCLUDES)
     assert not any(e.startswith("-") for e in prefs.excludes)
+    assert not {t.casefold() for t in prefs.topics} & {e.casefold() for e in prefs.excludes}, "excluded topic"
     assert prefs.timezone in available_timezones()
     assert 0 <= prefs.hour <= 23 and 0 <= prefs.weekday <= 6 and 1 <= prefs.per_email <= MAX_PER_EMAIL
     assert prefs.cadence in CADENCES
