@@ -137,6 +137,14 @@ def test_set_topics_and_remove(run_cli):
     assert missing.exit_code == 2 and "no subscriber" in missing.stderr
 
 
+def test_set_on_a_reader_who_gets_no_mail_says_so(run_cli):
+    run_cli("subscribers", "add", "pat@example.org", "--topic", "robotics", "--pending")
+    pending = run_cli("subscribers", "set", "pat@example.org", "--hour", "3")
+    assert pending.exit_code == 0, pending.output
+    said = "pat@example.org is pending (no mail is sent); would get up to 10 papers, daily at 03:00"
+    assert said in pending.stdout
+
+
 def test_set_changes_only_the_given_settings_and_refuses_bad_ones(run_cli):
     added = run_cli(
         "subscribers", "add", "gus@example.org", "--topic", "robotics", "--exclude", "survey", "--hour", "6"

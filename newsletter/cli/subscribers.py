@@ -191,7 +191,9 @@ def set_schedule(
     if not changes:
         fail("nothing to change: give --tz, --hour, --cadence, --weekday or --per-email", Exit.USAGE)
     sub = _update(runtime, email, **changes)
-    click.echo(f"subscribers: {sub.email} now gets up to {sub.per_email} papers, {_when(sub)}")
+    # Saved either way; a reader who gets no mail must not read as one who does.
+    will = "now gets" if sub.status == "active" else f"is {sub.status} (no mail is sent); would get"
+    click.echo(f"subscribers: {sub.email} {will} up to {sub.per_email} papers, {_when(sub)}")
     return Exit.OK
 
 
