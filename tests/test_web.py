@@ -156,6 +156,19 @@ def test_unsubscribe_get_changes_nothing(world):
     assert world.store.subscribers.get(sub.id).status == "active"
 
 
+def test_an_unsubscribed_reader_is_not_offered_unsubscribe_again(world):
+    sub = _active(world)
+    signer = world.svc.signer()
+    path = f"/unsubscribe/{signer.mint('unsubscribe', sub)}"
+    assert 'id="unsubscribe"' in world.client.get(path).text
+    world.client.post(path, data={"List-Unsubscribe": "One-Click"})
+    again = world.client.get(path)
+    assert again.status_code == 200 and "is already unsubscribed" in again.text
+    assert 'id="unsubscribe"' not in again.text and '<a href="/">Sign up again</a>' in again.text
+    manage = world.client.get(f"/manage/{signer.mint('manage', sub)}")
+    assert 'id="unsubscribe"' not in manage.text and "You are unsubscribed: no emails are sent" in manage.text
+
+
 def test_forged_expired_and_misused_tokens_are_refused(world):
     sub = _active(world)
     signer = world.svc.signer()

@@ -199,7 +199,7 @@ def build_router(ctx: WebContext) -> APIRouter:
     @get("/unsubscribe/{token}", response_class=HTMLResponse)
     def unsubscribe_page(request: Request, token: str) -> HTMLResponse:
         sub = subscriber_for(svc.store, svc.signer(), "unsubscribe", token)
-        return ctx.page(request, "unsubscribe.html.j2", email=sub.email)
+        return ctx.page(request, "unsubscribe.html.j2", email=sub.email, sub_status=sub.status)
 
     @router.post("/unsubscribe/{token}", response_class=HTMLResponse)
     def unsubscribe_post(request: Request, token: str) -> HTMLResponse:
