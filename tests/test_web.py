@@ -278,6 +278,13 @@ def test_admin_preview_shows_picks_and_the_exact_email(world, run_cli):
     assert body["issue_date"] == "2025-03-11" and body["picks"]
     assert body["html"].startswith("<!DOCTYPE html>")
     assert body["note"] is None and 'id="not-sent"' not in page.text
+    # A reader and topics at once: the reader's own topics would silently win, so it is refused.
+    both = world.client.get(
+        "/api/preview",
+        params={"email": "p@example.org", "topics": "robots"},
+        headers={"Authorization": f"Bearer {ADMIN_TOKEN}"},
+    )
+    assert both.status_code == 422 and "email or some topics, not both" in both.json()["detail"]
 
 
 def test_previewing_a_weekly_reader_on_another_day_says_they_do_not_get_it(world, run_cli):

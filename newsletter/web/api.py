@@ -112,6 +112,9 @@ def build_router(ctx: WebContext) -> APIRouter:
             issue_date = parse_issue_date(date, ctx)
             if not email and not topics.strip():
                 raise InvalidInput("email", "give a subscriber's email or some topics")
+            if email.strip() and topics.strip():
+                # The reader's own topics would win: ignoring the ones sent would mislead.
+                raise InvalidInput("topics", "give a subscriber's email or some topics, not both")
             result = build_preview(ctx, issue_date, email, topics)
         except InvalidInput as exc:
             raise HTTPException(status_code=422, detail=str(exc)) from None
