@@ -86,9 +86,11 @@ def test_a_sent_issue_offers_no_skip_and_a_skip_keeps_the_reader_and_date(world,
     params = parse_qs(location.query)
     assert location.path == "/admin/preview"
     assert params["email"] == ["p@example.org"] and params["date"] == ["2025-03-11"]
-    assert "already being sent; it can no longer change" in params["notice"][0]
+    assert "notice" not in params  # kept in the session, not the address
     shown = world.client.get(response.headers["location"])
     assert "already being sent; it can no longer change" in shown.text and "p@example.org" in shown.text
+    # Said once: a reload shows the preview without it.
+    assert "can no longer change" not in world.client.get(response.headers["location"]).text
     assert arxiv_id in before.text
 
 
@@ -235,3 +237,11 @@ def test_api_fetch_answers_502_when_every_source_fails_and_200_when_one_works(wo
     assert partial.json()["failures"] == ["hf-trending: source unreachable"]
     # The listing is the clock's day (NOW), whatever the papers' own dates.
     assert len(world.store.papers.listed(NOW.date())) == len(json.loads(march))
+
+
+def test_a_crafted_notice_in_the_address_is_not_shown_to_the_admin(world):
+    world.login()
+    bait = "Your session expired, sign in again at evil.example"
+    for path in ("/admin", "/admin/preview"):
+        page = world.client.get(path, params={"notice": bait})
+        assert page.status_code == 200 and "evil.example" not in page.text

@@ -55,6 +55,20 @@ def is_admin(request: Request) -> bool:
     return bool(request.session.get("admin"))
 
 
+def with_notice(request: Request, notice: str, url: str) -> RedirectResponse:
+    """Redirect after an admin action, with what it did kept in the signed session for the next page.
+
+    Not in the address: a crafted link would show any text it liked as if the app had said it.
+    """
+    request.session["notice"] = notice[:200]
+    return RedirectResponse(url, status_code=303)
+
+
+def take_notice(request: Request) -> str:
+    """The notice the last admin action left, once: a reload no longer shows it."""
+    return str(request.session.pop("notice", ""))
+
+
 def build_router(ctx: WebContext) -> APIRouter:
     router = APIRouter(include_in_schema=False)
     # Every page answers HEAD as its GET, without the body: monitors and link checkers send HEAD.
@@ -93,7 +107,7 @@ def build_router(ctx: WebContext) -> APIRouter:
         return login_redirect()
 
     @get("/admin", response_model=None)
-    def dashboard(request: Request, notice: str = "") -> Response:
+    def dashboard(request: Request) -> Response:
         if not is_admin(request):
             return login_redirect()
         return ctx.page(
@@ -103,7 +117,7 @@ def build_router(ctx: WebContext) -> APIRouter:
             issues=svc.store.ledger.recent_issues(10),
             scheduler=svc.store.leases.holder(LEASE, svc.clock()),
             fetches=svc.store.papers.recent_fetches(10),
-            notice=notice[:200],
+            notice=take_notice(request),
         )
 
     @get("/admin/issue/{day}", response_model=None)
@@ -126,9 +140,7 @@ def build_router(ctx: WebContext) -> APIRouter:
         return ctx.page(request, "admin/issue.html.j2", record=record, counts=counts, troubles=troubles)
 
     @get("/admin/preview", response_model=None)
-    def preview(
-        request: Request, email: str = "", topics: str = "", date: str = "", notice: str = ""
-    ) -> Response:
+    def preview(request: Request, email: str = "", topics: str = "", date: str = "") -> Response:
         if not is_admin(request):
             return login_redirect()
         context: dict[str, Any] = {
@@ -142,7 +154,7 @@ def build_router(ctx: WebContext) -> APIRouter:
             "note": None,
             "no_email": None,
             "admin_email": svc.settings.delivery.admin_email,
-            "notice": notice[:200],
+            "notice": take_notice(request),
             "frozen": False,
             "skipped": [],
             "date_refused": False,
@@ -192,7 +204,7 @@ def build_router(ctx: WebContext) -> APIRouter:
                 notice = str(exc)
             else:
                 notice = send_copy(ctx, to, result, query)
-        return RedirectResponse("/admin/preview?" + urlencode({**query, "notice": notice}), status_code=303)
+        return with_notice(request, notice, "/admin/preview?" + urlencode(query))
 
     @router.post("/admin/skip", response_model=None)
     async def skip(request: Request) -> Response:
@@ -212,14 +224,14 @@ def build_router(ctx: WebContext) -> APIRouter:
             notice = str(exc)  # nothing changed; the preview says why, as the API does
         # Back to the preview the button was on: the same reader (or topics) and date.
         back = {key: form.get(key, "") for key in ("email", "topics", "date")}
-        return RedirectResponse("/admin/preview?" + urlencode({**back, "notice": notice}), status_code=303)
+        return with_notice(request, notice, "/admin/preview?" + urlencode(back))
 
     @router.post("/admin/fetch", response_model=None)
     def refetch(request: Request) -> Response:
         if not is_admin(request):
             return login_redirect()
         outcome = run_fetch(svc)
-        return RedirectResponse("/admin?" + urlencode({"notice": outcome.line()}), status_code=303)
+        return with_notice(request, outcome.line(), "/admin")
 
     return router
 
