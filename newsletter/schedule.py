@@ -6,7 +6,7 @@ import logging
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from apscheduler.schedulers.background import BackgroundScheduler
@@ -113,6 +113,8 @@ def delivery_tick(svc: Services, alerter: Alerter, worker: str) -> TickReport:
         try:
             edition = Edition.open(store, settings, issue_date, now, freeze=True)
         except EmptyPool as exc:
+            if _never_filled(svc, issue_date, fresh):
+                continue
             report.waiting.append(issue_date.isoformat())
             _wait_or_give_up(svc, alerter, issue_date, [s.id for s in fresh], str(exc))
             continue
@@ -145,6 +147,26 @@ def delivery_tick(svc: Services, alerter: Alerter, worker: str) -> TickReport:
             )
     log.info(report.line())
     return report
+
+
+def _never_filled(svc: Services, issue_date: date, fresh: list[Subscriber]) -> bool:
+    """Close an issue no fetch can fill: nothing listed for it, and the sources already list later days.
+
+    A fetch lists papers under the day it runs, so once one has succeeded after `issue_date`, an
+    empty pool for that date stays empty (a first install, readers west of UTC whose local day is
+    still yesterday): waiting would only re-fetch every tick and alert about sources that work.
+    """
+    store, now = svc.store, svc.clock()
+    last = store.papers.last_success()
+    if last is None or last.astimezone(UTC).date() <= issue_date:
+        return False
+    if store.papers.pool(issue_date, svc.settings.issue.pool_days):
+        return False
+    issue = store.issues.issue(issue_date, now)
+    reason = f"skipped: no papers were listed for {issue_date}"
+    store.ledger.skip_readers(issue, [s.id for s in fresh], reason, now)
+    log.info("tick: no papers were ever listed for %s; %d readers skip that day", issue_date, len(fresh))
+    return True
 
 
 def _wait_or_give_up(

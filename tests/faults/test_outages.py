@@ -115,3 +115,32 @@ def test_source_down_past_the_deadline_skips_the_day_when_configured(db_url, smt
     assert counts["skipped"] == len(READERS) and counts["sent"] == 0
     assert digests == Counter({email: 1 for email in READERS})  # only the day before
     store.dispose()
+
+
+def test_a_day_listed_before_the_first_fetch_is_skipped_not_waited_for(db_url, smtp, caplog):
+    # A first install at 06:00 UTC: for readers at Pago Pago (UTC-11) it is still yesterday, whose
+    # issue no fetch can fill (fetches list papers under today). The sources work: no alert, no
+    # fetch on every tick; that day is skipped, and their next morning's digest goes out.
+    handler, controller = smtp
+    clock = MovableClock(START)
+    runner, store = world(db_url, controller.port, clock)
+    west = ["pago@example.org", "tutuila@example.org"]
+    for email in west:
+        prefs = preferences(["video generation", "agents"], timezone="Pacific/Pago_Pago", hour=0, per_email=3)
+        store.subscribers.add(email, prefs, "active", START - timedelta(days=3))
+    fetched: list[datetime] = []
+    fetch = runner.fetch
+    runner.fetch = lambda: (fetched.append(clock.now), fetch())[1]
+    runner.fetch_job()
+    with caplog.at_level(logging.INFO):
+        while clock.now < datetime(2025, 10, 2, 11, 30, tzinfo=UTC):
+            runner.tick()
+            clock.now += timedelta(minutes=5)
+    assert [r for r in handler.received if r.recipient == "ops@example.org"] == []
+    assert fetched == [START], "fetched again on ticks although the sources work"
+    skipped = store.issues.find_issue(date(2025, 10, 1))
+    assert skipped is not None and store.ledger.counts(skipped)["skipped"] == len(west)
+    assert any("no papers were ever listed for 2025-10-01" in r.getMessage() for r in caplog.records)
+    # Their own 2 October began at 11:00 UTC, and its digest went out (as the UTC readers' at 07:00).
+    assert set(sent_on(store, date(2025, 10, 2))) == set(READERS) | set(west)
+    store.dispose()
