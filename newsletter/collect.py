@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
@@ -26,6 +26,7 @@ __all__ = [
     "ScrapeError",
     "SourceUnreachable",
     "collect_source",
+    "fetch_sources",
     "import_file",
     "run_fetch",
 ]
@@ -134,10 +135,16 @@ def _store_parsed(
 
 @dataclass(frozen=True, slots=True)
 class FetchOutcome:
-    """Every enabled source's report, and the sources that failed."""
+    """Every source's report, and the sources that failed ("hf-trending: source unreachable")."""
 
     reports: list[FetchReport]
     failures: list[str]
+    unreachable: bool = False  # some source could not be reached (not just answered unreadably)
+
+    @property
+    def all_failed(self) -> bool:
+        """Nothing was fetched: every source failed. One failing among several is not an outage."""
+        return bool(self.failures) and not self.reports
 
     def line(self) -> str:
         papers = sum(r.papers for r in self.reports)
@@ -146,21 +153,34 @@ class FetchOutcome:
         return f"fetch: {counted(len(self.reports), 'source')} ok, {papers} papers, {new} new{failed}"
 
 
-def run_fetch(svc: Services, day: date | None = None) -> FetchOutcome:
-    """Fetch every enabled source; one failing source does not stop the others."""
-    settings = svc.settings.sources
-    now = svc.clock()
+def fetch_sources(
+    client: httpx.Client,
+    store: Store,
+    settings: SourcesSettings,
+    names: Sequence[str],
+    day: date,
+    now: datetime,
+) -> FetchOutcome:
+    """Fetch `names` in turn (dated sources for `day`); one failing source does not stop the others."""
     reports: list[FetchReport] = []
     failures: list[str] = []
+    unreachable = False
+    for name in names:
+        listing_day = None if name == hf.TRENDING else day
+        try:
+            reports.append(collect_source(client, store, settings, name, listing_day, now))
+        except SourceUnreachable as exc:
+            failures.append(f"{name}: source unreachable")
+            unreachable = True
+            log.error("source unreachable: %s: %s", name, exc)
+        except ScrapeError as exc:
+            failures.append(f"{name}: unreadable")
+            log.error("source unreadable: %s: %s", name, exc)
+    return FetchOutcome(reports, failures, unreachable)
+
+
+def run_fetch(svc: Services, day: date | None = None) -> FetchOutcome:
+    """Fetch every enabled source; one failing source does not stop the others."""
+    settings, now = svc.settings.sources, svc.clock()
     with svc.make_http_client() as client:
-        for name in settings.enabled:
-            listing_day = None if name == hf.TRENDING else (day or now.date())
-            try:
-                reports.append(collect_source(client, svc.store, settings, name, listing_day, now))
-            except SourceUnreachable as exc:
-                failures.append(f"{name}: source unreachable")
-                log.error("source unreachable: %s: %s", name, exc)
-            except ScrapeError as exc:
-                failures.append(f"{name}: unreadable")
-                log.error("source unreadable: %s: %s", name, exc)
-    return FetchOutcome(reports, failures)
+        return fetch_sources(client, svc.store, settings, settings.enabled, day or now.date(), now)

@@ -9,7 +9,7 @@ from pathlib import Path
 import click
 
 from newsletter.cli.common import DateParam, Exit, Runtime, command, date_help, fail
-from newsletter.collect import ScrapeError, SourceUnreachable, collect_source, import_file
+from newsletter.collect import fetch_sources, import_file
 from newsletter.config import SOURCE_NAMES
 from newsletter.models import FetchReport, counted
 from newsletter.sources.hf import TRENDING
@@ -44,36 +44,16 @@ def fetch(runtime: Runtime, source: str | None, day: date | None, path: Path | N
         fail("hf-trending has no date; use --source hf-daily or hf-api with --date", Exit.USAGE)
     if day is None:
         day = now.date()
-    store = runtime.store()
-    reports: list[FetchReport] = []
-    failures: list[str] = []
-    unreachable = False
     with runtime.http_client() as client:
-        for name in names:
-            try:
-                reports.append(
-                    collect_source(client, store, settings.sources, name, _day_for(name, day), now)
-                )
-            except SourceUnreachable as exc:
-                # One failing source does not stop the others.
-                failures.append(name)
-                unreachable = True
-                # Named as `run` names it: "source unreachable: hf-trending: <url>: <why>".
-                click.echo(f"error: source unreachable: {name}: {exc}", err=True)
-            except ScrapeError as exc:
-                failures.append(name)
-                click.echo(f"error: source unreadable: {name}: {exc}", err=True)
-    if failures and not reports:
+        # Each failing source is named on stderr as `run` names it ("error: source unreachable: ...").
+        outcome = fetch_sources(client, runtime.store(), settings.sources, names, day, now)
+    if outcome.all_failed:
         # Nothing fetched: 3 when a source could not be reached, else 2 (what came back was unreadable).
-        return Exit.UNREACHABLE if unreachable else Exit.USAGE
-    if failures:
-        done = counted(len(reports), "source")
-        click.echo(f"fetch: {done} fetched; failed: {', '.join(failures)}", err=True)
-    return _exit_for(reports)
-
-
-def _day_for(name: str, day: date) -> date | None:
-    return None if name == TRENDING else day
+        return Exit.UNREACHABLE if outcome.unreachable else Exit.USAGE
+    if outcome.failures:
+        done = counted(len(outcome.reports), "source")
+        click.echo(f"fetch: {done} fetched; failed: {'; '.join(outcome.failures)}", err=True)
+    return _exit_for(outcome.reports)
 
 
 def _exit_for(reports: list[FetchReport]) -> int:

@@ -66,7 +66,7 @@ def run(runtime: Runtime, once: bool, host: str | None, port: int | None) -> int
         if report is None:
             click.echo("run: another scheduler holds the lease; the tick was left to it", err=True)
         runner.release()
-        if outcome.failures and not outcome.reports:
+        if outcome.all_failed:
             return Exit.UNREACHABLE
         if report is not None and any(s.stopped for s in report.summaries):
             return Exit.DELIVERY

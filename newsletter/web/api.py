@@ -205,7 +205,7 @@ def build_router(ctx: WebContext) -> APIRouter:
         """
         outcome = run_fetch(svc)
         body = FetchOut(line=outcome.line(), failures=outcome.failures)
-        if outcome.failures and not outcome.reports:
+        if outcome.all_failed:
             # As `newsletter run --once` exits 3: the upstream failed, and a client must be able to tell.
             return JSONResponse(body.model_dump(), status_code=502)
         return body
