@@ -182,3 +182,9 @@ def test_api_reads_every_message_of_an_uploaded_mbox(world, tmp_path):
     assert response.json()["suppressed"] == ["gone@example.org"]
     assert world.store.subscribers.by_email("gone@example.org").status == "bounced"
     assert world.store.subscribers.by_email("full@example.org").status == "active"
+
+
+def test_import_help_states_the_hard_bounce_rule(run_cli):
+    help_text = " ".join(run_cli("bounces", "import", "--help").stdout.split())
+    assert "A 5.1.x (bad address) or 5.2.1 (mailbox disabled) failure suppresses the address" in help_text
+    assert "5.x.x" not in help_text
