@@ -19,7 +19,7 @@ from newsletter.deliver import TransportUnusable
 from newsletter.deliver.smtp import SmtpTransport
 from newsletter.store.schema import meta
 from tests.smtp_server import ScriptedHandler, start_server
-from tests.web_support import make_world
+from tests.web_support import ADMIN_TOKEN, make_world
 
 
 def self_signed(tmp_path):
@@ -121,6 +121,24 @@ def test_admin_login_is_rate_limited(db_url, smtp):
             world.client.post("/admin/login", data={"password": "guess", "csrftoken": token}).status_code
         )
     assert codes == [401, 401, 401, 429]
+    world.store.dispose()
+
+
+def test_wrong_api_tokens_are_rate_limited_and_then_even_the_right_one_is_refused(db_url, smtp):
+    _, controller = smtp
+    world = make_world(db_url, controller.port, NEWSLETTER_WEB_LOGIN_LIMIT_IP="3/minute")
+    right = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
+
+    def counts(headers: dict[str, str] | None = None) -> int:
+        return world.client.get("/api/subscribers/counts", headers=headers).status_code
+
+    # A request without a token is not a guess, and a right token is not counted.
+    assert [counts(), counts(), counts(), counts(right), counts(right)] == [401, 401, 401, 200, 200]
+    guesses = [counts({"Authorization": f"Bearer guess-{n}"}) for n in range(4)]
+    assert guesses == [401, 401, 401, 429]
+    # Locked out: a right token from this address is refused too, so a guess that hits learns nothing.
+    refused = world.client.get("/api/subscribers/counts", headers=right)
+    assert refused.status_code == 429 and "too many wrong tokens" in refused.json()["detail"]
     world.store.dispose()
 
 

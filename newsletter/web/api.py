@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
@@ -14,8 +15,10 @@ from newsletter.bounces import BounceFileError, apply_bounces, read_upload
 from newsletter.collect import run_fetch
 from newsletter.subscribers import InvalidInput
 from newsletter.web.admin import STATUS_ORDER, check_bearer
-from newsletter.web.context import WebContext
+from newsletter.web.context import WebContext, client_ip
 from newsletter.web.preview import SkipRefused, build_preview, parse_issue_date, skip_paper
+
+log = logging.getLogger(__name__)
 
 
 class PickOut(BaseModel):
@@ -75,9 +78,19 @@ class MessageOut(BaseModel):
 
 
 def build_router(ctx: WebContext) -> APIRouter:
-    def require_token(credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(BEARER)]) -> None:
+    def require_token(
+        request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(BEARER)]
+    ) -> None:
+        # Wrong tokens count against the admin sign-in's limit, per client IP: once it is used up,
+        # every request from that IP is refused, a right token too, so guessing learns nothing.
+        rule, ip = ctx.svc.settings.web.login_limit_ip, client_ip(request)
+        if not ctx.limits.has_room(rule, "login-ip", ip):
+            raise HTTPException(status_code=429, detail="too many wrong tokens from this address; try later")
         offered = f"Bearer {credentials.credentials}" if credentials is not None else None
         if not check_bearer(ctx.svc.settings.web.admin_token, offered):
+            if credentials is not None:  # a guess, not a forgotten header
+                log.warning("web: wrong API token from %s", ip)
+                ctx.limits.allow(rule, "login-ip", ip)
             raise HTTPException(
                 status_code=401,
                 detail="a valid bearer token is required",

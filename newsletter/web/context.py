@@ -62,6 +62,17 @@ class RateLimits:
             )
             return False
 
+    def has_room(self, rule: str, *key: str) -> bool:
+        """Whether one more hit would be allowed, without counting one; False if the store fails."""
+        items: list[RateLimitItem] = parse_many(rule)
+        try:
+            return all(self._limiter.test(item, self._namespace, *key) for item in items)
+        except StorageError as exc:
+            log.error(
+                "web: rate limit store %s failed (%s); refusing %s", self._where, exc.storage_error, key[0]
+            )
+            return False
+
     def reachable(self) -> bool:
         """Whether the store answers (memory always does)."""
         return bool(self._storage.check())

@@ -70,6 +70,8 @@ def _world(folder: Any, smtp_port: int, papers: bool) -> WebWorld:
         NEWSLETTER_SOURCES_BASE_URL=f"http://127.0.0.1:{free_port()}",
         NEWSLETTER_SOURCES_RETRIES="0",
         NEWSLETTER_SOURCES_TIMEOUT_S="2",
+        # The fuzz sends hundreds of wrong tokens from one client; their limit has its own test.
+        NEWSLETTER_WEB_LOGIN_LIMIT_IP="100000/minute",
     )
     if papers:
         prefs = preferences(["LLM reasoning", "video generation"], ["survey"], timezone="UTC", hour=7)
