@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
@@ -53,20 +54,16 @@ class RateLimits:
 
     def allow(self, rule: str, *key: str) -> bool:
         """Count one hit; False once any of the rule's limits is exceeded."""
-        items: list[RateLimitItem] = parse_many(rule)
-        try:
-            return all(self._limiter.hit(item, self._namespace, *key) for item in items)
-        except StorageError as exc:
-            log.error(
-                "web: rate limit store %s failed (%s); refusing %s", self._where, exc.storage_error, key[0]
-            )
-            return False
+        return self._all(self._limiter.hit, rule, key)
 
     def has_room(self, rule: str, *key: str) -> bool:
-        """Whether one more hit would be allowed, without counting one; False if the store fails."""
+        """Whether one more hit would be allowed, without counting one."""
+        return self._all(self._limiter.test, rule, key)
+
+    def _all(self, check: Callable[..., bool], rule: str, key: tuple[str, ...]) -> bool:
         items: list[RateLimitItem] = parse_many(rule)
         try:
-            return all(self._limiter.test(item, self._namespace, *key) for item in items)
+            return all(check(item, self._namespace, *key) for item in items)
         except StorageError as exc:
             log.error(
                 "web: rate limit store %s failed (%s); refusing %s", self._where, exc.storage_error, key[0]
