@@ -91,8 +91,29 @@ class Signer:
         serializer = self._serializer(purpose, None if at is None else int(at.timestamp()))
         return str(serializer.dumps(payload))
 
+    def mint_address(self, purpose: str, email: str, at: datetime | None = None) -> str:
+        """A token for `purpose` carrying an address as it was typed, naming no subscriber.
+
+        For the sign-up's "sent" page: it must read the same whether or not the address was known.
+        """
+        serializer = self._serializer(purpose, None if at is None else int(at.timestamp()))
+        return str(serializer.dumps({"e": email}))
+
+    def address(self, purpose: str, token: str) -> str:
+        """The address a `mint_address` token carries; InvalidToken as for `check`."""
+        email = self._payload(purpose, token).get("e")
+        if not isinstance(email, str):
+            raise InvalidToken("this link is not valid")
+        return email
+
     def check(self, purpose: str, token: str) -> dict[str, Any]:
-        """The token's payload; InvalidToken if forged, expired or minted for another purpose."""
+        """The payload, naming a subscriber; InvalidToken if forged, expired or minted for another purpose."""
+        payload = self._payload(purpose, token)
+        if not isinstance(payload.get("s"), int):
+            raise InvalidToken("this link is not valid")
+        return payload
+
+    def _payload(self, purpose: str, token: str) -> dict[str, Any]:
         serializer = self._serializer(purpose)
         try:
             if isinstance(serializer, URLSafeTimedSerializer):
@@ -106,7 +127,7 @@ class Signer:
                 payload = serializer.loads(token)
         except BadData:
             raise InvalidToken("this link is not valid") from None
-        if not isinstance(payload, dict) or not isinstance(payload.get("s"), int):
+        if not isinstance(payload, dict):
             raise InvalidToken("this link is not valid")
         return payload
 

@@ -24,6 +24,7 @@ from newsletter.subscribers import (
     normalize_email,
     split_topic_lines,
 )
+from newsletter.tokens import InvalidToken
 from newsletter.web.context import WebContext, client_ip, zone_names
 from newsletter.web.forms import form_defaults, form_error, posted_or_empty, read_preferences
 
@@ -97,17 +98,32 @@ def build_router(ctx: WebContext) -> APIRouter:
                 link={"url": "/", "text": "Back to the sign-up page"},
             )
         # Post/redirect/get: reloading the answer must not send the form, and a second email, again.
-        sent = svc.signer().mint("sent", result.subscriber)
+        # The page shows the address as typed, never the stored one, and its token names no
+        # subscriber: the same answer whether or not the address was known, so the form reveals nobody.
+        sent = svc.signer().mint_address("sent", email)
         return RedirectResponse(f"/sent/{sent}", status_code=303)
 
     @get("/sent/{token}", response_class=HTMLResponse)
     def sent_page(request: Request, token: str) -> HTMLResponse:
-        # The same answer whether or not the address was known, so the form reveals nobody.
-        sub = subscriber_for(svc.store, svc.signer(), "sent", token)
+        try:
+            email = svc.signer().address("sent", token)
+        except InvalidToken as exc:
+            if not exc.expired:
+                raise
+            # A reload an hour later: the email went out then; this page only said so.
+            return ctx.message(
+                request,
+                "This page has expired",
+                "It only said that we had sent you an email. If it has not arrived, check your spam "
+                "folder, or sign up again with the same address to get another.",
+                410,
+                link={"url": "/", "text": "Go to the sign-up page"},
+            )
         return ctx.message(
             request,
             "Check your inbox",
-            f"We sent a message to {sub.email}. Follow its link to confirm; it works for 48 hours.",
+            f"We sent a message to {email}. Follow its link to confirm; it works for 48 hours. "
+            "If you already subscribe, its link opens your settings instead.",
         )
 
     def bounced_page(request: Request, sub: Subscriber) -> HTMLResponse:
