@@ -12,6 +12,7 @@ import subprocess
 import sys
 import time
 from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
@@ -138,3 +139,16 @@ def test_the_tick_finds_due_readers_on_postgres(pg_url):
         due_readers_scenario(store, load_settings(None, env_for(pg_url, 25)))
     finally:
         store.dispose()
+
+
+def test_sign_outs_from_two_processes_at_once_each_count_on_postgres(pg_url):
+    # The admin sessions counter: every sign-out must bump it, even when two race on one row.
+    stores = [app.open_store(DatabaseSettings(url=pg_url)) for _ in range(2)]
+    try:
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            numbers = list(pool.map(lambda n: stores[n % 2].bump_counter("race"), range(40)))
+        assert sorted(numbers) == list(range(1, 41))
+        assert stores[0].counter("race") == 40
+    finally:
+        for store in stores:
+            store.dispose()

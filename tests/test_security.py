@@ -13,13 +13,14 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import NameOID
 from sqlalchemy import select
+from starlette.testclient import TestClient
 
 from newsletter.config import ConfigError, SmtpSettings, load_settings
 from newsletter.deliver import TransportUnusable
 from newsletter.deliver.smtp import SmtpTransport
 from newsletter.store.schema import meta
 from tests.smtp_server import ScriptedHandler, start_server
-from tests.web_support import ADMIN_TOKEN, make_world
+from tests.web_support import ADMIN_PASSWORD, ADMIN_TOKEN, WebWorld, make_world
 
 
 def self_signed(tmp_path):
@@ -122,6 +123,69 @@ def test_admin_login_is_rate_limited(db_url, smtp):
         )
     assert codes == [401, 401, 401, 429]
     world.store.dispose()
+
+
+def test_only_wrong_passwords_use_up_the_sign_in_limit_and_then_the_right_one_is_refused_too(db_url, smtp):
+    _, controller = smtp
+    world = make_world(db_url, controller.port, NEWSLETTER_WEB_LOGIN_LIMIT_IP="3/minute")
+
+    def sign_in(password: str) -> int:
+        token = world.csrf("/admin/login")
+        data = {"password": password, "csrftoken": token}
+        return world.client.post("/admin/login", data=data, follow_redirects=False).status_code
+
+    # An admin who signs in often is never locked out by it.
+    assert [sign_in(ADMIN_PASSWORD) for _ in range(5)] == [303] * 5
+    assert [sign_in("guess") for _ in range(3)] == [401, 401, 401]
+    token = world.csrf("/admin/login")
+    refused = world.client.post("/admin/login", data={"password": ADMIN_PASSWORD, "csrftoken": token})
+    assert refused.status_code == 429 and "Too many wrong passwords from this address" in refused.text
+    world.store.dispose()
+
+
+def _admin_cookie(world: WebWorld) -> str:
+    world.login()
+    cookie = world.client.cookies.get("newsletter_admin")
+    assert cookie
+    return cookie
+
+
+def _dashboard_with(world: WebWorld, cookie: str) -> int:
+    """The status of /admin for a request carrying only this session cookie (as a copied cookie would)."""
+    other = TestClient(
+        world.client.app, base_url="https://papers.example.org", cookies={"newsletter_admin": cookie}
+    )
+    return other.get("/admin", follow_redirects=False).status_code
+
+
+def test_signing_out_ends_every_admin_session_a_copied_cookie_too(db_url, smtp):
+    _, controller = smtp
+    world = make_world(db_url, controller.port)
+    copied = _admin_cookie(world)
+    assert _dashboard_with(world, copied) == 200
+    token = world.csrf("/admin")
+    assert (
+        world.client.post("/admin/logout", data={"csrftoken": token}, follow_redirects=False).status_code
+        == 303
+    )
+    assert _dashboard_with(world, copied) == 303  # to the sign-in page
+    # Signing in again works, with a fresh session.
+    assert _dashboard_with(world, _admin_cookie(world)) == 200
+    world.store.dispose()
+
+
+def test_a_new_admin_password_ends_the_sessions_of_the_old_one(db_url, smtp):
+    _, controller = smtp
+    before = make_world(db_url, controller.port)
+    copied = _admin_cookie(before)
+    assert _dashboard_with(before, copied) == 200
+    # The operator sets a new hash and restarts: same database, same secret key.
+    after = make_world(
+        db_url, controller.port, NEWSLETTER_WEB_ADMIN_PASSWORD_HASH=PasswordHasher().hash("new-pass-phrase")
+    )
+    assert _dashboard_with(after, copied) == 303
+    before.store.dispose()
+    after.store.dispose()
 
 
 def test_wrong_api_tokens_are_rate_limited_and_then_even_the_right_one_is_refused(db_url, smtp):

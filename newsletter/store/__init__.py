@@ -69,6 +69,22 @@ class Store:
                 found = conn.execute(select(meta.c.value).where(meta.c.key == key)).scalar_one()
             return str(found)
 
+    def bump_counter(self, key: str) -> int:
+        """Add one to the number kept under `key` (0 if none yet) and return the new number."""
+        with self.write() as conn:
+            insert_ignore(conn, meta, [{"key": key, "value": "0"}])
+            # Locked until commit on PostgreSQL (SQLite's write lock is already held): two processes
+            # bumping at once get two numbers.
+            found = conn.execute(select(meta.c.value).where(meta.c.key == key).with_for_update()).scalar_one()
+            number = int(found) + 1
+            conn.execute(meta.update().where(meta.c.key == key).values(value=str(number)))
+            return number
+
+    def counter(self, key: str) -> int:
+        """The number kept under `key`, 0 if none yet."""
+        with self.read() as conn:
+            return int(conn.execute(select(meta.c.value).where(meta.c.key == key)).scalar() or 0)
+
     def claim_once(self, key: str, value: str) -> bool:
         """True for the first caller to claim `key` (any process), False ever after."""
         with self.write() as conn:

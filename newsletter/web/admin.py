@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import logging
 import secrets
 from functools import partial
@@ -51,8 +53,36 @@ def check_bearer(expected: str, header: str | None) -> bool:
     return secrets.compare_digest(offered, expected.encode("utf-8"))
 
 
-def is_admin(request: Request) -> bool:
-    return bool(request.session.get("admin"))
+SESSIONS = "admin_sessions"  # the meta counter that signing out bumps, ending every admin session
+
+
+def admin_key(signer_key: str, password_hash: str) -> str:
+    """What ties a session to the admin password: a new password hash ends every session."""
+    return hmac.new(signer_key.encode(), password_hash.encode(), hashlib.sha256).hexdigest()[:32]
+
+
+def sign_in(ctx: WebContext, request: Request) -> None:
+    """Start an admin session: tied to the password and to the sessions counter."""
+    svc = ctx.svc
+    request.session.clear()
+    request.session["admin"] = {
+        "key": admin_key(svc.signer().derived_key("admin"), svc.settings.web.admin_password_hash),
+        "epoch": svc.store.counter(SESSIONS),
+    }
+
+
+def is_admin(ctx: WebContext, request: Request) -> bool:
+    """A session from a sign-in with the current password, since the last sign-out anywhere."""
+    session = request.session.get("admin")
+    if not isinstance(session, dict):
+        return False
+    svc = ctx.svc
+    current = admin_key(svc.signer().derived_key("admin"), svc.settings.web.admin_password_hash)
+    return (
+        bool(svc.settings.web.admin_password_hash)
+        and hmac.compare_digest(str(session.get("key", "")), current)
+        and session.get("epoch") == svc.store.counter(SESSIONS)
+    )
 
 
 def with_notice(request: Request, notice: str, url: str) -> RedirectResponse:
@@ -90,25 +120,35 @@ def build_router(ctx: WebContext) -> APIRouter:
 
     def login_form(request: Request, form: dict[str, str]) -> Response:
         enabled = bool(svc.settings.web.admin_password_hash)
-        if not ctx.limits.allow(svc.settings.web.login_limit_ip, "login-ip", client_ip(request)):
+        # Only wrong passwords count; once they are used up, the right one is refused too, so a
+        # guess that hits learns nothing.
+        rule, ip = svc.settings.web.login_limit_ip, client_ip(request)
+        if not ctx.limits.has_room(rule, "login-ip", ip):
             return ctx.page(
-                request, "admin/login.html.j2", 429, enabled=enabled, errors=["Too many attempts."]
+                request,
+                "admin/login.html.j2",
+                429,
+                enabled=enabled,
+                errors=["Too many wrong passwords from this address. Try again later."],
             )
         if not check_password(svc.settings.web.admin_password_hash, form.get("password", "")):
-            log.warning("web: failed admin sign-in from %s", client_ip(request))
+            log.warning("web: failed admin sign-in from %s", ip)
+            ctx.limits.allow(rule, "login-ip", ip)
             return ctx.page(request, "admin/login.html.j2", 401, enabled=enabled, errors=["Wrong password."])
-        request.session.clear()
-        request.session["admin"] = True
+        sign_in(ctx, request)
         return RedirectResponse("/admin", status_code=303)
 
     @router.post("/admin/logout", response_model=None)
     def logout(request: Request) -> Response:
+        # Every session, not only this browser's: a copied cookie must die with it.
+        if is_admin(ctx, request):
+            svc.store.bump_counter(SESSIONS)
         request.session.clear()
         return login_redirect()
 
     @get("/admin", response_model=None)
     def dashboard(request: Request) -> Response:
-        if not is_admin(request):
+        if not is_admin(ctx, request):
             return login_redirect()
         return ctx.page(
             request,
@@ -123,7 +163,7 @@ def build_router(ctx: WebContext) -> APIRouter:
     @get("/admin/issue/{day}", response_model=None)
     def issue_page(request: Request, day: str) -> Response:
         """One issue's ledger counts, and who failed or waits for a retry, with the relay's reply."""
-        if not is_admin(request):
+        if not is_admin(ctx, request):
             return login_redirect()
         try:
             # The preview's rule: YYYY-MM-DD, today or tomorrow, within ten years.
@@ -141,7 +181,7 @@ def build_router(ctx: WebContext) -> APIRouter:
 
     @get("/admin/preview", response_model=None)
     def preview(request: Request, email: str = "", topics: str = "", date: str = "") -> Response:
-        if not is_admin(request):
+        if not is_admin(ctx, request):
             return login_redirect()
         context: dict[str, Any] = {
             # Suggestions only: any reader can be typed in, however many there are.
@@ -185,7 +225,7 @@ def build_router(ctx: WebContext) -> APIRouter:
         return await run_in_threadpool(send_preview_form, request, form)
 
     def send_preview_form(request: Request, form: dict[str, str]) -> Response:
-        if not is_admin(request):
+        if not is_admin(ctx, request):
             return login_redirect()
         to = svc.settings.delivery.admin_email
         query = {
@@ -212,7 +252,7 @@ def build_router(ctx: WebContext) -> APIRouter:
         return await run_in_threadpool(skip_form, request, form)
 
     def skip_form(request: Request, form: dict[str, str]) -> Response:
-        if not is_admin(request):
+        if not is_admin(ctx, request):
             return login_redirect()
         try:
             issue_date = parse_issue_date(form.get("date", ""), ctx)
@@ -228,7 +268,7 @@ def build_router(ctx: WebContext) -> APIRouter:
 
     @router.post("/admin/fetch", response_model=None)
     def refetch(request: Request) -> Response:
-        if not is_admin(request):
+        if not is_admin(ctx, request):
             return login_redirect()
         outcome = run_fetch(svc)
         return with_notice(request, outcome.line(), "/admin")
