@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date, timedelta
 
 from newsletter.subscribers import InvalidInput
 
 # A date this far away means a typo; and dates near year 1 overflow the pool's window of days.
 MAX_YEARS_AWAY = 10
+ISO_DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 
 
 def parse_issue_date(text: str, today: date) -> date:
@@ -18,6 +20,9 @@ def parse_issue_date(text: str, today: date) -> date:
     if word == "tomorrow":
         return today + timedelta(days=1)
     try:
+        # Only the documented form: Python's fromisoformat also takes 20250530 and 2025-W22-5.
+        if not ISO_DAY.fullmatch(text.strip()):
+            raise ValueError(text)
         day = date.fromisoformat(text.strip())
     except ValueError:
         message = f"{text[:40]!r} is not a date like 2025-05-30, today or tomorrow"

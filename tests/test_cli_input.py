@@ -84,10 +84,12 @@ def test_every_date_option_says_which_forms_it_takes(run_cli, args):
     assert "YYYY-MM-DD,todayortomorrow" in "".join(result.stdout.split())
 
 
-def test_a_malformed_date_names_the_forms(world):
-    result = world("picks", "--email", EMAIL, "--date", "2024-13-01")
+@pytest.mark.parametrize("typed", ["2024-13-01", "20240731", "2024-W31-3", "2024-7-31"])
+def test_a_malformed_date_names_the_forms(world, typed):
+    # Only the documented YYYY-MM-DD: Python would also read 20240731 and 2024-W31-3 as dates.
+    result = world("picks", "--email", EMAIL, "--date", typed)
     assert result.exit_code == 2
-    assert "'2024-13-01' is not a date like 2025-05-30, today or tomorrow" in result.output
+    assert f"'{typed}' is not a date like 2025-05-30, today or tomorrow" in result.output
 
 
 def test_preview_into_a_missing_folder_is_one_error_line(world, tmp_path):

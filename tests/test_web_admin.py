@@ -40,7 +40,7 @@ def world(db_url, smtp):
 
 def test_the_issue_page_says_a_non_date_is_not_a_date_and_a_missing_issue_is_404(world):
     world.login()
-    for garbage in ("garbage", "2025-13-40"):
+    for garbage in ("garbage", "2025-13-40", "20250311", "2025-W11-2"):
         page = world.client.get(f"/admin/issue/{garbage}")
         assert page.status_code == 422
         assert "is not a date like 2025-05-30" in page.text and "has started" not in page.text
