@@ -245,3 +245,11 @@ def test_a_crafted_notice_in_the_address_is_not_shown_to_the_admin(world):
     for path in ("/admin", "/admin/preview"):
         page = world.client.get(path, params={"notice": bait})
         assert page.status_code == 200 and "evil.example" not in page.text
+
+
+def test_an_address_of_spaces_previews_the_ad_hoc_topics_instead(world):
+    world.login()
+    page = world.client.get("/admin/preview", params={"email": "   ", "topics": "speech recognition"})
+    assert page.status_code == 200, page.text
+    # Before, the spaces were looked up as an address: "no subscriber    ", and no preview.
+    assert 'role="alert"' not in page.text and ('id="subject"' in page.text or 'id="no-email"' in page.text)

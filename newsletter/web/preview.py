@@ -33,6 +33,7 @@ def build_preview(ctx: WebContext, issue_date: date, email: str, topics: str) ->
     svc = ctx.svc
     edition = Edition.open(svc.store, svc.settings, issue_date, svc.clock(), freeze=False)
     note = None
+    email = email.strip()  # spaces alone are no address: the ad-hoc topics are previewed
     if email:
         sub = svc.store.subscribers.by_email(email)
         if sub is None:
