@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from asgi_csrf import asgi_csrf
 from fastapi import FastAPI, Response
+from fastapi.exceptions import RequestValidationError
 from starlette.middleware.sessions import SessionMiddleware
 from starlette.types import ASGIApp, Scope
 
@@ -13,7 +14,7 @@ from newsletter.services import Services
 from newsletter.tokens import InvalidToken
 from newsletter.web import admin, api, errors, public
 from newsletter.web.context import RateLimits, WebContext
-from newsletter.web.guard import EveryPathBut, RequestGate
+from newsletter.web.guard import ApiGate, EveryPathBut, RequestGate
 
 
 def create_app(svc: Services) -> ASGIApp:
@@ -35,6 +36,7 @@ def create_app(svc: Services) -> ASGIApp:
     app.add_exception_handler(InvalidToken, errors.token_error_handler(ctx))
     app.add_exception_handler(404, errors.not_found_handler(ctx))
     app.add_exception_handler(405, errors.not_found_handler(ctx))
+    app.add_exception_handler(RequestValidationError, api.validation_error)
     app.include_router(public.build_router(ctx))
 
     @app.api_route("/favicon.ico", methods=["GET", "HEAD"], include_in_schema=False)
@@ -43,7 +45,8 @@ def create_app(svc: Services) -> ASGIApp:
         return Response(status_code=204, headers={"Cache-Control": "public, max-age=604800"})
 
     app.include_router(admin.build_router(ctx))
-    app.include_router(api.build_router(ctx))
+    api_router = api.build_router(ctx)
+    app.include_router(api_router)
     app.add_middleware(
         SessionMiddleware,
         secret_key=signer.derived_key("session"),
@@ -72,4 +75,5 @@ def create_app(svc: Services) -> ASGIApp:
         cookie_samesite="Strict",
         send_csrf_failed=errors.csrf_failed_sender(ctx),
     )
-    return RequestGate(wrapped, exempt)
+    # Outermost: an /api request's token and body size are checked before anything reads its body.
+    return ApiGate(RequestGate(wrapped, exempt), ctx, api_router.routes)

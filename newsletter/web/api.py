@@ -2,23 +2,24 @@
 
 from __future__ import annotations
 
-import logging
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
-from fastapi.responses import JSONResponse
+from fastapi.encoders import jsonable_encoder
+from fastapi.exception_handlers import request_validation_exception_handler
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 
 from newsletter.bounces import BounceFileError, apply_bounces, read_upload
 from newsletter.collect import run_fetch
 from newsletter.subscribers import InvalidInput
 from newsletter.web.admin import STATUS_ORDER, check_bearer
-from newsletter.web.context import WebContext, client_ip
+from newsletter.web.context import WebContext
+from newsletter.web.guard import API_BODY_LIMIT, MBOX_BODY_LIMIT, UNAUTHENTICATED
 from newsletter.web.preview import SkipRefused, build_preview, parse_issue_date, skip_paper
-
-log = logging.getLogger(__name__)
 
 
 class PickOut(BaseModel):
@@ -77,27 +78,71 @@ class MessageOut(BaseModel):
     message: str
 
 
+class ErrorOut(BaseModel):
+    model_config = ConfigDict(extra="forbid")  # the schema says: nothing but `detail`
+
+    detail: str
+
+
+class FieldError(BaseModel):
+    """One input the API refused: where (`loc`), why (`msg`, `type`); never the input itself."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    loc: list[str | int]
+    msg: str
+    type: str
+
+
+class InvalidOut(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    detail: str | list[FieldError] = Field(
+        description="A sentence (the input was well formed but refused), or the inputs that failed validation"
+    )
+
+
+# What any operation may answer besides its own results: declared on every one, so clients know them.
+ANSWERS: dict[int | str, dict[str, Any]] = {
+    400: {"model": ErrorOut, "description": "A body that cannot be read (JSON that is not UTF-8)"},
+    401: {
+        "model": ErrorOut,
+        "description": "No valid bearer token",
+        "headers": {"WWW-Authenticate": {"required": True, "schema": {"type": "string", "const": "Bearer"}}},
+    },
+    413: {
+        "model": ErrorOut,
+        "description": f"A body over {API_BODY_LIMIT} bytes ({MBOX_BODY_LIMIT} for POST /api/bounces)",
+    },
+    422: {"model": InvalidOut, "description": "Input refused"},
+    429: {"model": ErrorOut, "description": "Too many wrong tokens from this address: try later"},
+}
+
+
+async def validation_error(request: Request, exc: Exception) -> Response:
+    """An /api validation error names each input that failed (loc, msg, type) but never echoes it."""
+    assert isinstance(exc, RequestValidationError)  # registered for it alone
+    if not request.url.path.startswith("/api/"):
+        return await request_validation_exception_handler(request, exc)
+    errors = [{key: error[key] for key in ("loc", "msg", "type") if key in error} for error in exc.errors()]
+    return JSONResponse({"detail": jsonable_encoder(errors)}, status_code=422)
+
+
 def build_router(ctx: WebContext) -> APIRouter:
+    """The API's operations. Served behind guard.ApiGate, which checks the token (and counts wrong ones
+    against `[web] login_limit_ip`) and caps the body before any of it is read."""
+
     def require_token(
-        request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(BEARER)]
+        credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(BEARER)],
     ) -> None:
-        # Wrong tokens count against the admin sign-in's limit, per client IP: once it is used up,
-        # every request from that IP is refused, a right token too, so guessing learns nothing.
-        rule, ip = ctx.svc.settings.web.login_limit_ip, client_ip(request)
-        if not ctx.limits.has_room(rule, "login-ip", ip):
-            raise HTTPException(status_code=429, detail="too many wrong tokens from this address; try later")
+        # A second lock, should a route ever be served without the gate; it declares the scheme too.
         offered = f"Bearer {credentials.credentials}" if credentials is not None else None
         if not check_bearer(ctx.svc.settings.web.admin_token, offered):
-            if credentials is not None:  # a guess, not a forgotten header
-                log.warning("web: wrong API token from %s", ip)
-                ctx.limits.allow(rule, "login-ip", ip)
-            raise HTTPException(
-                status_code=401,
-                detail="a valid bearer token is required",
-                headers={"WWW-Authenticate": "Bearer"},
-            )
+            raise HTTPException(401, UNAUTHENTICATED, headers={"WWW-Authenticate": "Bearer"})
 
-    router = APIRouter(prefix="/api", tags=["admin"], dependencies=[Depends(require_token)])
+    router = APIRouter(
+        prefix="/api", tags=["admin"], dependencies=[Depends(require_token)], responses=ANSWERS
+    )
     svc = ctx.svc
 
     @router.get("/subscribers/counts")
@@ -121,11 +166,12 @@ def build_router(ctx: WebContext) -> APIRouter:
         date: Annotated[str, Query(max_length=40)] = "tomorrow",
     ) -> PreviewOut:
         """The exact email a reader (or ad-hoc topics) would get, with each pick's score and reason."""
+        email = email.strip()  # only spaces: not given
         try:
             issue_date = parse_issue_date(date, ctx)
             if not email and not topics.strip():
                 raise InvalidInput("email", "give a subscriber's email or some topics")
-            if email.strip() and topics.strip():
+            if email and topics.strip():
                 # The reader's own topics would win: ignoring the ones sent would mislead.
                 raise InvalidInput("topics", "give a subscriber's email or some topics, not both")
             result = build_preview(ctx, issue_date, email, topics)
@@ -194,8 +240,8 @@ def build_router(ctx: WebContext) -> APIRouter:
         Every message of an mbox is read, as `newsletter bounces import` reads it; a hard bounce
         suppresses its address. Bytes that are neither are refused (422), as the CLI refuses them.
         """
-        raw = await request.body()
-        if not raw or len(raw) > 5_000_000:
+        raw = await request.body()  # guard.ApiGate stops it at MBOX_BODY_LIMIT (a 413)
+        if not raw or len(raw) > MBOX_BODY_LIMIT:
             raise HTTPException(status_code=422, detail="send a message or an mbox of at most 5 MB")
         try:
             messages = await run_in_threadpool(read_upload, raw, "the request body")
