@@ -345,3 +345,52 @@ def test_the_check_your_inbox_page_expires_with_a_page_that_says_what_it_was(wor
     page = world.client.get(link)
     assert page.status_code == 410 and "This page has expired" in page.text
     assert "sign up again with the same address" in page.text and "ivy@example.org" not in page.text
+
+
+def _longest_topics(width: int = 200) -> str:
+    """The topics box at its fullest, as a browser sends it: 50 topics and 50 exclusions ("-" first),
+    each of `width` characters."""
+    lines = [f"topic {i:02d} " + "é" * (width - 9) for i in range(50)]
+    return "\r\n".join(lines + [f"-word {i:02d} " + "ü" * (width - 8) for i in range(50)])
+
+
+def test_the_fullest_topics_box_the_fields_allow_is_accepted(world, smtp):
+    topics = _longest_topics()
+    assert len(topics) > 20_000  # over the old cap for the whole form
+    posted = world.client.post("/subscribe", data=_signup(world, topics=topics), follow_redirects=False)
+    assert posted.status_code == 303, posted.text
+    sub = world.store.subscribers.by_email("ivy@example.org")
+    assert (len(sub.topics), len(sub.excludes)) == (50, 50)
+    assert [r.recipient for r in smtp[0].received] == ["ivy@example.org"]
+
+
+@pytest.mark.parametrize("page", ["subscribe", "manage"])
+def test_a_topics_box_over_its_limit_is_refused_by_name_and_the_rest_is_kept(world, smtp, page):
+    too_long = _longest_topics() + "\r\n" + "\r\n".join(f"extra topic {i}" for i in range(2_000))
+    if page == "subscribe":
+        path, form = "/subscribe", _signup(world, topics=too_long, email="long.topics@example.org")
+    else:
+        path = f"/manage/{world.svc.signer().mint('manage', _reader(world))}"
+        form = _manage_form(world, path, topics=too_long, hour="21", timezone="Europe/Paris")
+    refused = world.client.post(path, data=form)
+    assert refused.status_code == 422
+    assert (
+        "Topics: at most 20,300 characters in all (50 topics and 50 exclusions of up to 200 characters each),"
+        f" got {len(too_long):,}"
+    ) in refused.text
+    assert (
+        "Topics: only the lines that fit are kept below; the other fields are as you typed them."
+        in refused.text
+    )
+    # Shown to fix: the whole lines that fit (the 100 longest ones and a few short ones), and the
+    # fields around them as typed.
+    shown = refused.text.split('<textarea id="topics" name="topics" required>')[1].split("</textarea>")[0]
+    assert too_long.startswith(shown) and too_long[len(shown) :].startswith("\r\n")
+    assert "-word 49 " in shown and len(shown) <= 20_300
+    assert 'value="Europe/Paris"' in refused.text
+    if page == "subscribe":
+        assert 'value="long.topics@example.org"' in refused.text
+        assert world.store.subscribers.by_email("long.topics@example.org") is None and not smtp[0].received
+    else:
+        assert '<option value="21" selected>21:00</option>' in refused.text
+        assert world.store.subscribers.by_email("reader@example.org").hour == 7

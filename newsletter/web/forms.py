@@ -2,15 +2,41 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from fastapi import Request
 
 from newsletter.models import Subscriber
-from newsletter.subscribers import InvalidInput, Preferences, preferences, split_topic_lines
+from newsletter.subscribers import (
+    MAX_ADDRESS,
+    MAX_EXCLUDES,
+    MAX_TOPIC_CHARS,
+    MAX_TOPICS,
+    InvalidInput,
+    Preferences,
+    preferences,
+    split_topic_lines,
+)
 from newsletter.web.context import WebContext
 
-MAX_FORM_CHARS = 20_000
+# A line of the topics box at its longest: a topic or an exclusion ("-" first) of 200 characters,
+# and the CRLF a browser ends it with.
+TOPIC_LINE_CHARS = MAX_TOPIC_CHARS + len("-") + len("\r\n")
+# The most each field of the reader forms holds when it is valid (a select's value, a time zone
+# name or the CSRF token are far shorter than their cap). Every other posted field is dropped.
+FIELD_CHARS = {
+    "email": MAX_ADDRESS,
+    "topics": (MAX_TOPICS + MAX_EXCLUDES) * TOPIC_LINE_CHARS,
+    "timezone": 64,
+    "hour": 64,
+    "cadence": 64,
+    "weekday": 64,
+    "per_email": 64,
+    "csrftoken": 256,
+}
+# A form can hold whatever its fields allow, and no more.
+MAX_FORM_CHARS = sum(FIELD_CHARS.values())
 
 
 def form_defaults(ctx: WebContext, sub: Subscriber | None = None) -> dict[str, Any]:
@@ -82,6 +108,65 @@ def read_preferences(form: dict[str, str], ctx: WebContext, current: Subscriber 
         weekday=_int(form.get("weekday", str(shown["weekday"])), "weekday"),
         per_email=_int(form.get("per_email", str(shown["per_email"])), "per_email"),
     )
+
+
+class TooLong(InvalidInput):
+    """A field longer than any valid value; the message names its limit."""
+
+    def __init__(self, field: str, length: int) -> None:
+        cap = FIELD_CHARS[field]
+        what = (
+            f" in all ({MAX_TOPICS} topics and {MAX_EXCLUDES} exclusions of up to {MAX_TOPIC_CHARS} "
+            "characters each)"
+            if field == "topics"
+            else ""
+        )
+        super().__init__(field, f"at most {cap:,} characters{what}, got {length:,}")
+
+
+def page_errors(exc: InvalidInput) -> list[str]:
+    """What a form page says of a refused form: the field and why, and what was kept of a long one."""
+    errors = [form_error(exc)]
+    if isinstance(exc, TooLong):
+        label = FIELD_LABELS.get(exc.field, exc.field)
+        kept = "only the lines that fit are" if exc.field == "topics" else "it was not"
+        errors.append(f"{label}: {kept} kept below; the other fields are as you typed them.")
+    return errors
+
+
+@dataclass(frozen=True)
+class PostedForm:
+    """A reader form as posted: its fields (an oversized one cut to its whole lines, or dropped), and
+    the refusal of the first oversized field, if any."""
+
+    values: dict[str, str]
+    too_long: TooLong | None = None
+
+
+def _fit(field: str, value: str) -> str | None:
+    """What is kept of an oversized field: the topics' whole lines that fit; nothing of another one."""
+    if field != "topics":
+        return None
+    kept = value[: FIELD_CHARS[field]]
+    return kept[: kept.rfind("\n") + 1].rstrip()
+
+
+async def posted_form(request: Request) -> PostedForm:
+    """A reader form's own fields, as strings (the request gate caps the whole body at 1 MB)."""
+    form = await request.form()
+    values: dict[str, str] = {}
+    too_long: TooLong | None = None
+    for key, value in form.items():
+        if key not in FIELD_CHARS or not isinstance(value, str):
+            continue
+        if len(value) <= FIELD_CHARS[key]:
+            values[key] = value
+            continue
+        too_long = too_long or TooLong(key, len(value))
+        kept = _fit(key, value)
+        if kept is not None:
+            values[key] = kept
+    return PostedForm(values, too_long)
 
 
 async def posted(request: Request) -> dict[str, str]:

@@ -3,30 +3,25 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable, Coroutine
 from functools import partial
 from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from fastapi.routing import APIRoute
 from starlette.concurrency import run_in_threadpool
 
 from newsletter.deliver import SendError, TransportUnusable
 from newsletter.models import WEEKDAY_NAMES, Subscriber
 from newsletter.notices import deliver_notice, signup_notice
-from newsletter.rank.picks import TopicSet
 from newsletter.schedule import LEASE
 from newsletter.signup import confirm, request_signup, subscriber_for, unsubscribe
-from newsletter.subscribers import (
-    InvalidInput,
-    check_cadence,
-    clean_excludes,
-    clean_topics,
-    normalize_email,
-    split_topic_lines,
-)
+from newsletter.subscribers import InvalidInput, normalize_email
 from newsletter.tokens import InvalidToken
+from newsletter.web import topic_preview
 from newsletter.web.context import WebContext, client_ip, zone_names
-from newsletter.web.forms import form_defaults, form_error, posted_or_empty, read_preferences
+from newsletter.web.forms import PostedForm, form_defaults, page_errors, posted_form, read_preferences
 
 log = logging.getLogger(__name__)
 
@@ -36,10 +31,27 @@ def first_day(sub: Subscriber) -> str:
     return f" on {WEEKDAY_NAMES[sub.weekday]}" if sub.cadence == "weekly" else ""
 
 
+class PersonalRoute(APIRoute):
+    """A page reached by a reader's own token: sent with `Cache-Control: no-store`, so no cache keeps it
+    and Back (after unsubscribing, say) fetches it again (a back/forward cache: see _fresh_on_back)."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+
+        async def not_stored(request: Request) -> Response:
+            response = await handler(request)
+            response.headers["Cache-Control"] = "no-store"
+            return response
+
+        return not_stored
+
+
 def build_router(ctx: WebContext) -> APIRouter:
     router = APIRouter(include_in_schema=False)
+    personal = APIRouter(include_in_schema=False, route_class=PersonalRoute)
     # Every page answers HEAD as its GET, without the body: monitors and link checkers send HEAD.
     get = partial(router.api_route, methods=["GET", "HEAD"])
+    get_personal = partial(personal.api_route, methods=["GET", "HEAD"])
     svc = ctx.svc
 
     @get("/", response_class=HTMLResponse)
@@ -50,17 +62,19 @@ def build_router(ctx: WebContext) -> APIRouter:
 
     @router.post("/subscribe", response_class=HTMLResponse)
     async def subscribe(request: Request) -> Response:
-        form = await posted_or_empty(request)
+        form = await posted_form(request)
         # Database and SMTP work would stall the event loop: it runs in the thread pool.
         return await run_in_threadpool(subscribe_form, request, form)
 
-    def subscribe_form(request: Request, form: dict[str, str]) -> Response:
+    def subscribe_form(request: Request, posted: PostedForm) -> Response:
+        form = posted.values
         try:
-            if not form:
-                raise InvalidInput("form", "too long or empty")
+            if posted.too_long is not None:
+                raise posted.too_long
             email = normalize_email(form.get("email", ""))
             prefs = read_preferences(form, ctx)
         except InvalidInput as exc:
+            # What was typed (what fits), to fix and send again.
             shown = {**form_defaults(ctx), **{k: v for k, v in form.items() if k in form_defaults(ctx)}}
             return ctx.page(
                 request,
@@ -68,7 +82,7 @@ def build_router(ctx: WebContext) -> APIRouter:
                 422,
                 form=shown,
                 zones=zone_names(),
-                errors=[form_error(exc)],
+                errors=page_errors(exc),
                 form_submitted=True,
             )
         settings = svc.settings.web
@@ -103,7 +117,7 @@ def build_router(ctx: WebContext) -> APIRouter:
         sent = svc.signer().mint_address("sent", email)
         return RedirectResponse(f"/sent/{sent}", status_code=303)
 
-    @get("/sent/{token}", response_class=HTMLResponse)
+    @get_personal("/sent/{token}", response_class=HTMLResponse)
     def sent_page(request: Request, token: str) -> HTMLResponse:
         try:
             email = svc.signer().address("sent", token)
@@ -136,7 +150,7 @@ def build_router(ctx: WebContext) -> APIRouter:
             link={"url": "/", "text": "Sign up again"},
         )
 
-    @get("/confirm/{token}", response_class=HTMLResponse)
+    @get_personal("/confirm/{token}", response_class=HTMLResponse)
     def confirm_page(request: Request, token: str) -> HTMLResponse:
         # A GET only shows the button: link scanners follow links, and must not subscribe anyone.
         sub = subscriber_for(svc.store, svc.signer(), "confirm", token)
@@ -153,7 +167,7 @@ def build_router(ctx: WebContext) -> APIRouter:
             )
         return ctx.page(request, "confirm.html.j2", email=sub.email)
 
-    @router.post("/confirm/{token}", response_class=HTMLResponse)
+    @personal.post("/confirm/{token}", response_class=HTMLResponse)
     def confirm_post(request: Request, token: str) -> HTMLResponse:
         sub = confirm(svc.store, svc.signer(), token, svc.clock())
         if sub.status == "bounced":
@@ -187,37 +201,38 @@ def build_router(ctx: WebContext) -> APIRouter:
         context.update(extra)
         return ctx.page(request, "manage.html.j2", status, **context)
 
-    @get("/manage/{token}", response_class=HTMLResponse)
+    @get_personal("/manage/{token}", response_class=HTMLResponse)
     def manage_page(request: Request, token: str, saved: str = "") -> HTMLResponse:
         sub = subscriber_for(svc.store, svc.signer(), "manage", token)
         # ?saved=1: where a successful save lands, so the notice shows and a reload sends nothing.
         return manage_view(request, token, sub, saved=saved == "1")
 
-    @router.post("/manage/{token}", response_class=HTMLResponse)
+    @personal.post("/manage/{token}", response_class=HTMLResponse)
     async def manage_post(request: Request, token: str) -> Response:
-        form = await posted_or_empty(request)
+        form = await posted_form(request)
         return await run_in_threadpool(manage_form, request, token, form)
 
-    def manage_form(request: Request, token: str, form: dict[str, str]) -> Response:
+    def manage_form(request: Request, token: str, posted: PostedForm) -> Response:
         sub = subscriber_for(svc.store, svc.signer(), "manage", token)
+        form = posted.values
         try:
-            if not form:
-                raise InvalidInput("form", "too long or empty")
+            if posted.too_long is not None:
+                raise posted.too_long
             prefs = read_preferences(form, ctx, sub)
         except InvalidInput as exc:
             # Shown again at once, with what was typed: nothing was stored, so a reload changes nothing.
             shown = {**form_defaults(ctx, sub), **{k: v for k, v in form.items() if k in form_defaults(ctx)}}
-            return manage_view(request, token, sub, 422, form=shown, errors=[form_error(exc)])
+            return manage_view(request, token, sub, 422, form=shown, errors=page_errors(exc))
         svc.store.subscribers.set_preferences(sub.id, prefs, svc.clock())
         # Post/redirect/get: reloading the page after Save must not ask to send the form again.
         return RedirectResponse(f"/manage/{token}?saved=1", status_code=303)
 
-    @get("/unsubscribe/{token}", response_class=HTMLResponse)
+    @get_personal("/unsubscribe/{token}", response_class=HTMLResponse)
     def unsubscribe_page(request: Request, token: str) -> HTMLResponse:
         sub = subscriber_for(svc.store, svc.signer(), "unsubscribe", token)
         return ctx.page(request, "unsubscribe.html.j2", email=sub.email, sub_status=sub.status)
 
-    @router.post("/unsubscribe/{token}", response_class=HTMLResponse)
+    @personal.post("/unsubscribe/{token}", response_class=HTMLResponse)
     def unsubscribe_post(request: Request, token: str) -> HTMLResponse:
         # RFC 8058: a POST of List-Unsubscribe=One-Click, with no cookie and no CSRF token,
         # answered 200 without a redirect. The signed token is the authority.
@@ -251,25 +266,8 @@ def build_router(ctx: WebContext) -> APIRouter:
             {"status": "ok", "last_fetch": last.isoformat() if last else None, "scheduler_running": scheduler}
         )
 
-    @get("/api/topic-preview")
-    def topic_preview(request: Request, topics: str = "", cadence: str = "daily") -> JSONResponse:
-        if not ctx.limits.allow("120/minute", "preview-ip", client_ip(request)):
-            return JSONResponse({"matches": [], "error": "too many requests"}, status_code=429)
-        try:
-            weekly = check_cadence(cadence) == "weekly"
-            # Not cut short first: a cut topic would be refused with a length it does not have.
-            lines, excludes = split_topic_lines(topics.split("\n"))
-            topic_set = TopicSet(clean_topics(lines), clean_excludes(excludes))
-        except InvalidInput as exc:
-            return JSONResponse({"matches": [], "error": form_error(exc)})
-        edition = ctx.live_edition(svc.clock().date())
-        # What the reader's email would choose from: the daily window, or for a weekly reader the
-        # whole pool, older days included.
-        picks = edition.picker.picks(edition.picker.rank([topic_set])[topic_set], 5, set(), weekly)
-        matches = [{"title": p.paper.title, "url": p.paper.hf_url, "reason": p.reason()} for p in picks]
-        # "pool": papers the preview chose from; 0 means none fetched yet, not "no match".
-        return JSONResponse({"matches": matches, "cadence": cadence, "pool": len(edition.pool)})
-
+    router.include_router(personal)
+    router.include_router(topic_preview.build_router(ctx))
     return router
 
 
