@@ -274,6 +274,47 @@ def test_relay_down_with_a_single_reader_is_exit_5_not_a_quiet_0(mail, smtp):
     assert row.status == "deferred"
 
 
+def test_a_rerun_before_the_retry_is_due_says_what_waits_and_until_when(mail):
+    mail.subscribe("solo@example.org")
+    mail.handler.script["solo@example.org"] = ["451"]  # once: the relay takes it on the next try
+    assert "send: 0 sent, 1 deferred" in mail.send().stdout
+    store = mail.store()
+    try:
+        [row] = store.history.troubles(store.issues.find_issue(MORNING.date()).id, "deferred")
+    finally:
+        store.dispose()
+    assert row.next_attempt_at == mail.now + timedelta(minutes=1)  # [delivery] retry_minutes' first
+    # Before the retry is due, a rerun sends nothing: it says so, and when.
+    mail.now += timedelta(seconds=20)
+    waits = (
+        f"send: 1 deferred message waits for a retry, the first at {row.next_attempt_at:%Y-%m-%d %H:%M} UTC; "
+        "a run before then sends nothing"
+    )
+    rerun = mail.send()
+    assert "send: 0 sent, 0 deferred" in rerun.stdout and waits in rerun.stdout
+    worker = mail.cli("worker", "--until-done")
+    assert worker.exit_code == 0 and waits in worker.stdout
+    # Once it is due, it goes, and nothing is said to wait.
+    mail.now = row.next_attempt_at
+    due = mail.send()
+    assert "send: 1 sent" in due.stdout and "waits for a retry" not in due.stdout
+    assert [r.recipient for r in mail.handler.received] == ["solo@example.org"]
+
+
+def test_an_empty_only_is_refused_not_widened_to_everyone(mail):
+    mail.subscribe("a@example.org")
+    mail.subscribe("b@example.org")
+    for empty in ("", "  "):
+        refused = mail.cli("send", "--date", DAY, "--only", empty)
+        assert refused.exit_code == 2 and "--only: the address is empty" in refused.stderr
+    store = mail.store()
+    try:
+        assert store.issues.find_issue(MORNING.date()) is None  # nothing frozen, nothing queued
+    finally:
+        store.dispose()
+    assert mail.handler.received == []
+
+
 def test_starttls_never_falls_back_to_plaintext(mail):
     mail.subscribe("tls@example.org")
     result = mail.send(env={"NEWSLETTER_SMTP_SECURITY": "starttls"}, code=5)

@@ -23,6 +23,7 @@ from newsletter.cli.common import (
     warn_if_links_are_local,
 )
 from newsletter.deliver.run import queue_issue, send_issue, waiting_line
+from newsletter.deliver.send import retry_line
 from newsletter.edition import Edition, EmptyPool, no_papers_line
 from newsletter.models import Subscriber, counted, gets_issue, not_sent_note
 from newsletter.store.ledger import Outcome
@@ -31,6 +32,8 @@ TROUBLES_SHOWN = 20  # failed and deferred rows listed by `issue`, each
 
 
 def _subscriber(runtime: Runtime, email: str) -> Subscriber:
+    if not email.strip():
+        fail("--only: the address is empty", Exit.USAGE)
     sub = runtime.store().subscribers.by_email(email)
     if sub is None:
         fail(f"no subscriber {email}", Exit.USAGE)
@@ -56,7 +59,8 @@ def send(runtime: Runtime, day: date | None, dry_run: bool, only_email: str | No
     """
     store, settings = runtime.store(), runtime.settings()
     issue_date = day or runtime.clock().date()
-    only = _subscriber(runtime, only_email) if only_email else None
+    # An empty --only (say, an unset "$EMAIL") must not widen to everyone.
+    only = _subscriber(runtime, only_email) if only_email is not None else None
     if only is not None and only.status != "active":
         fail(f"{only.email} is {only.status}, not active", Exit.USAGE)
     if dry_run:
@@ -98,6 +102,11 @@ def send(runtime: Runtime, day: date | None, dry_run: bool, only_email: str | No
     # Readers skipped at queueing (nothing on their topics) never reach the send loop: count them too.
     summary.skipped += queued.skip
     click.echo(summary.line())
+    record = store.issues.find_issue(issue_date)
+    if record is not None and (
+        waiting := retry_line(*store.history.waiting_retries(runtime.clock(), record.id))
+    ):
+        click.echo(waiting)
     return Exit.DELIVERY if summary.stopped else Exit.OK
 
 

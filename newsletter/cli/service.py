@@ -27,6 +27,7 @@ from newsletter.cli.common import (
     warn_if_links_are_local,
 )
 from newsletter.collect import run_fetch
+from newsletter.deliver.send import retry_line
 from newsletter.deliver.worker import Worker
 from newsletter.schedule import Runner, build_scheduler
 from newsletter.services import Services
@@ -206,6 +207,12 @@ def worker(runtime: Runtime, until_done: bool, poll_s: float, as_json: bool) -> 
     with finish_on_signal(svc.stopping, f"worker {runner.name}"):
         summary = runner.run(until_done=until_done, poll_s=poll_s)
     click.echo(json.dumps(dataclasses.asdict(summary)) if as_json else summary.line())
+    if (
+        until_done
+        and not as_json
+        and (waiting := retry_line(*svc.store.history.waiting_retries(svc.clock())))
+    ):
+        click.echo(waiting)
     if svc.stopping.is_set():
         log.info("worker %s: stopped", runner.name)
         return Exit.OK

@@ -58,6 +58,16 @@ class SendSummary:
         return f"{text}; stopped: {self.stopped}" if self.stopped else text
 
 
+def retry_line(waiting: int, soonest: datetime | None) -> str:
+    """What a run that ends with retries still waiting says: a rerun before then sends nothing."""
+    if not waiting:
+        return ""
+    when = f", the first at {soonest:%Y-%m-%d %H:%M} UTC" if soonest else ""
+    verb = "waits" if waiting == 1 else "wait"
+    messages = counted(waiting, "deferred message")
+    return f"send: {messages} {verb} for a retry{when}; a run before then sends nothing"
+
+
 def worker_name() -> str:
     """A name unique to this process, recorded in claimed_by."""
     return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"

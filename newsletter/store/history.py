@@ -1,4 +1,4 @@
-"""What each reader received: their latest digests, for the manage page and the Atom feed."""
+"""What each reader received (latest digests, for the manage page and feed), and what did not go out."""
 
 from __future__ import annotations
 
@@ -96,3 +96,14 @@ class HistoryStore:
         )
         with self._store.read() as conn:
             return [Trouble(*row) for row in conn.execute(query)]
+
+    def waiting_retries(self, now: datetime, issue_id: int | None = None) -> tuple[int, datetime | None]:
+        """Deferred rows not due yet at `now` (of one issue, or of all), and the soonest retry."""
+        query = select(func.count(), func.min(deliveries.c.next_attempt_at)).where(
+            deliveries.c.status == "deferred", deliveries.c.next_attempt_at > now
+        )
+        if issue_id is not None:
+            query = query.where(deliveries.c.issue_id == issue_id)
+        with self._store.read() as conn:
+            count, soonest = conn.execute(query).one()
+        return int(count), soonest
