@@ -148,7 +148,7 @@ def world(tmp_path_factory: pytest.TempPathFactory, smtp: tuple[ScriptedHandler,
 def _checked(response: httpx.Response, sent: Any = ()) -> httpx.Response:
     """A 200 or a clear 4xx, and none of the markup in `sent` reflected verbatim."""
     assert response.status_code < 500, f"{response.status_code}: {response.text[:500]}"
-    allowed = (200, 303, 400, 403, 404, 405, 410, 413, 415, 422, 429)
+    allowed = (200, 303, 400, 401, 403, 404, 405, 410, 413, 415, 422, 429)
     assert response.status_code in allowed, response.status_code
     body = response.text
     values = [sent] if isinstance(sent, str) else list(sent)
