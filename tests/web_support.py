@@ -11,8 +11,10 @@ from starlette.testclient import TestClient
 
 from newsletter import app
 from newsletter.config import DatabaseSettings, Settings, load_settings
+from newsletter.models import Subscriber
 from newsletter.services import Services
 from newsletter.store import Store
+from newsletter.subscribers import preferences
 from newsletter.web import create_app
 
 ADMIN_PASSWORD = "correct horse battery staple"
@@ -74,3 +76,16 @@ def link_in(text: str, kind: str) -> str:
     match = re.search(rf"https://papers\.example\.org(/{kind}/[A-Za-z0-9_.\-]+)", text)
     assert match, f"no {kind} link in {text[:500]}"
     return match.group(1)
+
+
+def reader(world: WebWorld, status: str = "active", timezone: str = "Asia/Tokyo") -> Subscriber:
+    """reader@example.org, reading about LLM reasoning at 07:00, with `status`."""
+    prefs = preferences(["LLM reasoning"], timezone=timezone, hour=7)
+    return world.store.subscribers.add("reader@example.org", prefs, status, NOW)
+
+
+def manage_form(world: WebWorld, path: str, **fields: str) -> dict[str, str]:
+    """A full manage form for the page at `path`, with its CSRF token; `fields` override."""
+    data = {"topics": "robot manipulation", "hour": "7", "timezone": "Asia/Tokyo", "cadence": "daily",
+            "weekday": "0", "per_email": "10", "csrftoken": world.csrf(path)}  # fmt: skip
+    return {**data, **fields}
