@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import email
 import json
 import re
 import time
 from datetime import UTC, datetime, timedelta
 from email.message import Message
+from email.policy import default
 
 import pytest
 
@@ -246,6 +248,20 @@ def test_preview_is_byte_identical_to_the_sent_html(mail, tmp_path):
     assert after.stdout_bytes == sent_html.encode("utf-8")
     text = mail.cli("preview", "--email", "same@example.org", "--date", DAY, "--text").stdout_bytes
     assert text == item.parsed().get_body(("plain",)).get_content().encode("utf-8")
+
+
+def test_a_preview_into_an_eml_file_is_the_message_send_delivers(mail, tmp_path):
+    mail.subscribe("same@example.org")
+    eml = tmp_path / "preview.EML"
+    result = mail.cli("preview", "--email", "same@example.org", "--date", DAY, "--out", str(eml))
+    assert result.exit_code == 0, result.output
+    mail.send()
+    [item] = mail.handler.received
+    # Byte for byte, the message the relay received: headers (Message-ID included) and both parts.
+    assert eml.read_bytes() == item.data.replace(b"\r\n", b"\n").replace(b"\n", b"\r\n")
+    assert email.message_from_bytes(eml.read_bytes(), policy=default)["Message-ID"] == item.message_id
+    refused = mail.cli("preview", "--email", "same@example.org", "--date", DAY, "--text", "--out", str(eml))
+    assert refused.exit_code == 2 and "an .eml file holds both parts" in refused.stderr
 
 
 def test_relay_down_defers_trips_the_breaker_and_loses_nothing(mail, smtp):

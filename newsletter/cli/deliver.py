@@ -25,6 +25,8 @@ from newsletter.cli.common import (
 from newsletter.deliver.run import queue_issue, send_issue, waiting_line
 from newsletter.deliver.send import retry_line
 from newsletter.edition import Edition, EmptyPool, no_papers_line
+from newsletter.letters import sender_of
+from newsletter.mime import message_id
 from newsletter.models import Subscriber, counted, gets_issue, not_sent_note
 from newsletter.store.ledger import Outcome
 
@@ -153,7 +155,12 @@ def _dry_run(runtime: Runtime, issue_date: date, only: Subscriber | None) -> int
     default="tomorrow",
     help=date_help("Issue date", "tomorrow"),
 )
-@click.option("--out", type=click.Path(path_type=Path, dir_okay=False), help="Write to this file.")
+@click.option(
+    "--out",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="Write to this file; a name ending in .eml gets the whole message, headers and both parts "
+    "(as sent, before any DKIM signature), for a mail client to open.",
+)
 @click.option("--text", "as_text", is_flag=True, help="The plain-text part instead of the HTML.")
 @click.option("--open", "open_browser", is_flag=True, help="Open the result in a browser.")
 @command
@@ -161,6 +168,9 @@ def preview(
     runtime: Runtime, email: str, day: date, out: Path | None, as_text: bool, open_browser: bool
 ) -> int:
     """Render exactly what `send` would deliver to one subscriber."""
+    whole = out is not None and out.suffix.lower() == ".eml"
+    if whole and as_text:
+        fail("--text: an .eml file holds both parts; leave out --text, or name a .txt file", Exit.USAGE)
     sub = _subscriber(runtime, email)
     store, settings = runtime.store(), runtime.settings()
     edition = Edition.open(store, settings, day, runtime.clock(), freeze=False)
@@ -173,18 +183,23 @@ def preview(
     if plan.kind == "skip":
         click.echo(f"preview: {sub.email} gets no email on {day}: {edition.no_email_reason()}", err=True)
         return Exit.NOTHING_NEW
-    rendered = edition.letters.render(plan, app.build_signer(settings, store))
-    body = rendered.text if as_text else rendered.html
+    signer = app.build_signer(settings, store)
+    rendered = edition.letters.render(plan, signer)
+    body = (rendered.text if as_text else rendered.html).encode("utf-8")
+    if whole:
+        # The Message-ID the ledger row gets: the same message, as a mail client will show it.
+        msg_id = message_id(day.isoformat(), sub.id, sender_of(settings))
+        body = edition.letters.message(plan, msg_id, runtime.clock(), signer)
     click.echo(f"subject: {rendered.subject}", err=True)
     if out is None and not open_browser:
         # Bytes, not text: the CRLF line ends of the MIME part must reach the file unchanged.
         sys.stdout.flush()
-        sys.stdout.buffer.write(body.encode("utf-8"))
+        sys.stdout.buffer.write(body)
         sys.stdout.buffer.flush()
         return Exit.OK
     target = out or Path(f"preview-{day.isoformat()}-{sub.id}.{'txt' if as_text else 'html'}")
     try:
-        target.write_bytes(body.encode("utf-8"))
+        target.write_bytes(body)
     except OSError as exc:
         fail(f"--out: cannot write {target}: {exc.strerror or exc}", Exit.USAGE)
     click.echo(f"preview: wrote {target}", err=True)
