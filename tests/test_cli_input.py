@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import webbrowser
 from datetime import UTC, datetime
 
@@ -230,3 +232,18 @@ def test_an_empty_config_path_is_named_as_empty(run_cli):
         result = run_cli(*args)
         assert result.exit_code == 2
         assert "Invalid value for '--config': the path is empty; name a config file" in result.output
+
+
+def test_admin_hash_reads_the_password_from_its_prompt_and_says_so_when_none_comes(tmp_path):
+    def admin_hash(typed: bytes) -> subprocess.CompletedProcess[bytes]:
+        command = [sys.executable, "-m", "newsletter", "admin-hash"]
+        return subprocess.run(command, input=typed, capture_output=True, cwd=tmp_path, timeout=60)
+
+    hashed = admin_hash(b"twelve chars ok\ntwelve chars ok\n")
+    assert hashed.returncode == 0 and hashed.stdout.startswith(b"$argon2")
+    # An empty pipe (or Ctrl-D): a usage error that says what to do, not click's "Aborted!" and exit 1.
+    for typed in (b"", b"twelve chars ok\nanother twelve\n"):
+        refused = admin_hash(typed)
+        assert refused.returncode == 2 and b"Aborted" not in refused.stderr
+        assert b"error: no password given: type it at the prompt, or pass --password" in refused.stderr
+        assert b"$argon2" not in refused.stdout

@@ -155,18 +155,24 @@ def serve(runtime: Runtime, host: str | None, port: int | None) -> int:
 
 
 @click.command("admin-hash")
-@click.password_option(
+@click.option(
     "--password",
-    prompt="Admin password",
-    help=f"At least {MIN_ADMIN_PASSWORD} characters; read from a prompt if not given.",
+    help=f"At least {MIN_ADMIN_PASSWORD} characters; read from a prompt (twice) if not given.",
 )
 @config_option
-def admin_hash(password: str) -> None:
+def admin_hash(password: str | None) -> None:
     """Print an argon2 hash to put in NEWSLETTER_WEB_ADMIN_PASSWORD_HASH.
 
     The password needs at least 12 characters, not all the same one. No config is read: --config is
     accepted and unused.
     """
+    if password is None:
+        try:
+            password = str(click.prompt("Admin password", hide_input=True, confirmation_prompt=True))
+        except click.Abort:
+            # End of input (an empty pipe, or Ctrl-D): not "Aborted!" and exit 1, which means "nothing new".
+            click.echo(err=True)
+            fail("no password given: type it at the prompt, or pass --password", Exit.USAGE)
     if len(password) < MIN_ADMIN_PASSWORD:
         raise click.BadParameter(f"use at least {MIN_ADMIN_PASSWORD} characters", param_hint="--password")
     if len(set(password)) < 2:
