@@ -5,10 +5,12 @@ from __future__ import annotations
 import email
 import logging
 import mailbox
+import re
 import tempfile
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
+from email.header import Header, decode_header
 from email.message import Message
 from email.policy import compat32
 from pathlib import Path
@@ -85,10 +87,38 @@ def notices(message: Message) -> list[Notice]:
     return found
 
 
-def _address(field_value: str) -> str:
-    # "rfc822; ada@example.org" (RFC 3464 address-type; address)
-    _, _, address = str(field_value).partition(";")
-    return (address or str(field_value)).strip().strip("<>")
+def _address(field_value: str | Header) -> str:
+    """The address of a recipient field, in Unicode however the report wrote it.
+
+    "rfc822; ada@example.org" (RFC 3464 address-type; address); an internationalised domain comes in
+    IDNA (xn--) there, which `email_key` matches to the Unicode one. RFC 6533's "utf-8; dorte@exämple.de"
+    is raw UTF-8, or escaped as "dorte@ex\\x{E4}mple.de".
+    """
+    kind, _, address = _field_text(field_value).partition(";")
+    address = (address or kind).strip().strip("<>")
+    if kind.strip().lower() == "utf-8":
+        address = _UTF8_ESCAPE.sub(_unescape, address)
+    return address
+
+
+def _field_text(value: str | Header) -> str:
+    """A field's text; compat32 keeps one with raw 8-bit bytes as a Header, whose bytes are read as UTF-8."""
+    if not isinstance(value, Header):
+        return str(value)
+    return "".join(
+        chunk.decode("utf-8", "replace") if isinstance(chunk, bytes) else chunk
+        for chunk, _ in decode_header(value)
+    )
+
+
+# RFC 6533 utf-8-addr-xtext: a code point as \x{HEX}, 2 to 6 hex digits.
+_UTF8_ESCAPE = re.compile(r"\\x\{([0-9A-Fa-f]{2,6})\}")
+
+
+def _unescape(match: re.Match[str]) -> str:
+    code = int(match[1], 16)
+    valid = 0x80 <= code <= 0x10FFFF and not 0xD800 <= code <= 0xDFFF
+    return chr(code) if valid else match[0]
 
 
 def read_mbox(path: Path) -> Iterable[Message]:

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from importlib import resources
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
+import idna
 from email_validator import EmailNotValidError, validate_email
 
 from newsletter.models import CADENCES, WEEKDAYS
@@ -70,8 +71,28 @@ def email_key(email: str) -> str:
 
     Spaces around it are not part of it: " ada@example.org " pasted into `picks --email`, `send
     --only` or the admin preview finds ada@example.org, as `subscribers add` stores her.
+
+    An internationalised domain has two spellings, Unicode (exämple.de, as `normalize_email` stores
+    it) and IDNA (xn--exmple-cua.de, as mail is addressed and as bounces name it): both give the key
+    of the Unicode one. That is the key every stored address already has, and an ASCII domain's key
+    is its lowercase as before, so keys (and the token fingerprints made from them) do not change.
     """
-    return email.strip().casefold()
+    text = email.strip()
+    local, at, domain = text.rpartition("@")
+    if not at:
+        return text.casefold()
+    return f"{local}@{_unicode_domain(domain)}".casefold()
+
+
+def _unicode_domain(domain: str) -> str:
+    """The domain in Unicode (UTS 46 mapping, A-labels decoded), or as it is if it does not decode."""
+    # Longer than any address we store, so no match to lose; and idna's work grows with the length.
+    if len(domain) > MAX_ADDRESS:
+        return domain
+    try:
+        return idna.decode(domain, uts46=True)
+    except UnicodeError:  # idna.IDNAError, and the punycode codec's own errors
+        return domain
 
 
 def split_topic_lines(lines: Iterable[str]) -> tuple[list[str], list[str]]:

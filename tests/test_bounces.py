@@ -6,17 +6,23 @@ import mailbox
 from email.message import Message
 from email.mime.multipart import MIMEMultipart
 from email.mime.text import MIMEText
+from email.policy import SMTPUTF8
 from email.utils import format_datetime
 
 import pytest
 
-from newsletter.subscribers import preferences
+from newsletter.subscribers import normalize_email, preferences
 from tests.smtp_server import ScriptedHandler, start_server
 from tests.web_support import ADMIN_TOKEN, NOW, make_world
 
 
-def dsn(recipient: str, action: str, status: str, diagnostic: str) -> MIMEMultipart:
-    """A delivery status notification as Postfix writes one: human text, the status, the headers."""
+def dsn(
+    recipient: str, action: str, status: str, diagnostic: str, address_type: str = "rfc822"
+) -> MIMEMultipart:
+    """A delivery status notification as Postfix writes one: human text, the status, the headers.
+
+    `address_type` "utf-8" is RFC 6533's, for an address written in Unicode.
+    """
     report = MIMEMultipart("report", report_type="delivery-status")
     report["From"] = "MAILER-DAEMON@mx.example.net (Mail Delivery System)"
     report["To"] = "papers@example.org"
@@ -32,8 +38,8 @@ def dsn(recipient: str, action: str, status: str, diagnostic: str) -> MIMEMultip
     per_message["Reporting-MTA"] = "dns; mx.example.net"
     per_message["Arrival-Date"] = format_datetime(NOW)
     per_recipient = Message()
-    per_recipient["Final-Recipient"] = f"rfc822; {recipient}"
-    per_recipient["Original-Recipient"] = f"rfc822;{recipient}"
+    per_recipient["Final-Recipient"] = f"{address_type}; {recipient}"
+    per_recipient["Original-Recipient"] = f"{address_type};{recipient}"
     per_recipient["Action"] = action
     per_recipient["Status"] = status
     per_recipient["Remote-MTA"] = "dns; mail.example.org"
@@ -188,3 +194,53 @@ def test_import_help_states_the_hard_bounce_rule(run_cli):
     help_text = " ".join(run_cli("bounces", "import", "--help").stdout.split())
     assert "A 5.1.x (bad address) or 5.2.1 (mailbox disabled) failure suppresses the address" in help_text
     assert "5.x.x" not in help_text
+
+
+# Dorte's domain in its two spellings: Unicode, as she is stored, and IDNA, as her mail is addressed.
+DORTE = "dorte@exämple.de"
+DORTE_IDNA = "dorte@xn--exmple-cua.de"
+
+
+@pytest.mark.parametrize(
+    ("address_type", "recipient"),
+    [
+        ("rfc822", DORTE_IDNA),  # what an MTA reports for the To: we send
+        ("rfc822", "Dorte@XN--EXMPLE-CUA.DE"),
+        ("utf-8", DORTE),  # RFC 6533, raw UTF-8
+        ("utf-8", "dorte@ex\\x{E4}mple.de"),  # RFC 6533, escaped
+    ],
+)
+def test_a_hard_bounce_suppresses_an_international_address_in_either_spelling(
+    world, run_cli, tmp_path, address_type, recipient
+):
+    world.store.subscribers.add(
+        normalize_email(DORTE), preferences(["speech"], timezone="UTC", hour=7), "active", NOW
+    )
+    bounce = dsn(recipient, "failed", "5.2.1", "550 5.2.1 Mailbox disabled", address_type=address_type)
+    path = tmp_path / "bounces.mbox"
+    # As the MTA's bytes: a Unicode address is raw UTF-8 in the file.
+    write_mbox(path, [bounce.as_string(policy=SMTPUTF8).encode()])
+    result = run_cli("bounces", "import", str(path))
+    assert result.exit_code == 0, result.output
+    assert (
+        "bounces: 1 message, 0 not delivery reports, 1 hard, 0 soft, 1 address suppressed, "
+        "0 not subscribers" in result.stdout
+    )
+    status = {s.email: s.status for s in world.store.subscribers.listed()}
+    assert status[DORTE] == "bounced"
+    assert status["gone@example.org"] == "active"
+
+
+def test_the_api_suppresses_an_international_address_reported_in_idna(world):
+    world.store.subscribers.add(
+        normalize_email(DORTE), preferences(["speech"], timezone="UTC", hour=7), "active", NOW
+    )
+    raw = dsn(DORTE_IDNA, "failed", "5.1.1", "550 5.1.1 User unknown").as_bytes()
+    response = world.client.post(
+        "/api/bounces",
+        content=raw,
+        headers={"Content-Type": "message/rfc822", "Authorization": f"Bearer {ADMIN_TOKEN}"},
+    )
+    assert response.status_code == 200, response.text
+    assert response.json()["suppressed"] == [DORTE]
+    assert world.store.subscribers.by_email(DORTE).status == "bounced"

@@ -6,14 +6,17 @@ import logging
 from dataclasses import replace
 from datetime import date, timedelta
 
-from sqlalchemy import select, text, update
+import pytest
+from sqlalchemy import insert, select, text, update
 
 from newsletter import app
 from newsletter.config import DatabaseSettings
 from newsletter.models import PoolPaper
 from newsletter.scrape import parse_api
 from newsletter.store.migrations import MIGRATIONS
-from newsletter.store.schema import schema_version
+from newsletter.store.schema import schema_version, subscribers
+from newsletter.store.subscribers import DuplicateSubscriber, topics_key
+from newsletter.subscribers import preferences
 from tests.conftest import API_2024_08_01, FIXED_NOW
 
 
@@ -91,3 +94,35 @@ def test_empty_fields_never_erase_stored_values(store):
         FIXED_NOW,
     )
     assert store.papers.listing_dates(paper.arxiv_id) == [date(2024, 8, 1), date(2024, 8, 2)]
+
+
+def test_rows_stored_before_idna_keys_are_found_by_either_spelling_without_a_migration(db_url):
+    # Rows exactly as the release before wrote them: the address as normalize_email gives it (an
+    # international domain in Unicode), the key the address casefolded. No migration rewrote them.
+    store = app.open_store(DatabaseSettings(url=db_url))
+    old_rows = [("dorte@exämple.de", "dorte@exämple.de"), ("Ada@example.org", "ada@example.org")]
+    with store.write() as conn:
+        for address, key in old_rows:
+            conn.execute(
+                insert(subscribers).values(
+                    email=address, email_key=key, status="active", topics=["speech"], excludes=[],
+                    topics_key=topics_key(["speech"], []), timezone="UTC", hour=7, cadence="daily",
+                    weekday=0, per_email=10, created_at=FIXED_NOW, confirmed_at=FIXED_NOW,
+                    updated_at=FIXED_NOW,
+                )
+            )  # fmt: skip
+    for spelling, stored in (
+        ("dorte@exämple.de", "dorte@exämple.de"),
+        ("dorte@xn--exmple-cua.de", "dorte@exämple.de"),
+        ("DORTE@XN--EXMPLE-CUA.DE", "dorte@exämple.de"),
+        ("ada@EXAMPLE.org", "Ada@example.org"),
+    ):
+        found = store.subscribers.by_email(spelling)
+        assert found is not None and found.email == stored, spelling
+    # The unique key still holds against the other spelling.
+    prefs = preferences(["robotics"], timezone="UTC", hour=7)
+    with pytest.raises(DuplicateSubscriber):
+        store.subscribers.add("dorte@xn--exmple-cua.de", prefs, "active", FIXED_NOW)
+    assert store.subscribers.remove("dorte@xn--exmple-cua.de")
+    assert [s.email for s in store.subscribers.listed()] == ["Ada@example.org"]
+    store.dispose()
