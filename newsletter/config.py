@@ -8,13 +8,22 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
 
-from newsletter.config_loader import ConfigError, build_settings, read_toml, secret, url_field
+from newsletter.config_loader import (
+    ConfigError,
+    bounded,
+    build_settings,
+    check_range,
+    read_toml,
+    secret,
+    url_field,
+)
 from newsletter.config_web import WebSettings
-from newsletter.subscribers import InvalidInput, check_hour, check_per_email, check_timezone
+from newsletter.subscribers import MAX_PER_EMAIL, InvalidInput, check_timezone
 
 __all__ = ["ConfigError", "Settings", "load_settings", "secret"]
 
 SOURCE_NAMES = ("hf-trending", "hf-daily", "hf-api")
+MAX_RETRY_MINUTES = 10_080.0  # a week, per retry of a deferred message
 
 
 @dataclass(frozen=True)
@@ -26,13 +35,13 @@ class DatabaseSettings:
 class SourcesSettings:
     enabled: tuple[str, ...] = ("hf-trending",)
     base_url: str = "https://huggingface.co"
-    timeout_s: float = 20.0
-    retries: int = 3
-    backoff_s: float = 1.0
-    max_wait_s: float = 60.0
+    timeout_s: float = bounded(20.0, 0.0, 300.0, above=True)
+    retries: int = bounded(3, 0, 10)
+    backoff_s: float = bounded(1.0, 0.0, 60.0)
+    max_wait_s: float = bounded(60.0, 0.0, 3600.0, above=True)
     api_sort: str = "trending"
-    api_limit: int = 100
-    api_max_pages: int = 5
+    api_limit: int = bounded(100, 1, 100)
+    api_max_pages: int = bounded(5, 1, 100)
 
     def validate(self) -> None:
         unknown = [name for name in self.enabled if name not in SOURCE_NAMES]
@@ -44,23 +53,17 @@ class SourcesSettings:
             raise ConfigError("sources.enabled: name at least one source")
         if self.api_sort not in ("trending", "publishedAt"):
             raise ConfigError("sources.api_sort: must be 'trending' or 'publishedAt'")
-        if self.retries < 0 or self.timeout_s <= 0 or self.backoff_s < 0:
-            raise ConfigError("sources: retries must be >= 0, timeout_s > 0 and backoff_s >= 0")
-        if not 1 <= self.api_limit <= 100 or self.api_max_pages < 1:
-            raise ConfigError("sources: api_limit must be 1..100 and api_max_pages >= 1")
 
 
 @dataclass(frozen=True)
 class SubscribersSettings:
     default_timezone: str = "UTC"
-    default_hour: int = 7
-    default_per_email: int = 10
+    default_hour: int = bounded(7, 0, 23)
+    default_per_email: int = bounded(10, 1, MAX_PER_EMAIL)
 
     def validate(self) -> None:
         try:
             check_timezone(self.default_timezone)
-            check_hour(self.default_hour)
-            check_per_email(self.default_per_email)
         except InvalidInput as exc:
             raise ConfigError(f"subscribers.default_{exc.field}: {exc.message}") from None
 
@@ -68,35 +71,27 @@ class SubscribersSettings:
 @dataclass(frozen=True)
 class RankSettings:
     ranker: str = "lexical"
-    threshold: float = 0.2
-    popularity_weight: float = 0.2
+    threshold: float = bounded(0.2, 0.0, 1.0)
+    popularity_weight: float = bounded(0.2, 0.0, 1.0)
 
     def validate(self) -> None:
         if self.ranker not in ("lexical", "hybrid"):
             raise ConfigError("rank.ranker: must be 'lexical' or 'hybrid'")
-        if not 0.0 <= self.threshold <= 1.0 or not 0.0 <= self.popularity_weight <= 1.0:
-            raise ConfigError("rank: threshold and popularity_weight must be between 0 and 1")
 
 
 @dataclass(frozen=True)
 class IssueSettings:
-    window_days: int = 3
-    weekly_window_days: int = 9
+    window_days: int = bounded(3, 0, 30)
+    weekly_window_days: int = bounded(9, 0, 30)
     empty_day: str = "trending"
     on_stale: str = "late"
-    give_up_hours: float = 6.0
+    give_up_hours: float = bounded(6.0, 0.0, 168.0, above=True)
 
     def validate(self) -> None:
-        if not 0 <= self.window_days <= 30:
-            raise ConfigError("issue.window_days: must be between 0 and 30")
-        if not 0 <= self.weekly_window_days <= 30:
-            raise ConfigError("issue.weekly_window_days: must be between 0 and 30")
         if self.empty_day not in ("trending", "skip"):
             raise ConfigError("issue.empty_day: must be 'trending' or 'skip'")
         if self.on_stale not in ("late", "skip"):
             raise ConfigError("issue.on_stale: must be 'late' or 'skip'")
-        if self.give_up_hours <= 0:
-            raise ConfigError("issue.give_up_hours: must be more than 0")
 
     @property
     def pool_days(self) -> int:
@@ -117,11 +112,11 @@ class DeliverySettings:
     reply_to: str = ""
     list_id: str = "papers.newsletter.invalid"
     postal_line: str = "Sent by a self-hosted newsletter. Reply to this email to reach its operator."
-    batch_size: int = 50
+    batch_size: int = bounded(50, 1, 10_000)
     retry_minutes: tuple[str, ...] = ("1", "5", "15", "60")
-    retry_deadline_hours: float = 24.0
-    max_connection_failures: int = 5
-    lease_s: int = 300
+    retry_deadline_hours: float = bounded(24.0, 0.0, 720.0, above=True)
+    max_connection_failures: int = bounded(5, 1, 1000)
+    lease_s: int = bounded(300, 2, 86_400)
     admin_email: str = ""
 
     def validate(self) -> None:
@@ -137,10 +132,10 @@ class DeliverySettings:
             minutes = [float(m) for m in self.retry_minutes]
         except ValueError:
             raise ConfigError("delivery.retry_minutes: must be numbers of minutes") from None
-        if not minutes or any(m <= 0 for m in minutes):
+        if not minutes:
             raise ConfigError("delivery.retry_minutes: give at least one positive number of minutes")
-        if self.batch_size < 1 or self.max_connection_failures < 1 or self.lease_s < 2:
-            raise ConfigError("delivery: batch_size and max_connection_failures >= 1, lease_s >= 2")
+        for value in minutes:
+            check_range("delivery.retry_minutes", value, 0.0, MAX_RETRY_MINUTES, above=True)
 
     @property
     def retry_delays(self) -> tuple[float, ...]:
@@ -149,16 +144,18 @@ class DeliverySettings:
 
 
 LOCAL_HOSTS = ("localhost", "127.0.0.1", "::1")
+MIN_RATE = 0.01  # messages per second, when rate_per_s limits at all: one each 100 s
+MAX_RATE = 1000.0
 
 
 @dataclass(frozen=True)
 class SmtpSettings:
     host: str = "localhost"
-    port: int = 587
+    port: int = bounded(587, 1, 65535)
     security: str = "starttls"
-    pool_size: int = 4
-    timeout_s: float = 30.0
-    rate_per_s: float = 0.0
+    pool_size: int = bounded(4, 1, 64)
+    timeout_s: float = bounded(30.0, 0.0, 600.0, above=True)
+    rate_per_s: float = bounded(0.0, 0.0, MAX_RATE)
     user: str = secret()
     password: str = secret()
 
@@ -170,16 +167,19 @@ class SmtpSettings:
                 f"smtp.security = 'none' is allowed only for localhost, not {self.host!r}: "
                 "mail would cross the network in plaintext"
             )
-        if not 1 <= self.pool_size <= 64 or self.timeout_s <= 0 or self.rate_per_s < 0:
-            raise ConfigError("smtp: pool_size 1..64, timeout_s > 0, rate_per_s >= 0")
+        if 0 < self.rate_per_s < MIN_RATE:  # a pause of years between two messages, or an overflow
+            raise ConfigError(
+                f"smtp.rate_per_s: must be 0 (no limit) or between {MIN_RATE:g} and {MAX_RATE:g}, "
+                f"got {self.rate_per_s}"
+            )
 
 
 @dataclass(frozen=True)
 class ScheduleSettings:
     fetch_times: tuple[str, ...] = ("06:00", "18:00")
-    tick_minutes: int = 5
-    misfire_grace_s: int = 600
-    lease_s: int = 60
+    tick_minutes: int = bounded(5, 1, 60)
+    misfire_grace_s: int = bounded(600, 1, 86_400)
+    lease_s: int = bounded(60, 10, 3600)
 
     def validate(self) -> None:
         for text in self.fetch_times:
@@ -188,8 +188,6 @@ class ScheduleSettings:
                 raise ConfigError(f"schedule.fetch_times: {text!r} is not HH:MM")
             if not (0 <= int(parts[0]) <= 23 and 0 <= int(parts[1]) <= 59):
                 raise ConfigError(f"schedule.fetch_times: {text!r} is not a time of day")
-        if not 1 <= self.tick_minutes <= 60 or self.misfire_grace_s < 1 or self.lease_s < 10:
-            raise ConfigError("schedule: tick_minutes 1..60, misfire_grace_s >= 1, lease_s >= 10")
 
 
 @dataclass(frozen=True)

@@ -2,8 +2,8 @@
 
 Generic over the frozen dataclasses of newsletter.config (a root whose fields are sections): a
 field's type says how a value is read,
-a field made with `secret()` may only come from the environment, and a URL made with `url_field()` may
-carry a password only there.
+a field made with `secret()` may only come from the environment, a URL made with `url_field()` may
+carry a password only there, and a number made with `bounded()` must lie in its range.
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import difflib
 import logging
+import math
 import tomllib
 import types
 import typing
@@ -41,6 +42,29 @@ def secret(default: str = "") -> Any:
 def url_field(default: str) -> Any:
     """A URL field: config.toml may name the server, but a password in it must come from the environment."""
     return field(default=default, metadata={"url": True})
+
+
+def bounded(default: float, low: float, high: float, *, above: bool = False) -> Any:
+    """A number that must lie in low..high (more than `low` when `above`), checked as settings are read."""
+    return field(default=default, metadata={"bounds": (low, high, above)})
+
+
+def check_range(where: str, value: float, low: float, high: float, *, above: bool = False) -> None:
+    """ConfigError naming `where` and the range unless `value` lies in it (more than `low` when `above`).
+
+    NaN and the infinities are never in range: they would pass a one-sided check, then crash a run.
+    An int is compared as it is: one too large for a float would overflow math.isfinite.
+    """
+    finite = isinstance(value, int) or math.isfinite(value)
+    if finite and (low < value if above else low <= value) and value <= high:
+        return
+    span = f"more than {_number(low)} and at most" if above else f"between {_number(low)} and"
+    got = str(value) if len(str(value)) <= 24 else f"{str(value)[:20]}..."
+    raise ConfigError(f"{where}: must be {span} {_number(high)}, got {got}")
+
+
+def _number(bound: float) -> str:
+    return f"{bound:g}" if isinstance(bound, float) else str(bound)
 
 
 def read_toml(path: Path) -> dict[str, Any]:
@@ -123,6 +147,10 @@ def build_section(name: str, cls: type[Any], table: dict[str, Any], environ: Map
             if fld.metadata.get("url") and _password_in(values[key]):
                 raise ConfigError(f"{where} carries a password: set the whole URL with {variable} instead")
     section = cls(**values)
+    for key, fld in known.items():
+        if "bounds" in fld.metadata:
+            low, high, above = fld.metadata["bounds"]
+            check_range(f"{name}.{key}", getattr(section, key), low, high, above=above)
     validate = getattr(section, "validate", None)
     if validate is not None:
         validate()

@@ -8,7 +8,7 @@ from urllib.parse import urlsplit
 import argon2
 from limits import parse_many
 
-from newsletter.config_loader import ConfigError, secret, url_field
+from newsletter.config_loader import ConfigError, bounded, secret, url_field
 
 # Where the web's rate limits may be counted: the storages of the `limits` library that keep
 # a moving window (its memory, Redis, Valkey and MongoDB storages, in their URL forms).
@@ -26,7 +26,7 @@ MIN_SECRET = 16  # characters of NEWSLETTER_WEB_SECRET_KEY and NEWSLETTER_WEB_AD
 class WebSettings:
     base_url: str = "http://localhost:8000"
     host: str = "127.0.0.1"
-    port: int = 8000
+    port: int = bounded(8000, 1, 65535)
     subscribe_limit_ip: str = "10/hour"
     subscribe_limit_address: str = "3/hour"
     login_limit_ip: str = "10/15minutes"
@@ -44,8 +44,6 @@ class WebSettings:
                 f"web.base_url: {self.base_url!r} has a path, query or fragment; give the bare address, like "
                 "https://papers.example.org (no path), and serve the app at the root of its own host name"
             )
-        if not 1 <= self.port <= 65535:
-            raise ConfigError("web.port: must be 1..65535")
         for name in ("subscribe_limit_ip", "subscribe_limit_address", "login_limit_ip"):
             try:
                 parse_many(getattr(self, name))
