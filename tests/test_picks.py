@@ -205,3 +205,17 @@ def test_picks_with_the_hybrid_ranker_prints_only_the_picks(run_cli):
     assert result.exit_code == 0, result.output
     assert "Loading weights" not in result.output and "it/s]" not in result.output
     assert result.stdout.splitlines()[0].startswith(" 1. ")
+
+
+def test_a_topic_picks_the_same_papers_however_its_words_are_ordered(run_cli):
+    # "LLM reasoning" spells out to "large language model reasoning", whose rare phrase "model reason"
+    # took most of the topic's weight: it picked 1 paper on this day, and "reasoning in LLMs" 3 others.
+    load(run_cli, HF_API / "daily_papers_2025-10-03.json", "2025-10-03")
+    subscribe(run_cli, "a@example.org", "LLM reasoning")
+    subscribe(run_cli, "b@example.org", "reasoning in LLMs")
+    first = [p["arxiv_id"] for p in picks(run_cli, "a@example.org", "2025-10-03")[:10]]
+    second = [p["arxiv_id"] for p in picks(run_cli, "b@example.org", "2025-10-03")[:10]]
+    assert len(first) == len(second) == 10
+    assert len(set(first) & set(second)) >= 8
+    # ExGRPO: "improving the reasoning ability of large language models", no "LLM reasoning" in it.
+    assert "2510.02245" in first and "2510.02245" in second
