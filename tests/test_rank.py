@@ -25,6 +25,7 @@ from newsletter.rank import (
 )
 from newsletter.rank.base import Matrix
 from newsletter.rank.evaluate import evaluate, load_eval_papers, load_eval_topics
+from newsletter.rank.reading import redefined
 from newsletter.rank.semantic import Encoder, calibrate
 from newsletter.rank.text import analyse, spell_out, topic_items
 from newsletter.scrape import parse_api
@@ -89,6 +90,37 @@ def test_plurals_hyphens_and_slashes_analyse_alike() -> None:
 def test_an_abbreviation_that_is_a_word_needs_capitals() -> None:
     assert "rag" in keys("RAG pipelines")
     assert "retriev" not in keys("a rag doll")
+
+
+@pytest.mark.parametrize(
+    ("texts", "other"),
+    [
+        (["We raise the attack success rate (ASR) to 90%."], {"asr"}),  # defined as something else
+        (["Test-time scaling (TTS) helps image generation."], {"tts"}),
+        (["Automatic speech recognition (ASR) systems."], set()),  # defined as the dictionary's
+        (
+            ["Multimodal LLMs (MLLMs) see.", "Smaller language models (SLMs) run."],
+            set(),
+        ),  # spelt short, inflected
+        (["Vision-Language-Action (VLA) agents act."], set()),  # the dictionary's form, its "model" left out
+        # Used short, another meaning spelt out twice and the dictionary's never: another meaning.
+        (["25.9% higher ASR.", "Higher attack success rates.", "attack success rate"], {"asr"}),
+        (["LLMs are low-level machines."], set()),  # initials spelt once: chance
+        (["ASR for Whisper.", "attack success rate", "automatic speech recognition"], set()),  # ours too
+    ],
+)
+def test_an_abbreviation_a_paper_gives_another_meaning_is_left_as_written(
+    texts: list[str], other: set[str]
+) -> None:
+    assert redefined(texts) == other
+
+
+def test_a_paper_that_means_another_asr_or_tts_matches_neither_topic() -> None:
+    # DialTree-RPO reports "higher ASR", its attack success rate; "Go with Your Gut" defines
+    # "Test-time scaling (TTS)". Before, each matched a topic on speech.
+    for topic in ("speech recognition", "ASR", "text-to-speech", "TTS"):
+        assert score_of(topic, "2510.02286") < 0.05 and score_of(topic, "2509.26376") < 0.05
+    assert score_of("speech recognition", "2407.21783") > 0.2  # Llama 3: its speech recognition
 
 
 def test_topic_items_split_lists_only() -> None:

@@ -2,8 +2,8 @@
 
 from newsletter.rank.base import Matrix, MemoryVectorCache, Scorer, Vector, VectorCache
 from newsletter.rank.lexical import LexicalScorer
+from newsletter.rank.reading import excluded
 from newsletter.rank.semantic import HybridScorer, SemanticScorer, make_scorer
-from newsletter.rank.text import excluded
 
 __all__ = [
     "HybridScorer",

@@ -22,7 +22,8 @@ import scipy.sparse as sp  # type: ignore[import-untyped,unused-ignore]
 
 from newsletter.models import Paper
 from newsletter.rank.base import Matrix
-from newsletter.rank.text import Term, analyse, paper_fields, surfaces, topic_items
+from newsletter.rank.reading import paper_fields, paper_terms, redefined
+from newsletter.rank.text import Term, analyse, surfaces, topic_items
 
 Floats = npt.NDArray[np.float64]
 
@@ -58,9 +59,9 @@ def index_papers(papers: Sequence[Paper], k1: float = K1, b: float = B) -> Paper
     # Per field, coordinates of one sparse (papers x terms) count matrix.
     coords: dict[str, tuple[list[int], list[int]]] = {name: ([], []) for name in FIELD_WEIGHTS}
     for row, paper in enumerate(papers):
-        for name, text in paper_fields(paper).items():
+        for name, terms in paper_terms(paper).items():
             rows, cols = coords[name]
-            for term in analyse(text):
+            for term in terms:
                 rows.append(row)
                 cols.append(vocabulary.setdefault(term.key, len(vocabulary)))
     shape = (len(papers), max(len(vocabulary), 1))
@@ -251,8 +252,9 @@ def _field_counts(fields: tuple[tuple[str, str], ...]) -> Mapping[str, float]:
     """Each term of a paper's fields, counted with its field's weight; cached, as every reader's
     picks explain the same few papers against many topics."""
     found: dict[str, float] = {}
+    literal = redefined([text for _, text in fields if text])
     for name, text in fields:
-        for term in analyse(text):
+        for term in analyse(text, literal):
             found[term.key] = found.get(term.key, 0.0) + FIELD_WEIGHTS[name]
     return MappingProxyType(found)
 

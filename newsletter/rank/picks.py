@@ -13,7 +13,7 @@ import numpy.typing as npt
 
 from newsletter.models import Paper, Pick
 from newsletter.rank.base import Scorer
-from newsletter.rank.text import excluded
+from newsletter.rank.reading import excluded
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,14 +10,13 @@ from itertools import pairwise
 
 import snowballstemmer
 
-from newsletter.models import Paper
 from newsletter.rank.vocabulary import ABBREVIATIONS, CAPITALS_ONLY, CONJUNCTIONS, STOPWORDS
 
 # Letters and digits make words; hyphens, slashes and other punctuation split them, so
 # "vision-language" and "vision language" analyse alike.
-_WORD = re.compile(r"[^\W_]+")
+WORD = re.compile(r"[^\W_]+")
 # Clause punctuation ends a phrase: no phrase spans "robots. Models".
-_BREAK = re.compile(r"[.,;:!?()\[\]{}\"|]")
+BREAK = re.compile(r"[.,;:!?()\[\]{}\"|]")
 # What separates the items of a topic list: "speech, audio and music".
 _ITEMS = re.compile(r"\s*(?:[,;/&|+]|\band\b|\bor\b)\s*", re.IGNORECASE)
 
@@ -42,7 +41,7 @@ class Term:
 
 
 @dataclass(frozen=True, slots=True)
-class _Word:
+class Word:
     stem: str
     start: int
     end: int
@@ -56,25 +55,25 @@ def stem(word: str) -> str:
     return str(_STEMMER.stemWord(word))
 
 
-def _stems(phrase: str) -> tuple[str, ...]:
-    return tuple(stem(w) for w in _WORD.findall(phrase.lower()) if w not in STOPWORDS)
+def stems_of(phrase: str) -> tuple[str, ...]:
+    return tuple(stem(w) for w in WORD.findall(phrase.lower()) if w not in STOPWORDS)
 
 
 @lru_cache(maxsize=1)
-def _long_forms() -> tuple[dict[str, tuple[str, ...]], dict[tuple[str, ...], str], int]:
+def long_forms() -> tuple[dict[str, tuple[str, ...]], dict[tuple[str, ...], str], int]:
     """Expansions (abbreviation -> its first long form's stems) and the reverse index over all long forms."""
     expand: dict[str, tuple[str, ...]] = {}
     contract: dict[tuple[str, ...], str] = {}
     for abbrev, forms in ABBREVIATIONS.items():
-        expand[abbrev] = _stems(forms[0])
+        expand[abbrev] = stems_of(forms[0])
         for form in forms:
-            contract[_stems(form)] = abbrev
+            contract[stems_of(form)] = abbrev
     return expand, contract, max(len(key) for key in contract)
 
 
 def abbreviation(word: str) -> str | None:
     """The dictionary abbreviation that `word` spells ("LLMs" -> "llm"), if any."""
-    expand = _long_forms()[0]
+    expand = long_forms()[0]
     lower = word.lower()
     candidates = [lower, lower[:-1]] if lower.endswith("s") and len(lower) > 2 else [lower]
     for candidate in candidates:
@@ -93,37 +92,42 @@ def spell_out(text: str) -> str:
         abbrev = abbreviation(match.group())
         return match.group() if abbrev is None else ABBREVIATIONS[abbrev][0]
 
-    return _WORD.sub(replace, text)
+    return WORD.sub(replace, text)
 
 
-def _words(text: str) -> list[_Word]:
-    """Stems of the non-stopwords of `text` in order; an abbreviation expands into its long form's stems."""
-    words: list[_Word] = []
+def words_of(text: str, literal: frozenset[str] = frozenset()) -> list[Word]:
+    """Stems of the non-stopwords of `text` in order; an abbreviation expands into its long form's stems,
+    unless it is `literal` (the text gives it another meaning: see `redefined`)."""
+    words: list[Word] = []
     clause = chunk = 0
     last = 0
-    expand = _long_forms()[0]
-    for match in _WORD.finditer(text):
-        if _BREAK.search(text, last, match.start()):
+    expand = long_forms()[0]
+    for match in WORD.finditer(text):
+        if BREAK.search(text, last, match.start()):
             clause += 1
             chunk += 1
         last = match.end()
         surface = match.group()
         abbrev = abbreviation(surface)
         if abbrev is not None:
-            words.extend(_Word(s, match.start(), match.end(), clause, chunk) for s in expand[abbrev])
+            if abbrev in literal:
+                # Another meaning than the dictionary's: a word of its own, never matched by the topic "ASR".
+                words.append(Word(f"~{abbrev}", match.start(), match.end(), clause, chunk))
+            else:
+                words.extend(Word(s, match.start(), match.end(), clause, chunk) for s in expand[abbrev])
             continue
         lower = surface.lower()
         if lower in CONJUNCTIONS:
             chunk += 1
         # An acronym that spells a stopword ("DID", difference-in-differences) is still a word.
         if lower not in STOPWORDS or (len(surface) > 1 and surface.isupper()):
-            words.append(_Word(stem(lower), match.start(), match.end(), clause, chunk))
+            words.append(Word(stem(lower), match.start(), match.end(), clause, chunk))
     return words
 
 
-def _abbreviation_windows(words: Sequence[_Word]) -> list[tuple[int, int, str]]:
+def _abbreviation_windows(words: Sequence[Word]) -> list[tuple[int, int, str]]:
     """(first, past-last, abbreviation) for each run of stems that spells out a dictionary long form."""
-    _, contract, longest = _long_forms()
+    _, contract, longest = long_forms()
     windows: list[tuple[int, int, str]] = []
     for i in range(len(words)):
         for n in range(2, longest + 1):
@@ -137,9 +141,10 @@ def _abbreviation_windows(words: Sequence[_Word]) -> list[tuple[int, int, str]]:
 
 
 @lru_cache(maxsize=32768)
-def analyse(text: str) -> tuple[Term, ...]:
-    """The terms of `text`: stems, adjacent-stem phrases, and abbreviations found spelt out or short."""
-    words = _words(text)
+def analyse(text: str, literal: frozenset[str] = frozenset()) -> tuple[Term, ...]:
+    """The terms of `text`: stems, adjacent-stem phrases, and abbreviations found spelt out or short
+    (those in `literal` only as they are written)."""
+    words = words_of(text, literal)
     windows = sorted(_abbreviation_windows(words), key=lambda w: (w[0] - w[1], w[0]))
     # Each stem belongs to the widest abbreviation around it ("MLLM" holds "LLM" and "LM").
     group = [-1] * len(words)
@@ -165,42 +170,8 @@ def analyse(text: str) -> tuple[Term, ...]:
 
 def topic_items(topic: str) -> list[str]:
     """The items of a topic that lists several ("speech, audio and music"), or [] for a single one."""
-    items = [item for item in _ITEMS.split(topic) if _WORD.search(item)]
+    items = [item for item in _ITEMS.split(topic) if WORD.search(item)]
     return items if len(items) > 1 else []
-
-
-def paper_fields(paper: Paper) -> dict[str, str]:
-    """The text fields a ranker reads, by name; absent fields are empty."""
-    return {
-        "title": paper.title,
-        "abstract": paper.abstract,
-        "summary": paper.ai_summary or "",
-        # One keyword per clause, so no phrase spans two keywords.
-        "keywords": " ; ".join(paper.ai_keywords),
-    }
-
-
-def _stem_clauses(text: str) -> list[tuple[str, int]]:
-    return [(w.stem, w.clause) for w in _words(text)]
-
-
-def _contains(sequence: Sequence[tuple[str, int]], phrase: tuple[str, ...]) -> bool:
-    n = len(phrase)
-    for i in range(len(sequence) - n + 1):
-        window = sequence[i : i + n]
-        if window[0][1] == window[-1][1] and tuple(s for s, _ in window) == phrase:
-            return True
-    return False
-
-
-def excluded(paper: Paper, terms: Sequence[str]) -> str | None:
-    """The first of `terms` whose analysed form occurs in the paper's title, abstract, summary or keywords."""
-    sequences = [_stem_clauses(text) for text in paper_fields(paper).values() if text]
-    for term in terms:
-        phrase = tuple(s for s, _ in _stem_clauses(term))
-        if phrase and any(_contains(seq, phrase) for seq in sequences):
-            return term
-    return None
 
 
 def surfaces(text: str, spans: Sequence[tuple[int, int]]) -> Iterator[str]:
