@@ -14,6 +14,7 @@ import idna
 from email_validator import EmailNotValidError, validate_email
 
 from newsletter.models import CADENCES, WEEKDAYS
+from newsletter.rank.reading import excludes_topic
 
 MAX_TOPICS = 50
 MAX_TOPIC_CHARS = 200
@@ -236,11 +237,17 @@ def preferences(
 ) -> Preferences:
     """Validate every preference at once; the first problem raises InvalidInput."""
     cleaned, terms = clean_topics(topics), clean_excludes(excludes)
-    both = {t.casefold() for t in cleaned} & {t.casefold() for t in terms}
-    if both:
-        # Every paper on that topic would be excluded: the reader surely meant one or the other.
-        term = next(t for t in terms if t.casefold() in both)
-        raise InvalidInput("excludes", f"{term!r} is also a topic: a paper on it would be excluded")
+    for term in terms:
+        for topic in cleaned:
+            if term.casefold() == topic.casefold():
+                # Every paper on that topic would be excluded: the reader surely meant one or the other.
+                raise InvalidInput("excludes", f"{term!r} is also a topic: a paper on it would be excluded")
+            if excludes_topic(term, topic):
+                raise InvalidInput(
+                    "excludes",
+                    f"{term!r} reads as part of the topic {topic!r} (word forms match alike): "
+                    "a paper on it would be excluded",
+                )
     return Preferences(
         topics=cleaned,
         excludes=terms,

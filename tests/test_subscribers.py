@@ -228,6 +228,13 @@ def test_list_text_shows_email_status_schedule_and_topics(run_cli):
         (["ok@example.org", "--topic", "   "], "topics: an entry is empty"),
         (["ok@example.org", "--topic", "🎤🎤🎤"], "topics: '🎤🎤🎤' has no letter or digit"),
         (["ok@example.org", "--topic", "Robotics", "--exclude", "robotics"], "'robotics' is also a topic"),
+        # An exclusion that reads as the topic, or as part of it, would empty the reader's email.
+        (
+            ["ok@example.org", "--topic", "agents", "--exclude", "agentic"],
+            "'agentic' reads as part of the topic 'agents' (word forms match alike)",
+        ),
+        (["ok@example.org", "--topic", "LLM reasoning", "--exclude", "reasoning"], "part of the topic"),
+        (["ok@example.org", "--topic", "large language models", "--exclude", "LLMs"], "part of the topic"),
         (["ok@example.org", "--topic", "x", "--exclude", "-!"], "excludes: '!' has no letter or digit"),
         (["ok@example.org", "--topic", "t" * 201], "at most 200 characters"),
         (["ok@example.org", *[arg for i in range(51) for arg in ("--topic", f"topic {i}")]], "at most 50"),
@@ -449,3 +456,12 @@ def test_an_ascii_address_keeps_the_key_it_always_had(text):
 @given(st.text())
 def test_no_text_makes_the_key_fail(text):
     assert isinstance(email_key(text), str)
+
+
+def test_an_exclusion_that_narrows_a_topic_is_kept(run_cli):
+    # Speech, but not speech recognition: the exclusion is longer than the topic, and narrows it.
+    added = run_cli(
+        "subscribers", "add", "nara@example.org", "--topic", "speech", "--exclude", "speech recognition"
+    )
+    assert added.exit_code == 0, added.output
+    assert listed(run_cli)[0]["excludes"] == ["speech recognition"]

@@ -137,3 +137,10 @@ def redefined(texts: Sequence[str]) -> frozenset[str]:
         if len(letters) >= 3 and sum(clause.count(letters) for clause in initials) >= 2:
             other.add(abbrev)
     return frozenset(other - ours)
+
+
+def excludes_topic(term: str, topic: str) -> bool:
+    """Whether the exclusion `term` reads as a part of `topic` ("agentic" and "agents" both stem to
+    agent; "reasoning" in "LLM reasoning"), so that it would exclude the papers the topic is for."""
+    phrase = tuple(s for s, _ in _stem_clauses(term))
+    return bool(phrase) and _contains(_stem_clauses(topic), phrase)
