@@ -102,17 +102,18 @@ def _replay(messages: list[Message], receive: Receive) -> Receive:
 
 
 async def _reject(send: Send, status: int, reason: str) -> None:
-    body = f"{status}: {reason}\n".encode()
-    await send(
-        {
-            "type": "http.response.start",
-            "status": status,
-            "headers": [
-                (b"content-type", b"text/plain; charset=utf-8"),
-                (b"content-length", str(len(body)).encode()),
-            ],
-        }
-    )
+    await _answer(send, status, f"{status}: {reason}\n".encode(), b"text/plain; charset=utf-8")
+
+
+RawHeaders = list[tuple[bytes, bytes]]
+
+
+async def _answer(
+    send: Send, status: int, body: bytes, content_type: bytes, headers: RawHeaders | None = None
+) -> None:
+    """A whole response, sent by a gate before the app sees the request."""
+    start = [(b"content-type", content_type), (b"content-length", str(len(body)).encode()), *(headers or [])]
+    await send({"type": "http.response.start", "status": status, "headers": start})
     await send({"type": "http.response.body", "body": body})
 
 
@@ -200,20 +201,7 @@ def _capped(receive: Receive, limit: int) -> Receive:
     return capped
 
 
-async def _reject_json(
-    send: Send, status: int, detail: str, headers: list[tuple[bytes, bytes]] | None = None
-) -> None:
+async def _reject_json(send: Send, status: int, detail: str, headers: RawHeaders | None = None) -> None:
     # The API's own error shape, as FastAPI answers an HTTPException.
     body = json.dumps({"detail": detail}, separators=(",", ":")).encode()
-    await send(
-        {
-            "type": "http.response.start",
-            "status": status,
-            "headers": [
-                (b"content-type", b"application/json"),
-                (b"content-length", str(len(body)).encode()),
-                *(headers or []),
-            ],
-        }
-    )
-    await send({"type": "http.response.body", "body": body})
+    await _answer(send, status, body, b"application/json", headers)
