@@ -87,6 +87,16 @@ def test_plurals_hyphens_and_slashes_analyse_alike() -> None:
     assert keys("encoder/decoder models") == keys("encoder decoder models")
 
 
+def test_british_and_american_spellings_analyse_alike() -> None:
+    assert keys("optimisation of tokenisers") == keys("optimization of tokenizers")
+    assert keys("analyse behaviour") == keys("analyze behavior")
+    # And a tokenizer is not a token, nor generalization the word "general".
+    assert keys("tokenization").isdisjoint(keys("tokens"))
+    assert keys("generalization").isdisjoint(keys("general"))
+    # Words of the same root still meet: supervised learning and supervision.
+    assert keys("supervised") == keys("supervision")
+
+
 def test_an_abbreviation_that_is_a_word_needs_capitals() -> None:
     assert "rag" in keys("RAG pipelines")
     assert "retriev" not in keys("a rag doll")

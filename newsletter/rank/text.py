@@ -49,9 +49,21 @@ class Word:
     chunk: int  # a conjunction also ends a chunk: no phrase spans "rendering and 3D"
 
 
+# One spelling for British and American words, so "optimisation" meets "optimization": -ize as
+# -ise (optimize, tokenization: Snowball would cut "tokenization" to "token", but "tokenisation" to
+# "tokenis", which keeps it apart from "tokens"), -yze as -yse (analyze), and -our as -or (behaviour).
+_SPELLINGS = (
+    (re.compile(r"(?<=\w{3})iz(e|es|ed|ing|ation|ations|er|ers)$"), r"is\1"),
+    (re.compile(r"(?<=\w{3})yz(e|es|ed|ing|er|ers)$"), r"ys\1"),
+    (re.compile(r"(?<=\w{3})our(s|ed|ing|al)?$"), r"or\1"),
+)
+
+
 @lru_cache(maxsize=65536)
 def stem(word: str) -> str:
-    """The snowball stem of one lowercase word."""
+    """The snowball stem of one lowercase word, its spelling made one first (see _SPELLINGS)."""
+    for pattern, spelling in _SPELLINGS:
+        word = pattern.sub(spelling, word)
     return str(_STEMMER.stemWord(word))
 
 
