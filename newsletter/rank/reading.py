@@ -40,8 +40,9 @@ def paper_terms(paper: Paper) -> dict[str, tuple[Term, ...]]:
     return {name: analyse(text, literal) for name, text in fields.items()}
 
 
-def _stem_clauses(text: str, literal: frozenset[str] = frozenset()) -> list[tuple[str, int]]:
-    return [(w.stem, w.clause) for w in words_of(text, literal)]
+@lru_cache(maxsize=16384)  # a pool's papers, read again for every distinct set of exclusions
+def _stem_clauses(text: str, literal: frozenset[str] = frozenset()) -> tuple[tuple[str, int], ...]:
+    return tuple((w.stem, w.clause) for w in words_of(text, literal))
 
 
 def _contains(sequence: Sequence[tuple[str, int]], phrase: tuple[str, ...]) -> bool:
@@ -99,6 +100,12 @@ def _holds(stems: Sequence[str], phrase: tuple[str, ...]) -> bool:
 
 
 def redefined(texts: Sequence[str]) -> frozenset[str]:
+    """See `_redefined`; cached, as a paper is read for its terms, its explanations and exclusions."""
+    return _redefined(tuple(texts))
+
+
+@lru_cache(maxsize=4096)
+def _redefined(texts: tuple[str, ...]) -> frozenset[str]:
     """The dictionary abbreviations that `texts` use with another meaning, and never as their long form.
 
     A paper on jailbreaks reports its "ASR" and writes "attack success rate", one on image generation
