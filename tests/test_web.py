@@ -175,6 +175,7 @@ def test_forged_expired_and_misused_tokens_are_refused(world):
     manage = signer.mint("manage", sub)
     bad = world.client.get(f"/manage/{manage}x")
     assert bad.status_code == 404 and "This link is not valid. Links in our emails are personal" in bad.text
+    assert bad.headers["cache-control"] == "no-store"  # as the page it stands in for
     assert '<a href="/">Go to the sign-up page</a>' in bad.text
     assert world.client.get(f"/manage/{manage[:-3]}abc").status_code == 404
     # A manage token is not an unsubscribe token, nor a confirm token.
@@ -194,6 +195,7 @@ def test_forged_expired_and_misused_tokens_are_refused(world):
     expired = old.dumps({"s": sub.id, "f": fingerprint(sub.email)})
     response = world.client.get(f"/confirm/{expired}")
     assert response.status_code == 410 and "This link has expired. Enter your address" in response.text
+    assert response.headers["cache-control"] == "no-store"
     # A token signed with another key is forged.
     forged = URLSafeTimedSerializer("another-secret-key-entirely", salt="newsletter.confirm").dumps(
         {"s": sub.id}

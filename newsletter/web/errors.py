@@ -23,6 +23,12 @@ def token_error_handler(ctx: WebContext) -> Callable[[Request, Exception], HTMLR
     """
 
     def handle(request: Request, exc: Exception) -> HTMLResponse:
+        response = page(request, exc)
+        # A personal address, as its working pages are (public.PersonalRoute): no cache keeps it.
+        response.headers["Cache-Control"] = "no-store"
+        return response
+
+    def page(request: Request, exc: Exception) -> HTMLResponse:
         # The token's reason ("this link is not valid") opens the page's sentence: capitalised.
         reason = str(exc)[:1].upper() + str(exc)[1:]
         if isinstance(exc, InvalidToken) and exc.expired:
