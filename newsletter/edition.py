@@ -51,7 +51,14 @@ class Reader(Protocol):
 
 
 class EmptyPool(Exception):
-    """No paper in the issue's window, or no fetch since the last issue: it is not sent empty or stale."""
+    """No paper in the issue's window, or no fetch since the last issue: it is not sent empty or stale.
+
+    `listed` says whether any paper is listed in the window at all (skipped by the admin, or stale).
+    """
+
+    def __init__(self, message: str, *, listed: bool = False) -> None:
+        super().__init__(message)
+        self.listed = listed
 
 
 def no_papers_line(issue_date: date) -> str:
@@ -119,11 +126,11 @@ class Edition:
             current = store.papers.pool(issue_date, settings.issue.pool_days)
             if freeze:
                 if all(p.paper.arxiv_id in skipped for p in current):
-                    raise EmptyPool(no_papers_line(issue_date))
+                    raise EmptyPool(no_papers_line(issue_date), listed=bool(current))
                 fresh = {p.paper.arxiv_id for p in current} - skipped
                 stale = store.issues.staleness(issue_date, store.papers.last_success(), fresh)
                 if stale:
-                    raise EmptyPool(stale)
+                    raise EmptyPool(stale, listed=True)
                 # Created only now: a send refused for want of papers leaves no empty issue behind.
                 issue = store.issues.issue(issue_date, now)
                 pool = store.issues.freeze(issue, current, now)

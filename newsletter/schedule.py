@@ -113,7 +113,7 @@ def delivery_tick(svc: Services, alerter: Alerter, worker: str) -> TickReport:
         try:
             edition = Edition.open(store, settings, issue_date, now, freeze=True)
         except EmptyPool as exc:
-            if _never_filled(svc, issue_date, fresh):
+            if not exc.listed and _never_filled(svc, issue_date, fresh):
                 continue
             report.waiting.append(issue_date.isoformat())
             _wait_or_give_up(svc, alerter, issue_date, [s.id for s in fresh], str(exc))
@@ -150,7 +150,8 @@ def delivery_tick(svc: Services, alerter: Alerter, worker: str) -> TickReport:
 
 
 def _never_filled(svc: Services, issue_date: date, fresh: list[Subscriber]) -> bool:
-    """Close an issue no fetch can fill: nothing listed for it, and the sources already list later days.
+    """Close an issue no fetch can fill: nothing listed for it (the caller knows, from EmptyPool), and
+    the sources already list later days.
 
     A fetch lists papers under the day it runs, so once one has succeeded after `issue_date`, an
     empty pool for that date stays empty (a first install, readers west of UTC whose local day is
@@ -159,8 +160,6 @@ def _never_filled(svc: Services, issue_date: date, fresh: list[Subscriber]) -> b
     store, now = svc.store, svc.clock()
     last = store.papers.last_success()
     if last is None or last.astimezone(UTC).date() <= issue_date:
-        return False
-    if store.papers.pool(issue_date, svc.settings.issue.pool_days):
         return False
     issue = store.issues.issue(issue_date, now)
     reason = f"skipped: no papers were listed for {issue_date}"
