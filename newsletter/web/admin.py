@@ -120,10 +120,8 @@ def build_router(ctx: WebContext) -> APIRouter:
 
     def login_form(request: Request, form: dict[str, str]) -> Response:
         enabled = bool(svc.settings.web.admin_password_hash)
-        # Only wrong passwords count; once they are used up, the right one is refused too, so a
-        # guess that hits learns nothing.
-        rule, ip = svc.settings.web.login_limit_ip, client_ip(request)
-        if not ctx.limits.has_room(rule, "login-ip", ip):
+        ip = client_ip(request)
+        if ctx.locked_out(ip):
             return ctx.page(
                 request,
                 "admin/login.html.j2",
@@ -133,7 +131,7 @@ def build_router(ctx: WebContext) -> APIRouter:
             )
         if not check_password(svc.settings.web.admin_password_hash, form.get("password", "")):
             log.warning("web: failed admin sign-in from %s", ip)
-            ctx.limits.allow(rule, "login-ip", ip)
+            ctx.wrong_guess(ip)
             return ctx.page(request, "admin/login.html.j2", 401, enabled=enabled, errors=["Wrong password."])
         sign_in(ctx, request)
         return RedirectResponse("/admin", status_code=303)

@@ -91,6 +91,15 @@ class WebContext:
     _editions: dict[tuple[date, datetime | None], tuple[float, Edition]] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
+    def locked_out(self, ip: str) -> bool:
+        """Whether `ip` has used up `[web] login_limit_ip` on wrong passwords and API tokens: then even
+        the right one is refused, so a guess that hits learns nothing."""
+        return not self.limits.has_room(self.svc.settings.web.login_limit_ip, "login-ip", ip)
+
+    def wrong_guess(self, ip: str) -> None:
+        """Count a wrong admin password or API token from `ip` (right ones are never counted)."""
+        self.limits.allow(self.svc.settings.web.login_limit_ip, "login-ip", ip)
+
     def page(self, request: Request, name: str, status: int = 200, **context: Any) -> HTMLResponse:
         """Render a template of templates/web with the shared context."""
         token = request.scope.get("csrftoken")

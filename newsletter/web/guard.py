@@ -172,8 +172,8 @@ class ApiGate:
         """The answer to a request that may not reach the API (None if it may): 429 or 401."""
         web = self.ctx.svc.settings.web
         client = scope.get("client")
-        rule, ip = web.login_limit_ip, str(client[0]) if client else "unknown"
-        if not self.ctx.limits.has_room(rule, "login-ip", ip):
+        ip = str(client[0]) if client else "unknown"
+        if self.ctx.locked_out(ip):
             return 429, LOCKED_OUT, []
         # As FastAPI's HTTPBearer reads the header: "<scheme> <credentials>", the scheme in any case.
         scheme, credentials = get_authorization_scheme_param(Headers(scope=scope).get("authorization"))
@@ -182,7 +182,7 @@ class ApiGate:
             return None
         if offered is not None:  # a guess, not a forgotten header
             log.warning("web: wrong API token from %s", ip)
-            self.ctx.limits.allow(rule, "login-ip", ip)
+            self.ctx.wrong_guess(ip)
         return 401, UNAUTHENTICATED, [(b"www-authenticate", b"Bearer")]
 
 
