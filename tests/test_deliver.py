@@ -11,11 +11,13 @@ from email.message import Message
 from email.policy import default
 
 import pytest
+from aiosmtpd.smtp import SMTP, Envelope, Session
 
 from newsletter.app import open_store
 from newsletter.config import DatabaseSettings
 from newsletter.scrape import parse_api
 from tests.conftest import HF_API
+from tests.smtp_server import ScriptedHandler, start_server
 
 MARCH = HF_API / "daily_papers_2025-03-11.json"
 DAY = "2025-03-11"
@@ -206,6 +208,39 @@ def test_a_550_refusing_the_message_not_the_address_fails_the_row_but_keeps_the_
     store = mail.store()
     assert store.subscribers.by_email("picky@example.org").status == "active"
     store.dispose()
+
+
+class SenderRefusingHandler(ScriptedHandler):
+    """A relay that refuses our sender address at MAIL FROM, as one checking the sender's domain does."""
+
+    async def handle_MAIL(
+        self, server: SMTP, session: Session, envelope: Envelope, address: str, options: list[str]
+    ) -> str:
+        return f"553 5.1.8 <{address}>: Sender address rejected: Domain not found"
+
+
+def test_a_relay_refusing_our_sender_stops_the_run_and_bounces_no_reader(mail):
+    # 553 5.1.8 at RCPT would be a gone address; at MAIL FROM it is ours, the same for every reader.
+    for name in ("ada", "bob", "cy"):
+        mail.subscribe(f"{name}@example.org")
+    refusing = SenderRefusingHandler()
+    controller = start_server(refusing)
+    try:
+        result = mail.send(env={"NEWSLETTER_SMTP_PORT": str(controller.port)}, code=5)
+    finally:
+        controller.stop()
+    assert "refuses our sender: MAIL: 553 5.1.8" in result.stdout
+    assert refusing.received == [] and refusing.attempts == {}
+    rows = [row for rows in mail.ledger().values() for row in rows]
+    assert len(rows) == 3 and {row.status for row in rows} <= {"deferred", "queued"}
+    store = mail.store()
+    try:
+        assert {s.status for s in store.subscribers.listed()} == {"active"}
+    finally:
+        store.dispose()
+    # Once the sender is fixed (here: the relay that accepts it), the next run delivers to all.
+    mail.now += timedelta(minutes=2)
+    assert "send: 3 sent, 0 deferred, 0 failed" in mail.send().stdout
 
 
 def test_issue_lists_at_most_twenty_failures_and_counts_the_rest(mail):

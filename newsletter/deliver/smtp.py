@@ -91,12 +91,21 @@ class SmtpTransport:
             else:
                 self._reset(conn)
             raise
+        except TransportUnusable:
+            # The run stops: the connection is not wanted again.
+            _close_quietly(conn)
+            raise
         self._idle.put(conn)
         return reply
 
     def _transaction(self, conn: smtplib.SMTP, sender: str, recipient: str, message: bytes) -> Accepted:
         try:
             code, text = conn.mail(sender)
+            if 500 <= code < 600:
+                # A refusal of the sender (an unknown domain, no login), not of this reader: every
+                # message would meet it, so the run stops with the rest queued, and nobody is bounced.
+                s = self._settings
+                raise TransportUnusable(f"{s.host}:{s.port} refuses our sender: MAIL: {code} {_text(text)}")
             if code != 250:
                 raise _reply_error("MAIL", code, text)
             code, text = conn.rcpt(recipient)
