@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from email.headerregistry import Address
 from email.message import EmailMessage
-from email.policy import SMTP
+from email.policy import SMTP, EmailPolicy
 from email.utils import format_datetime, formataddr
 
 import idna
@@ -27,9 +27,25 @@ class Sender:
     list_id: str
 
 
+# A header that needs RFC 2047 words (every subject: its " · " is not ASCII) is folded at 76, RFC
+# 2047's limit for a line holding one, which keeps each word within its 75 characters (at 78 the
+# library writes words of 76); at 998 it made one word of the whole subject, up to 190 characters.
+ENCODED_WORDS = SMTP.clone(max_line_length=76)
+
+
+class _WirePolicy(EmailPolicy):
+    """SMTP's policy, but an ASCII header line may run to RFC 5322's 998 characters."""
+
+    def fold_binary(self, name: str, value: str) -> bytes:
+        """The header folded at 998 columns, or at 76 when it needs encoded words."""
+        if not str(value).isascii():
+            return ENCODED_WORDS.fold_binary(name, value)
+        return super().fold_binary(name, value)
+
+
 # RFC 5322 allows 998 characters a line. Folding at 78 would have the library encode a long
 # token-bearing List-Unsubscribe URL as RFC 2047 words, which mail clients cannot use.
-POLICY = SMTP.clone(max_line_length=998)
+POLICY = _WirePolicy(linesep="\r\n", max_line_length=998)
 
 
 def ascii_address(address: str) -> str:
@@ -157,8 +173,8 @@ def folded(name: str, value: str) -> bytes:
     """One header line as bytes, folded (and RFC 2047-encoded when not ASCII) by the email library."""
     if value.isascii():
         return POLICY.fold_binary(name, value)
-    header = POLICY.header_factory(name, value)
-    return str(header.fold(policy=POLICY)).encode("ascii")
+    header = ENCODED_WORDS.header_factory(name, value)
+    return str(header.fold(policy=ENCODED_WORDS)).encode("ascii")
 
 
 def _quoted_printable(text: str) -> bytes:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
 import email
+import re
 from datetime import UTC, date, datetime
 from email.policy import default
 from email.utils import parseaddr
@@ -99,3 +101,39 @@ def test_list_id_quotes_or_encodes_the_sender_name(name, on_the_wire):
     # Whole encoded words decode back to the name: the phrase is one quoted string or one word.
     parsed = email.message_from_bytes(raw, policy=default)
     assert name in str(parsed["List-Id"]) or parseaddr(str(parsed["List-Id"])) == (name, "papers.example.org")
+
+
+ENCODED_WORD = re.compile(rb"=\?[^?\s]+\?[bBqQ]\?[^?\s]*\?=")
+
+
+@pytest.mark.parametrize(
+    "subject",
+    [
+        # Every subject has its " · ", so every subject is encoded; the second is a long right-to-left title.
+        "Your papers for Fri 3 Oct · Paper2Video: Automatic Video Generation from Scientific Papers",
+        "Your papers for Mon 2 Jun · LLM reasoning: تعلم الآلة للاستدلال في النماذج اللغوية الكبيرة 🚀",
+    ],
+)
+def test_encoded_words_keep_to_rfc_2047s_length(subject):
+    # RFC 2047: an encoded word is at most 75 characters, a line holding one at most 76. Folded at
+    # 998 columns, the library made the whole subject one word of 120 to 190 characters.
+    rendered = dataclasses.replace(rendered_digest("ada@example.org"), subject=subject)
+    fields = {
+        "to": "ada@example.org",
+        "message_id": "<m@example.org>",
+        "date": datetime(2025, 10, 3, tzinfo=UTC),
+    }
+    sender = Sender("papers@example.org", "Neue Artikel für Sie, jeden Morgen", "", "papers.example.org")
+    for raw in (
+        MimeWriter(sender, "k").build(rendered, unsubscribe_url=UNSUBSCRIBE, **fields),
+        build_message(rendered, sender=sender, unsubscribe_url=UNSUBSCRIBE, **fields),
+    ):
+        head = raw.split(b"\r\n\r\n", 1)[0]
+        words = ENCODED_WORD.findall(head)
+        assert words and all(len(word) <= 75 for word in words)
+        # The lines of Subject and From (List-Id's phrase is one word, written by formataddr).
+        assert all(len(line) <= 76 for line in head.split(b"\r\nList-Id")[0].split(b"\r\n"))
+        parsed = email.message_from_bytes(raw, policy=default)
+        assert parsed["Subject"] == subject
+        assert parsed["From"].addresses[0].display_name == sender.name
+        assert f"\r\nList-Unsubscribe: <{UNSUBSCRIBE}>\r\n".encode() in raw  # ASCII stays on one line
