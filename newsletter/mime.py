@@ -69,7 +69,8 @@ def address_header(address: str, name: str = "") -> Address:
 
 def message_id(issue_date: str, subscriber_id: int, sender: Sender) -> str:
     """Deterministic per (issue, subscriber): a retry reuses it, so receivers can deduplicate."""
-    domain = sender.address.rpartition("@")[2] or "localhost"
+    # A Message-ID is ASCII: an internationalised sender domain goes in its IDNA (xn--) form.
+    domain = _ascii_domain(sender.address.rpartition("@")[2] or "localhost")
     return f"<digest.{issue_date}.{subscriber_id}@{domain}>"
 
 

@@ -243,6 +243,24 @@ def test_a_relay_refusing_our_sender_stops_the_run_and_bounces_no_reader(mail):
     assert "send: 3 sent, 0 deferred, 0 failed" in mail.send().stdout
 
 
+def test_a_sender_with_an_international_domain_sends_in_its_idna_form(mail, tmp_path):
+    # from_address as its owner writes it; Message-ID, From and MAIL FROM need the ASCII (xn--) form.
+    unicode_sender = {"NEWSLETTER_DELIVERY_FROM_ADDRESS": "papers@bücher.de"}
+    mail.subscribe("ada@example.org")
+    eml = tmp_path / "preview.eml"
+    preview = mail.cli(
+        "preview", "--email", "ada@example.org", "--date", DAY, "--out", str(eml), env=unicode_sender
+    )
+    assert preview.exit_code == 0, preview.output
+    assert "send: 1 sent, 0 deferred, 0 failed" in mail.send(env=unicode_sender).stdout
+    [item] = mail.handler.received
+    assert item.data.isascii()
+    msg = item.parsed()
+    assert msg["Message-ID"] == f"<digest.{DAY}.1@xn--bcher-kva.de>"
+    assert msg["From"].addresses[0].addr_spec == "papers@xn--bcher-kva.de"
+    assert eml.read_bytes() == item.data.replace(b"\r\n", b"\n").replace(b"\n", b"\r\n")
+
+
 def test_issue_lists_at_most_twenty_failures_and_counts_the_rest(mail):
     for i in range(22):
         mail.subscribe(f"gone{i:02d}@example.org")

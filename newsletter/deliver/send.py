@@ -157,7 +157,7 @@ class SendLoop:
                         break
                     future = pool.submit(
                         self.transport.send,
-                        self.edition.settings.delivery.from_address,
+                        ascii_address(self.edition.settings.delivery.from_address),
                         ascii_address(delivery.subscriber.email),
                         message,
                         delivery.message_id,
