@@ -1,4 +1,4 @@
-"""The ranker's scoring core: text analysis, the lexical, semantic and hybrid scorers, and evaluation."""
+"""The ranker's scoring core: the lexical, semantic and hybrid scorers, and evaluation."""
 
 from __future__ import annotations
 
@@ -8,7 +8,6 @@ import subprocess
 import sys
 import zlib
 from collections.abc import Sequence
-from functools import cache
 from pathlib import Path
 
 import numpy as np
@@ -20,138 +19,15 @@ from newsletter.rank import (
     LexicalScorer,
     MemoryVectorCache,
     SemanticScorer,
-    excluded,
     make_scorer,
 )
 from newsletter.rank.base import Matrix
 from newsletter.rank.evaluate import evaluate, load_eval_papers, load_eval_topics
-from newsletter.rank.reading import redefined
 from newsletter.rank.semantic import Encoder, calibrate
-from newsletter.rank.text import analyse, spell_out, topic_items
-from newsletter.scrape import parse_api
+from tests.rank_support import FIXTURES, hf_papers, paper, score_of
 
-FIXTURES = Path(__file__).parent / "fixtures"
 EVAL_PAPERS = FIXTURES / "eval" / "arxiv_2025-05-30.jsonl"
 EVAL_TOPICS = FIXTURES / "eval" / "topics.toml"
-
-
-@cache
-def hf_papers() -> tuple[Paper, ...]:
-    """Every paper of the saved HF API responses, in file order."""
-    papers: list[Paper] = []
-    for path in sorted((FIXTURES / "hf" / "api").glob("*.json")):
-        papers.extend(listing.paper for listing in parse_api(path.read_text(encoding="utf-8")).listings)
-    return tuple(papers)
-
-
-def paper(arxiv_id: str) -> Paper:
-    return next(p for p in hf_papers() if p.arxiv_id == arxiv_id)
-
-
-def keys(text: str) -> set[str]:
-    return {term.key for term in analyse(text)}
-
-
-def score_of(topic: str, arxiv_id: str, scorer: LexicalScorer | None = None) -> float:
-    papers = list(hf_papers())
-    index = next(i for i, p in enumerate(papers) if p.arxiv_id == arxiv_id)
-    return float((scorer or LexicalScorer()).score(papers, [topic])[0, index])
-
-
-# Text analysis
-
-
-@pytest.mark.parametrize(
-    ("short", "long"),
-    [
-        ("LLM", "large language model"),
-        ("RL", "reinforcement learning"),
-        ("VLM", "vision-language model"),
-        ("RAG", "retrieval-augmented generation"),
-        ("ASR", "automatic speech recognition"),
-        ("NeRF", "neural radiance fields"),
-        ("MoE", "mixture of experts"),
-        ("NLP", "natural language processing"),
-        ("GANs", "generative adversarial networks"),
-        ("ViT", "vision transformer"),
-        ("TTS", "text-to-speech"),
-    ],
-)
-def test_an_abbreviation_and_its_long_form_analyse_alike(short: str, long: str) -> None:
-    assert keys(short) == keys(long)
-
-
-def test_plurals_hyphens_and_slashes_analyse_alike() -> None:
-    assert keys("diffusion models") == keys("diffusion model")
-    assert keys("vision-language") == keys("vision language")
-    assert keys("encoder/decoder models") == keys("encoder decoder models")
-
-
-def test_british_and_american_spellings_analyse_alike() -> None:
-    assert keys("optimisation of tokenisers") == keys("optimization of tokenizers")
-    assert keys("analyse behaviour") == keys("analyze behavior")
-    # And a tokenizer is not a token, nor generalization the word "general".
-    assert keys("tokenization").isdisjoint(keys("tokens"))
-    assert keys("generalization").isdisjoint(keys("general"))
-    # Words of the same root still meet: supervised learning and supervision.
-    assert keys("supervised") == keys("supervision")
-
-
-def test_an_abbreviation_that_is_a_word_needs_capitals() -> None:
-    assert "rag" in keys("RAG pipelines")
-    assert "retriev" not in keys("a rag doll")
-
-
-@pytest.mark.parametrize(
-    ("texts", "other"),
-    [
-        (["We raise the attack success rate (ASR) to 90%."], {"asr"}),  # defined as something else
-        (["Test-time scaling (TTS) helps image generation."], {"tts"}),
-        (["Automatic speech recognition (ASR) systems."], set()),  # defined as the dictionary's
-        (
-            ["Multimodal LLMs (MLLMs) see.", "Smaller language models (SLMs) run."],
-            set(),
-        ),  # spelt short, inflected
-        (["Vision-Language-Action (VLA) agents act."], set()),  # the dictionary's form, its "model" left out
-        # Used short, another meaning spelt out twice and the dictionary's never: another meaning.
-        (["25.9% higher ASR.", "Higher attack success rates.", "attack success rate"], {"asr"}),
-        (["LLMs are low-level machines."], set()),  # initials spelt once: chance
-        (["ASR for Whisper.", "attack success rate", "automatic speech recognition"], set()),  # ours too
-    ],
-)
-def test_an_abbreviation_a_paper_gives_another_meaning_is_left_as_written(
-    texts: list[str], other: set[str]
-) -> None:
-    assert redefined(texts) == other
-
-
-def test_a_paper_that_means_another_asr_or_tts_matches_neither_topic() -> None:
-    # DialTree-RPO reports "higher ASR", its attack success rate; "Go with Your Gut" defines
-    # "Test-time scaling (TTS)". Before, each matched a topic on speech.
-    for topic in ("speech recognition", "ASR", "text-to-speech", "TTS"):
-        assert score_of(topic, "2510.02286") < 0.05 and score_of(topic, "2509.26376") < 0.05
-    assert score_of("speech recognition", "2407.21783") > 0.2  # Llama 3: its speech recognition
-
-
-def test_topic_items_split_lists_only() -> None:
-    assert topic_items("computer graphics, rendering and 3D avatars") == [
-        "computer graphics",
-        "rendering",
-        "3D avatars",
-    ]
-    assert topic_items("human-computer interaction") == []
-
-
-def test_spell_out_expands_abbreviations_for_the_model() -> None:
-    assert spell_out("LLMs for ML") == "large language model for machine learning"
-
-
-def test_excluded_names_the_first_term_found_in_any_inflection() -> None:
-    survey_paper = paper("2503.04629")  # SurveyForge: "surveys" in its text
-    assert excluded(survey_paper, ["medical", "survey"]) == "survey"
-    assert excluded(survey_paper, ["protein folding"]) is None
-    vlm_paper = paper("2503.07603")  # says "VLMs", never spelt out
-    assert excluded(vlm_paper, ["vision-language models"]) == "vision-language models"
 
 
 # Lexical scorer

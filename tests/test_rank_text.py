@@ -1,0 +1,103 @@
+"""Text analysis for ranking: abbreviations, inflections, and spellings, as papers write them."""
+
+from __future__ import annotations
+
+import pytest
+
+from newsletter.rank import excluded
+from newsletter.rank.reading import redefined
+from newsletter.rank.text import spell_out, topic_items
+from tests.rank_support import keys, paper, score_of
+
+
+@pytest.mark.parametrize(
+    ("short", "long"),
+    [
+        ("LLM", "large language model"),
+        ("RL", "reinforcement learning"),
+        ("VLM", "vision-language model"),
+        ("RAG", "retrieval-augmented generation"),
+        ("ASR", "automatic speech recognition"),
+        ("NeRF", "neural radiance fields"),
+        ("MoE", "mixture of experts"),
+        ("NLP", "natural language processing"),
+        ("GANs", "generative adversarial networks"),
+        ("ViT", "vision transformer"),
+        ("TTS", "text-to-speech"),
+    ],
+)
+def test_an_abbreviation_and_its_long_form_analyse_alike(short: str, long: str) -> None:
+    assert keys(short) == keys(long)
+
+
+def test_plurals_hyphens_and_slashes_analyse_alike() -> None:
+    assert keys("diffusion models") == keys("diffusion model")
+    assert keys("vision-language") == keys("vision language")
+    assert keys("encoder/decoder models") == keys("encoder decoder models")
+
+
+def test_british_and_american_spellings_analyse_alike() -> None:
+    assert keys("optimisation of tokenisers") == keys("optimization of tokenizers")
+    assert keys("analyse behaviour") == keys("analyze behavior")
+    # And a tokenizer is not a token, nor generalization the word "general".
+    assert keys("tokenization").isdisjoint(keys("tokens"))
+    assert keys("generalization").isdisjoint(keys("general"))
+    # Words of the same root still meet: supervised learning and supervision.
+    assert keys("supervised") == keys("supervision")
+
+
+def test_an_abbreviation_that_is_a_word_needs_capitals() -> None:
+    assert "rag" in keys("RAG pipelines")
+    assert "retriev" not in keys("a rag doll")
+
+
+@pytest.mark.parametrize(
+    ("texts", "other"),
+    [
+        (["We raise the attack success rate (ASR) to 90%."], {"asr"}),  # defined as something else
+        (["Test-time scaling (TTS) helps image generation."], {"tts"}),
+        (["Automatic speech recognition (ASR) systems."], set()),  # defined as the dictionary's
+        (
+            ["Multimodal LLMs (MLLMs) see.", "Smaller language models (SLMs) run."],
+            set(),
+        ),  # spelt short, inflected
+        (["Vision-Language-Action (VLA) agents act."], set()),  # the dictionary's form, its "model" left out
+        # Used short, another meaning spelt out twice and the dictionary's never: another meaning.
+        (["25.9% higher ASR.", "Higher attack success rates.", "attack success rate"], {"asr"}),
+        (["LLMs are low-level machines."], set()),  # initials spelt once: chance
+        (["ASR for Whisper.", "attack success rate", "automatic speech recognition"], set()),  # ours too
+    ],
+)
+def test_an_abbreviation_a_paper_gives_another_meaning_is_left_as_written(
+    texts: list[str], other: set[str]
+) -> None:
+    assert redefined(texts) == other
+
+
+def test_a_paper_that_means_another_asr_or_tts_matches_neither_topic() -> None:
+    # DialTree-RPO reports "higher ASR", its attack success rate; "Go with Your Gut" defines
+    # "Test-time scaling (TTS)". Before, each matched a topic on speech.
+    for topic in ("speech recognition", "ASR", "text-to-speech", "TTS"):
+        assert score_of(topic, "2510.02286") < 0.05 and score_of(topic, "2509.26376") < 0.05
+    assert score_of("speech recognition", "2407.21783") > 0.2  # Llama 3: its speech recognition
+
+
+def test_topic_items_split_lists_only() -> None:
+    assert topic_items("computer graphics, rendering and 3D avatars") == [
+        "computer graphics",
+        "rendering",
+        "3D avatars",
+    ]
+    assert topic_items("human-computer interaction") == []
+
+
+def test_spell_out_expands_abbreviations_for_the_model() -> None:
+    assert spell_out("LLMs for ML") == "large language model for machine learning"
+
+
+def test_excluded_names_the_first_term_found_in_any_inflection() -> None:
+    survey_paper = paper("2503.04629")  # SurveyForge: "surveys" in its text
+    assert excluded(survey_paper, ["medical", "survey"]) == "survey"
+    assert excluded(survey_paper, ["protein folding"]) is None
+    vlm_paper = paper("2503.07603")  # says "VLMs", never spelt out
+    assert excluded(vlm_paper, ["vision-language models"]) == "vision-language models"
