@@ -58,19 +58,22 @@ def index_papers(papers: Sequence[Paper], k1: float = K1, b: float = B) -> Paper
     vocabulary: dict[str, int] = {}
     # Per field, coordinates of one sparse (papers x terms) count matrix.
     coords: dict[str, tuple[list[int], list[int]]] = {name: ([], []) for name in FIELD_WEIGHTS}
+    # A hyphenated compound's one-word spelling is not another word: it does not lengthen the field.
+    respelt = {name: np.zeros(len(papers)) for name in FIELD_WEIGHTS}
     for row, paper in enumerate(papers):
         for name, terms in paper_terms(paper).items():
             rows, cols = coords[name]
             for term in terms:
                 rows.append(row)
                 cols.append(vocabulary.setdefault(term.key, len(vocabulary)))
+            respelt[name][row] = sum(1 for term in terms if term.kind == "joined")
     shape = (len(papers), max(len(vocabulary), 1))
     combined = sp.csr_matrix(shape, dtype=np.float64)
     for name, weight in FIELD_WEIGHTS.items():
         rows, cols = coords[name]
         # Duplicate coordinates add up, so this counts each term's occurrences.
         counts = sp.csr_matrix((np.ones(len(rows)), (rows, cols)), shape=shape, dtype=np.float64)
-        lengths = np.asarray(counts.sum(axis=1), dtype=np.float64).ravel()
+        lengths = np.asarray(counts.sum(axis=1), dtype=np.float64).ravel() - respelt[name]
         present = lengths > 0
         average = lengths[present].mean() if present.any() else 1.0
         norm = np.where(present, 1 - b + b * lengths / average, 1.0)
@@ -103,7 +106,7 @@ def term_weights(topic: str, idf: Callable[[str], float]) -> dict[str, float]:
     """
     raw: dict[str, float] = {}
     groups: dict[int, list[str]] = {}
-    for key, terms in topic_terms(topic).items():
+    for key, terms in _one_spelling(topic_terms(topic), idf).items():
         raw[key] = idf(key)
         if terms[0].kind == "phrase" and terms[0].group < 0:
             raw[key] = min([raw[key], *(idf(word) for word in key.split(" "))])
@@ -115,6 +118,26 @@ def term_weights(topic: str, idf: Callable[[str], float]) -> dict[str, float]:
             raw[k] *= scale
     total = sum(raw.values())
     return {k: w / total for k, w in raw.items()} if total > 0 else {}
+
+
+def _one_spelling(terms: dict[str, list[Term]], idf: Callable[[str], float]) -> dict[str, list[Term]]:
+    """The topic's terms with each hyphenated compound spelt one way: as one word ("pretraining")
+    where the papers write it so at least as often as two ("pre training", "vision language"), so
+    the compound's two spellings never add up to twice its weight."""
+    kept = dict(terms)
+    for key, occurrences in terms.items():
+        if occurrences[0].kind != "joined":
+            continue
+        spans = {(t.start, t.end) for t in occurrences}
+        split = [k for k, ts in terms.items() if ts[0].kind == "phrase" and (ts[0].start, ts[0].end) in spans]
+        if split and idf(key) >= min(idf(k) for k in split):
+            del kept[key]  # more papers write the words apart: keep them, as before
+            continue
+        for other, others in terms.items():
+            # Drop the compound's words and phrase, where the topic has them nowhere else.
+            if other != key and all(any(s <= t.start and t.end <= e for s, e in spans) for t in others):
+                kept.pop(other, None)
+    return kept
 
 
 def topic_matrix(topics: Sequence[str], index: PaperIndex) -> sp.csr_matrix:

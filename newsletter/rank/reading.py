@@ -14,6 +14,8 @@ from newsletter.rank.text import (
     Term,
     abbreviation,
     analyse,
+    compounds,
+    joined_words,
     long_forms,
     stem,
     stems_of,
@@ -41,8 +43,14 @@ def paper_terms(paper: Paper) -> dict[str, tuple[Term, ...]]:
 
 
 @lru_cache(maxsize=16384)  # a pool's papers, read again for every distinct set of exclusions
-def _stem_clauses(text: str, literal: frozenset[str] = frozenset()) -> tuple[tuple[str, int], ...]:
-    return tuple((w.stem, w.clause) for w in words_of(text, literal))
+def _stem_clauses(
+    text: str, literal: frozenset[str] = frozenset()
+) -> tuple[tuple[tuple[str, int], ...], ...]:
+    """The text's (stem, clause) sequence; and again with its hyphenated compounds as one word, if any."""
+    spellings = [tuple((w.stem, w.clause) for w in words_of(text, literal))]
+    if compounds(text):
+        spellings.append(tuple((w.stem, w.clause) for w in joined_words(text, literal)))
+    return tuple(spellings)
 
 
 def _contains(sequence: Sequence[tuple[str, int]], phrase: tuple[str, ...]) -> bool:
@@ -58,11 +66,12 @@ def excluded(paper: Paper, terms: Sequence[str]) -> str | None:
     """The first of `terms` whose analysed form occurs in the paper's title, abstract, summary or keywords."""
     texts = [text for text in paper_fields(paper).values() if text]
     literal = redefined(texts)
-    sequences = [_stem_clauses(text, literal) for text in texts]
+    sequences = [seq for text in texts for seq in _stem_clauses(text, literal)]
     for term in terms:
-        phrase = tuple(s for s, _ in _stem_clauses(term))
-        if phrase and any(_contains(seq, phrase) for seq in sequences):
-            return term
+        # "pre-training" drops "pretraining" and the other way round: each spelling against each.
+        for phrase in {tuple(s for s, _ in seq) for seq in _stem_clauses(term)}:
+            if phrase and any(_contains(seq, phrase) for seq in sequences):
+                return term
     return None
 
 
@@ -149,5 +158,5 @@ def _redefined(texts: tuple[str, ...]) -> frozenset[str]:
 def excludes_topic(term: str, topic: str) -> bool:
     """Whether the exclusion `term` reads as a part of `topic` ("agentic" and "agents" both stem to
     agent; "reasoning" in "LLM reasoning"), so that it would exclude the papers the topic is for."""
-    phrase = tuple(s for s, _ in _stem_clauses(term))
-    return bool(phrase) and _contains(_stem_clauses(topic), phrase)
+    phrases = {tuple(s for s, _ in seq) for seq in _stem_clauses(term)}
+    return any(phrase and _contains(seq, phrase) for phrase in phrases for seq in _stem_clauses(topic))

@@ -17,6 +17,8 @@ from newsletter.rank.vocabulary import ABBREVIATIONS, CAPITALS_ONLY, CONJUNCTION
 WORD = re.compile(r"[^\W_]+")
 # Clause punctuation ends a phrase: no phrase spans "robots. Models".
 BREAK = re.compile(r"[.,;:!?()\[\]{}\"|]")
+# Two letter-only words joined by one hyphen, alone: "pre-training", not "state-of-the-art" or "GPT-4".
+_COMPOUND = re.compile(r"(?<![\w-])([^\W\d_]+)-([^\W\d_]+)(?![\w-])")
 # What separates the items of a topic list: "speech, audio and music".
 _ITEMS = re.compile(r"\s*(?:[,;/&|+]|\band\b|\bor\b)\s*", re.IGNORECASE)
 
@@ -35,7 +37,7 @@ class Term:
     key: str
     start: int
     end: int
-    kind: str  # "word", "phrase" or "abbrev"
+    kind: str  # "word", "phrase", "abbrev" or "joined" (a hyphenated compound as one word, see compounds)
     group: int = -1
     widest: bool = False
 
@@ -137,6 +139,33 @@ def words_of(text: str, literal: frozenset[str] = frozenset()) -> list[Word]:
     return words
 
 
+def compounds(text: str) -> list[tuple[int, int, str]]:
+    """(start, end, stem) of each two-word hyphenated compound of `text` written as one word.
+
+    "pre-training" also reads as "pretraining" and "multi-modal" as "multimodal": papers write both,
+    and the words alone ("pre", "modal") miss the other spelling. Abbreviations and stopwords stay
+    apart ("LLM-based" is the abbreviation and "based").
+    """
+    found: list[tuple[int, int, str]] = []
+    for match in _COMPOUND.finditer(text):
+        parts = match.group(1, 2)
+        if any(abbreviation(part) is not None or part.lower() in STOPWORDS for part in parts):
+            continue
+        found.append((match.start(), match.end(), stem("".join(parts).lower())))
+    return found
+
+
+def joined_words(text: str, literal: frozenset[str] = frozenset()) -> list[Word]:
+    """`words_of(text)` with each hyphenated compound as one word, its other spelling (see compounds)."""
+    words = words_of(text, literal)
+    for start, end, key in reversed(compounds(text)):
+        inside = [i for i, w in enumerate(words) if start <= w.start and w.end <= end]
+        if len(inside) == 2:
+            first = words[inside[0]]
+            words[inside[0] : inside[1] + 1] = [Word(key, start, end, first.clause, first.chunk)]
+    return words
+
+
 def _abbreviation_windows(words: Sequence[Word]) -> list[tuple[int, int, str]]:
     """(first, past-last, abbreviation) for each run of stems that spells out a dictionary long form."""
     _, contract, longest = long_forms()
@@ -154,8 +183,8 @@ def _abbreviation_windows(words: Sequence[Word]) -> list[tuple[int, int, str]]:
 
 @lru_cache(maxsize=32768)
 def analyse(text: str, literal: frozenset[str] = frozenset()) -> tuple[Term, ...]:
-    """The terms of `text`: stems, adjacent-stem phrases, and abbreviations found spelt out or short
-    (those in `literal` only as they are written)."""
+    """The terms of `text`: stems, adjacent-stem phrases, abbreviations found spelt out or short
+    (those in `literal` only as they are written), and hyphenated compounds as one word."""
     words = words_of(text, literal)
     windows = sorted(_abbreviation_windows(words), key=lambda w: (w[0] - w[1], w[0]))
     # Each stem belongs to the widest abbreviation around it ("MLLM" holds "LLM" and "LM").
@@ -177,6 +206,10 @@ def analyse(text: str, literal: frozenset[str] = frozenset()) -> tuple[Term, ...
     for number, (begin, past, abbrev) in enumerate(windows):
         start, end = words[begin].start, words[past - 1].end
         terms.append(Term(abbrev, start, end, "abbrev", group[begin], number in widest))
+    for start, end, key in compounds(text):
+        # An abbreviation's long form ("retrieval-augmented generation") already meets its other spellings.
+        if all(group[i] == -1 for i, w in enumerate(words) if start <= w.start < end):
+            terms.append(Term(key, start, end, "joined"))
     return tuple(terms)
 
 
