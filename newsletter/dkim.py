@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Protocol
 
 import dkim  # type: ignore[import-untyped]
+import idna
 from dkim.crypto import (  # type: ignore[import-untyped]
     RSASSA_PKCS1_v1_5_sign,
     RSASSA_PKCS1_v1_5_verify,
@@ -71,8 +72,14 @@ def dns_name(value: str) -> bool:
 
 def ascii_domain(domain: str, where: str = "dkim.domain") -> str:
     """The domain in its ASCII (IDNA, xn--) form, as DNS and the d= tag need it."""
+    domain = domain.strip().rstrip(".")
     try:
-        return domain.strip().rstrip(".").encode("idna").decode("ascii").lower()
+        if domain.isascii():
+            # The codec only checks the labels' lengths here: an ASCII name is its own IDNA form.
+            return domain.encode("idna").decode("ascii").lower()
+        # IDNA 2008 with UTS 46, as mime.py writes the From header's domain: Python's "idna" codec is
+        # IDNA 2003, which signs straße.de as strasse.de, a domain DMARC would not align with the From.
+        return idna.encode(domain, uts46=True).decode("ascii").lower()
     except UnicodeError:
         raise DkimError(f"{where}: {domain!r} is not a valid domain name") from None
 
