@@ -27,8 +27,13 @@ _ABBREVIATIONS = frozenset({"al", "etc", "vs", "fig", "figs", "eq", "eqs", "cf",
 # Initialisms such as "U.S." or "e.g.": letters with a full stop after each.
 _INITIALISM = re.compile(r"(?:[A-Za-z]\.)+[A-Za-z]")
 # C0 controls but tab, newline and CR; DEL; lone surrogates (JSON's "\\ud800" decodes to one, and lxml drops
-# the rest of the document at it); U+FFFE/U+FFFF. No mail client can show any of them.
-_UNPRINTABLE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff\ufffe\uffff]")
+# the rest of the document at it); U+FFFE/U+FFFF. No mail client can show any of them. Also the bidi
+# embeddings, overrides and isolates (U+202A-U+202E, U+2066-U+2069): one left open in a scraped title
+# reverses what follows it on the line ("(▲ 14)" of a trending entry reads "(41 ▲)"). Right-to-left
+# titles need none of them; the marks U+200E/U+200F, which govern nothing after them, are kept.
+_UNPRINTABLE = re.compile(
+    "[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u202a-\u202e\u2066-\u2069\ud800-\udfff\ufffe\uffff]"
+)
 _TRAILING_JUNK = ",;:-\u2013\u2014(["
 
 
