@@ -57,6 +57,15 @@ def test_explain_names_the_matched_phrase_as_the_topic_spells_it() -> None:
     assert LexicalScorer().explain(vlm_paper, "protein folding") == ()
 
 
+def test_a_pick_that_holds_part_of_an_abbreviation_says_which_part() -> None:
+    # A paper on a vision-language model is picked for "LLMs" (0.27 on the fixture pool); it
+    # holds "language model", not "large language model". It said "close in meaning" before.
+    vlm_paper = "2505.23745"
+    assert score_of("LLMs", vlm_paper) >= 0.2
+    assert LexicalScorer().explain(paper(vlm_paper), "LLMs") == ("language model",)
+    assert LexicalScorer().explain(paper(vlm_paper), "LLM reasoning")[-1] == "language model"
+
+
 def test_explain_never_claims_an_abbreviation_from_a_shared_word() -> None:
     # A paper about models but not language models has not matched "LLM".
     plain = Paper(arxiv_id="0000.00001", title="Diffusion models for images", abstract="We train models.")

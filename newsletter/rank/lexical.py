@@ -23,7 +23,8 @@ import scipy.sparse as sp  # type: ignore[import-untyped,unused-ignore]
 from newsletter.models import Paper
 from newsletter.rank.base import Matrix
 from newsletter.rank.reading import paper_fields, paper_terms, redefined
-from newsletter.rank.text import Term, analyse, surfaces, topic_items
+from newsletter.rank.text import WORD, Term, analyse, stems_of, surfaces, topic_items
+from newsletter.rank.vocabulary import ABBREVIATIONS
 
 Floats = npt.NDArray[np.float64]
 
@@ -267,6 +268,7 @@ class LexicalScorer:
         # Longer matches first (a phrase says more than its words), then the more frequent.
         matched.sort(key=lambda m: (m[0], m[1], m[2].start))
         shown = list(surfaces(topic, [(t.start, t.end) for _, _, t in matched]))
+        shown += [piece for g in groups.values() for piece in _long_form_parts(g, topic, found)]
         return tuple(piece for piece in shown if not any(_inside(piece, other) for other in shown))
 
 
@@ -293,6 +295,24 @@ def _explains(term: Term, groups: dict[int, Term]) -> bool:
         return (term.start, term.end) != (group.start, group.end)
     # A phrase half inside an abbreviation ("LLM reasoning" from "model reason") would also claim it.
     return not any(g.start < term.end and term.start < g.end for g in groups.values())
+
+
+def _long_form_parts(group: Term, topic: str, found: Mapping[str, float]) -> list[str]:
+    """The phrases of an abbreviation the topic spells short ("LLMs") that the paper holds, though
+    not the whole ("language model" of a paper on VLMs): shown as what matched, where "LLMs" would
+    claim too much and one shared word ("model") too little."""
+    if group.key in found or len(topic[group.start : group.end].split()) > 1:
+        return []  # the whole matched, or the topic spelt it out and shows its own words
+    form = ABBREVIATIONS[group.key][0]
+    words = [(w.start(), w.end(), stems_of(w.group())) for w in WORD.finditer(form)]
+    runs: list[list[tuple[int, int]]] = []
+    for (start, end, stems), before in zip(words, [None, *words], strict=False):
+        joined = before is not None and bool(stems and before[2]) and f"{before[2][0]} {stems[0]}" in found
+        if joined and runs:
+            runs[-1].append((start, end))
+        else:
+            runs.append([(start, end)])
+    return [form[run[0][0] : run[-1][1]] for run in runs if len(run) > 1]
 
 
 def _inside(piece: str, longer: str) -> bool:
