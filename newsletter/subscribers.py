@@ -15,6 +15,7 @@ from email_validator import EmailNotValidError, validate_email
 
 from newsletter.models import CADENCES, WEEKDAYS
 from newsletter.rank.reading import excludes_topic
+from newsletter.rank.text import words_of
 
 MAX_TOPICS = 50
 MAX_TOPIC_CHARS = 200
@@ -137,6 +138,9 @@ def _clean_list(field: str, raw: Sequence[str], limit: int) -> tuple[str, ...]:
         if not any(ch.isalnum() for ch in text):
             # "🎤🎤" or "???" would be saved and never match a paper: say so now.
             raise InvalidInput(field, f"{text!r} has no letter or digit, so no paper can match it")
+        if not words_of(text):
+            # "the" or "about it" would be saved and never match either: ranking skips such words.
+            raise InvalidInput(field, f"{text!r} has only words too common to rank by; name a subject")
         seen.setdefault(text.casefold(), text)
     return tuple(seen.values())
 

@@ -236,6 +236,9 @@ def test_list_text_shows_email_status_schedule_and_topics(run_cli):
         (["ok@example.org", "--topic", "LLM reasoning", "--exclude", "reasoning"], "part of the topic"),
         (["ok@example.org", "--topic", "large language models", "--exclude", "LLMs"], "part of the topic"),
         (["ok@example.org", "--topic", "x", "--exclude", "-!"], "excludes: '!' has no letter or digit"),
+        # Ranking skips words as common as these, so the topic would never pick a paper.
+        (["ok@example.org", "--topic", "The"], "topics: 'The' has only words too common to rank by"),
+        (["ok@example.org", "--topic", "x", "--exclude", "about it"], "excludes: 'about it' has only words"),
         (["ok@example.org", "--topic", "t" * 201], "at most 200 characters"),
         (["ok@example.org", *[arg for i in range(51) for arg in ("--topic", f"topic {i}")]], "at most 50"),
         (["ok@example.org", "--topic", "x", "--tz", "Mars/Olympus"], "unknown time zone"),
