@@ -1,4 +1,4 @@
-"""Scraped text that could disturb how an email reads: bidi controls in titles and names."""
+"""Scraped papers that could disturb how an email reads: bidi controls in titles, fields left out."""
 
 from __future__ import annotations
 
@@ -44,3 +44,18 @@ def test_bidi_overrides_in_scraped_text_are_dropped(env: jinja2.Environment, mod
     assert "نماذج اللغة \u200fLLM reasoning" in email.text  # a right-to-left mark stays: it overrides nothing
     trending = renderer.render(reader(), [], [odd], LINKS)
     assert "Eve Mallory" in trending.text and "Eve Mallory" in trending.html
+
+
+def test_the_text_part_of_a_sparse_card_reads_like_its_html(env: jinja2.Environment) -> None:
+    # No summary, abstract or authors; the other paper has GitHub stars but no upvote count.
+    bare = Paper(arxiv_id="2501.00001", title="Bare paper")
+    starred = Paper(
+        arxiv_id="2501.00002", title="Starred paper", github_repo="https://github.com/a/b", github_stars=1234
+    )
+    renderer = EditionRenderer(env, ISSUE_DATE, [bare, starred], MASTHEAD)
+    email = renderer.render(reader(), [pick(bare), pick(starred)], [], LINKS)
+    text = email.text.replace("\r\n", "\n")
+    assert "Bare paper\n\nPaper:   https://huggingface.co/papers/2501.00001\n" in text
+    assert "\n\n\n" not in text  # never two blank lines in a row
+    assert "GitHub ★\xa01,234" in email.html
+    assert "Starred paper\nGitHub ★ 1,234\n\nPaper:" in text
