@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from email.errors import MessageError
+from email.headerregistry import Address
 from pathlib import Path
+
+import idna
 
 from newsletter.config_loader import (
     ConfigError,
@@ -24,6 +29,25 @@ __all__ = ["ConfigError", "Settings", "load_settings", "secret"]
 
 SOURCE_NAMES = ("hf-trending", "hf-daily", "hf-api")
 MAX_RETRY_MINUTES = 10_080.0  # a week, per retry of a deferred message
+# Line breaks and other control characters: in a header they would end it early and start another.
+HEADER_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+# RFC 5322's dot-atom-text, what RFC 2919 builds a List-Id from ("papers.example.org").
+DOT_ATOM = re.compile(r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*")
+
+
+def check_address(where: str, value: str) -> None:
+    """ConfigError unless `value` is one bare address (local@domain) that the email headers can carry."""
+    try:
+        parsed = Address(addr_spec=value)
+        whole = bool(parsed.username and parsed.domain) and parsed.addr_spec == value
+        if whole and not parsed.domain.isascii():
+            idna.encode(
+                parsed.domain, uts46=True
+            )  # as mail is addressed: a domain that has no IDNA form fails
+    except (ValueError, IndexError, MessageError, UnicodeError):
+        whole = False
+    if not whole:
+        raise ConfigError(f"{where}: must be an email address like papers@example.org, got {value!r}")
 
 
 @dataclass(frozen=True)
@@ -124,10 +148,19 @@ class DeliverySettings:
             raise ConfigError("delivery.transport: must be 'outbox' or 'smtp'")
         if not self.outbox.strip():
             raise ConfigError("delivery.outbox: name the folder for the outbox's files, such as 'outbox'")
-        for name in ("from_address", "admin_email"):
+        # Each goes into a header of every email (or is where alerts go): one that does not parse
+        # would stop the first send with a traceback, or go out as a broken header.
+        for name in ("from_address", "reply_to", "admin_email"):
             address = getattr(self, name)
-            if (address or name == "from_address") and "@" not in address:
-                raise ConfigError(f"delivery.{name}: must be an email address")
+            if address or name == "from_address":
+                check_address(f"delivery.{name}", address)
+        if HEADER_CONTROL.search(self.from_name):
+            raise ConfigError("delivery.from_name: must not contain line breaks or other control characters")
+        if not DOT_ATOM.fullmatch(self.list_id):
+            raise ConfigError(
+                f"delivery.list_id: {self.list_id!r} is not a List-Id; use a domain you control, "
+                "like papers.example.org"
+            )
         try:
             minutes = [float(m) for m in self.retry_minutes]
         except ValueError:
