@@ -10,6 +10,7 @@ from datetime import date, timedelta
 from email.errors import MessageError
 from email.headerregistry import Address
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import idna
 
@@ -77,6 +78,18 @@ class SourcesSettings:
             raise ConfigError("sources.enabled: name at least one source")
         if self.api_sort not in ("trending", "publishedAt"):
             raise ConfigError("sources.api_sort: must be 'trending' or 'publishedAt'")
+        # Every request is base_url + "/papers/..." or "/api/...": without a scheme and host, each
+        # fetch failed as "source unreachable" (exit 3), as if the network were down.
+        try:
+            parts = urlsplit(self.base_url)
+            usable = parts.scheme in ("http", "https") and bool(parts.hostname)
+        except ValueError:
+            usable = False
+        if not usable or parts.query or parts.fragment:
+            raise ConfigError(
+                f"sources.base_url: {self.base_url!r} is not a web address like https://huggingface.co "
+                "(http or https, a host, and no query or fragment)"
+            )
 
 
 @dataclass(frozen=True)
