@@ -206,6 +206,11 @@ class SmtpSettings:
     password: str = secret()
 
     def validate(self) -> None:
+        if not self.host or any(c.isspace() for c in self.host):
+            # An empty host deferred every message as "cannot connect to :587" and stopped the send (exit 5).
+            raise ConfigError(
+                f"smtp.host: {self.host!r} is not a host name; name the relay, like smtp.example.org"
+            )
         if self.security not in ("starttls", "ssl", "none"):
             raise ConfigError("smtp.security: must be 'starttls', 'ssl' or 'none'")
         if self.security == "none" and self.host not in LOCAL_HOSTS:
