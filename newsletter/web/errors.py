@@ -4,6 +4,7 @@ form the CSRF check refused."""
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Awaitable, Callable
 
 from fastapi import Request
@@ -86,6 +87,21 @@ def not_found_handler(ctx: WebContext) -> Callable[[Request, Exception], Respons
     return handle
 
 
+# The pages whose forms post back to their own address; their tokens are URL-safe base64 and dots.
+FORM_PAGE = re.compile(r"/(manage|confirm)/[A-Za-z0-9_\-.]+")
+
+
+def form_page(path: str) -> str:
+    """The page a refused form was on: a page of ours, whatever address the form was posted to.
+
+    Any address takes a POST (and gets this page), so a cross-site form can choose it: echoing it
+    would put a link such as //evil.example on our own origin.
+    """
+    if path.startswith("/admin"):
+        return "/admin"
+    return path if FORM_PAGE.fullmatch(path) else "/"
+
+
 def csrf_failed_sender(ctx: WebContext) -> Callable[[Scope, Send, int], Awaitable[None]]:
     """asgi-csrf's answer to a form it cannot check (no cookie, or a stale one): a page, not bare text."""
 
@@ -95,8 +111,7 @@ def csrf_failed_sender(ctx: WebContext) -> Callable[[Scope, Send, int], Awaitabl
     async def send_failed(scope: Scope, send: Send, message_id: int) -> None:
         path = str(scope.get("path", "/"))
         log.warning("web: form refused on %s: its CSRF check failed (asgi-csrf reason %s)", path, message_id)
-        # Back to the page the form was on: sign-up for /subscribe, the dashboard for admin forms.
-        again = "/" if path == "/subscribe" else "/admin" if path.startswith("/admin") else path
+        again = form_page(path)
         response = ctx.message(
             Request(scope),
             "This form has expired",
