@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import logging
 import re
 
 import pytest
 
-from tests.web_support import WebWorld
+from tests.web_support import WebWorld, reader
 
 
 def _links(html: str) -> list[str]:
@@ -30,3 +31,17 @@ def test_a_refused_cross_site_form_links_only_back_into_the_site(world: WebWorld
     for href in _links(response.text):
         assert href.startswith("/") and not href.startswith("//") and "\\" not in href, href
         assert "evil.example" not in href
+
+
+def test_a_refused_form_on_a_personal_page_logs_no_token(
+    world: WebWorld, caplog: pytest.LogCaptureFixture
+) -> None:
+    # The log is read by more people, and kept longer, than a reader's own link: a manage token in it
+    # would let any of them change that reader's topics for 90 days.
+    sub = reader(world)
+    token = world.svc.signer().mint("manage", sub)
+    with caplog.at_level(logging.WARNING):
+        refused = world.client.post(f"/manage/{token}", data={"topics": "spam"})
+    assert refused.status_code == 403
+    assert "form refused on /manage/" in caplog.text
+    assert token not in caplog.text and token.split(".")[-1] not in caplog.text

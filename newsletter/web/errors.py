@@ -102,6 +102,15 @@ def form_page(path: str) -> str:
     return path if FORM_PAGE.fullmatch(path) else "/"
 
 
+# A personal link's token is a credential (a manage token works for 90 days): logs name the page only.
+PERSONAL_PATH = re.compile(r"(/(?:manage|confirm|unsubscribe|sent|feed)/)[^/]*")
+
+
+def loggable(path: str) -> str:
+    """The path with any personal link's token left out, for a log line."""
+    return PERSONAL_PATH.sub(r"\1…", path)
+
+
 def csrf_failed_sender(ctx: WebContext) -> Callable[[Scope, Send, int], Awaitable[None]]:
     """asgi-csrf's answer to a form it cannot check (no cookie, or a stale one): a page, not bare text."""
 
@@ -110,7 +119,9 @@ def csrf_failed_sender(ctx: WebContext) -> Callable[[Scope, Send, int], Awaitabl
 
     async def send_failed(scope: Scope, send: Send, message_id: int) -> None:
         path = str(scope.get("path", "/"))
-        log.warning("web: form refused on %s: its CSRF check failed (asgi-csrf reason %s)", path, message_id)
+        log.warning(
+            "web: form refused on %s: its CSRF check failed (asgi-csrf reason %s)", loggable(path), message_id
+        )
         again = form_page(path)
         response = ctx.message(
             Request(scope),
