@@ -233,12 +233,18 @@ class ScheduleSettings:
     lease_s: int = bounded(60, 10, 3600)
 
     def validate(self) -> None:
+        seen: set[tuple[int, int]] = set()
         for text in self.fetch_times:
             parts = text.split(":")
             if len(parts) != 2 or not all(p.isdigit() for p in parts):
                 raise ConfigError(f"schedule.fetch_times: {text!r} is not HH:MM")
             if not (0 <= int(parts[0]) <= 23 and 0 <= int(parts[1]) <= 59):
                 raise ConfigError(f"schedule.fetch_times: {text!r} is not a time of day")
+            # One fetch job per time: a time given twice stopped `newsletter run` with a traceback.
+            at = (int(parts[0]), int(parts[1]))
+            if at in seen:
+                raise ConfigError(f"schedule.fetch_times: {at[0]:02d}:{at[1]:02d} is given twice")
+            seen.add(at)
 
 
 @dataclass(frozen=True)
