@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import logging
 import re
+from typing import Any
 
+import httpx
 import pytest
 
-from tests.web_support import WebWorld, reader
+from tests.web_support import ADMIN_TOKEN, WebWorld, make_world, reader
 
 
 def _links(html: str) -> list[str]:
@@ -45,3 +47,45 @@ def test_a_refused_form_on_a_personal_page_logs_no_token(
     assert refused.status_code == 403
     assert "form refused on /manage/" in caplog.text
     assert token not in caplog.text and token.split(".")[-1] not in caplog.text
+
+
+def _answers(world: WebWorld) -> dict[str, httpx.Response]:
+    """One response of each kind the app sends besides its pages."""
+    sub = reader(world)
+    feed = f"/feed/{world.svc.signer().mint('feed', sub)}.xml"
+    client = world.client
+    return {
+        "feed": client.get(feed),
+        "health": client.get("/healthz"),
+        "schema": client.get("/api/openapi.json"),
+        "public JSON": client.get("/api/topic-preview", params={"topics": "LLM reasoning"}),
+        "API refusal": client.get("/api/subscribers/counts"),
+        "API result": client.get(
+            "/api/subscribers/counts", headers={"Authorization": f"Bearer {ADMIN_TOKEN}"}
+        ),
+        "redirect": client.get("/admin", follow_redirects=False),
+        "favicon": client.get("/favicon.ico"),
+        "gate refusal": client.post("/subscribe", files={"email": (None, "ada@example.org")}),
+    }
+
+
+def test_every_response_carries_the_protective_headers(world: WebWorld) -> None:
+    # A feed or JSON that a browser sniffed as HTML, or that another site framed, would run in our origin.
+    for kind, response in _answers(world).items():
+        headers = response.headers
+        assert headers.get("x-content-type-options") == "nosniff", kind
+        assert headers.get("referrer-policy") == "no-referrer", kind
+        assert "frame-ancestors 'none'" in headers.get("content-security-policy", ""), kind
+        assert headers.get("x-frame-options") == "DENY", kind
+        assert headers.get("strict-transport-security") == "max-age=31536000", kind
+    # A page keeps its own policy: its forms and inline script still work.
+    page = world.client.get("/")
+    assert "form-action 'self'" in page.headers["content-security-policy"]
+    assert page.headers["strict-transport-security"] == "max-age=31536000"
+
+
+def test_hsts_is_sent_only_when_the_public_address_is_https(db_url: str, smtp: tuple[object, Any]) -> None:
+    world = make_world(db_url, smtp[1].port, NEWSLETTER_WEB_BASE_URL="http://localhost:8000")
+    assert "strict-transport-security" not in world.client.get("/").headers
+    assert world.client.get("/healthz").headers["x-content-type-options"] == "nosniff"
+    world.store.dispose()

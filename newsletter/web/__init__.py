@@ -15,6 +15,7 @@ from newsletter.tokens import InvalidToken
 from newsletter.web import admin, api, errors, public
 from newsletter.web.context import RateLimits, WebContext
 from newsletter.web.guard import ApiGate, EveryPathBut, RequestGate
+from newsletter.web.headers import SecurityHeaders
 
 
 def create_app(svc: Services) -> ASGIApp:
@@ -75,5 +76,7 @@ def create_app(svc: Services) -> ASGIApp:
         cookie_samesite="Strict",
         send_csrf_failed=errors.csrf_failed_sender(ctx),
     )
-    # Outermost: an /api request's token and body size are checked before anything reads its body.
-    return ApiGate(RequestGate(wrapped, exempt), ctx, api_router.routes)
+    # An /api request's token and body size are checked before anything reads its body; outermost of all,
+    # every answer (the gates' refusals too) gets the protective headers.
+    gated = ApiGate(RequestGate(wrapped, exempt), ctx, api_router.routes)
+    return SecurityHeaders(gated, https=web.secure_cookies)
