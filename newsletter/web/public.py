@@ -19,7 +19,7 @@ from newsletter.schedule import LEASE
 from newsletter.signup import confirm, request_signup, subscriber_for, unsubscribe
 from newsletter.subscribers import InvalidInput, normalize_email
 from newsletter.tokens import InvalidToken
-from newsletter.web import topic_preview
+from newsletter.web import feed, topic_preview
 from newsletter.web.context import WebContext, client_ip, zone_names
 from newsletter.web.forms import PostedForm, form_defaults, page_errors, posted_form, read_preferences
 
@@ -244,14 +244,6 @@ def build_router(ctx: WebContext) -> APIRouter:
             link={"url": "/", "text": "Unsubscribed by mistake? Sign up again"},
         )
 
-    @get("/feed/{token}.xml")
-    def feed(request: Request, token: str) -> Response:
-        sub = subscriber_for(svc.store, svc.signer(), "feed", token)
-        # Built from [web] base_url, as in the emails: the Host header is whatever the client sent.
-        self_url = f"{svc.settings.web.base_url.rstrip('/')}/feed/{token}.xml"
-        body = render_feed(ctx, sub, self_url)
-        return Response(body, media_type="application/atom+xml; charset=utf-8")
-
     @get("/healthz")
     def healthz() -> JSONResponse:
         try:
@@ -268,32 +260,5 @@ def build_router(ctx: WebContext) -> APIRouter:
 
     router.include_router(personal)
     router.include_router(topic_preview.build_router(ctx))
+    router.include_router(feed.build_router(ctx))
     return router
-
-
-def render_feed(ctx: WebContext, sub: Subscriber, self_url: str) -> str:
-    """An Atom feed of the subscriber's delivered digests: each lists its picks, then its trending papers."""
-    store = ctx.svc.store
-    digests = store.history.sent_digests(sub.id, limit=30)
-    wanted = {p["arxiv_id"] for _d, picks, _t, _s in digests for p in picks}
-    papers = store.papers.by_ids(wanted | {a for _d, _p, trending, _s in digests for a in trending})
-    lead = "Your week of papers to" if sub.cadence == "weekly" else "Papers for"
-    entries = [
-        {
-            "title": f"{lead} {issue_date:%a %d %b %Y}",
-            "id": f"{self_url}#{issue_date.isoformat()}",
-            "updated": (sent_at or ctx.svc.clock()).isoformat(),
-            # (paper, topic): a trending paper matched no topic of theirs, and says so instead.
-            "papers": [(papers[p["arxiv_id"]], p["topic"]) for p in picks if p["arxiv_id"] in papers]
-            + [(papers[a], None) for a in trending if a in papers],
-        }
-        for issue_date, picks, trending, sent_at in digests
-    ]
-    return ctx.env.get_template("web/feed.xml.j2").render(
-        brand=ctx.svc.settings.delivery.from_name,
-        email=sub.email,
-        feed_id=self_url,
-        self_url=self_url,
-        updated=entries[0]["updated"] if entries else sub.created_at.isoformat(),
-        entries=entries,
-    )

@@ -1,0 +1,53 @@
+"""A reader's Atom feed of their delivered digests, at the address their manage page links to."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+
+from newsletter.models import Subscriber
+from newsletter.signup import subscriber_for
+from newsletter.web.context import WebContext
+
+
+def build_router(ctx: WebContext) -> APIRouter:
+    router = APIRouter(include_in_schema=False)
+    svc = ctx.svc
+
+    @router.api_route("/feed/{token}.xml", methods=["GET", "HEAD"])
+    def feed(request: Request, token: str) -> Response:
+        sub = subscriber_for(svc.store, svc.signer(), "feed", token)
+        # Built from [web] base_url, as in the emails: the Host header is whatever the client sent.
+        self_url = f"{svc.settings.web.base_url.rstrip('/')}/feed/{token}.xml"
+        body = render_feed(ctx, sub, self_url)
+        return Response(body, media_type="application/atom+xml; charset=utf-8")
+
+    return router
+
+
+def render_feed(ctx: WebContext, sub: Subscriber, self_url: str) -> str:
+    """An Atom feed of the subscriber's delivered digests: each lists its picks, then its trending papers."""
+    store = ctx.svc.store
+    digests = store.history.sent_digests(sub.id, limit=30)
+    wanted = {p["arxiv_id"] for _d, picks, _t, _s in digests for p in picks}
+    papers = store.papers.by_ids(wanted | {a for _d, _p, trending, _s in digests for a in trending})
+    lead = "Your week of papers to" if sub.cadence == "weekly" else "Papers for"
+    entries = [
+        {
+            "title": f"{lead} {issue_date:%a %d %b %Y}",
+            "id": f"{self_url}#{issue_date.isoformat()}",
+            "updated": (sent_at or ctx.svc.clock()).isoformat(),
+            # (paper, topic): a trending paper matched no topic of theirs, and says so instead.
+            "papers": [(papers[p["arxiv_id"]], p["topic"]) for p in picks if p["arxiv_id"] in papers]
+            + [(papers[a], None) for a in trending if a in papers],
+        }
+        for issue_date, picks, trending, sent_at in digests
+    ]
+    return ctx.env.get_template("web/feed.xml.j2").render(
+        brand=ctx.svc.settings.delivery.from_name,
+        email=sub.email,
+        feed_id=self_url,
+        self_url=self_url,
+        updated=entries[0]["updated"] if entries else sub.created_at.isoformat(),
+        entries=entries,
+    )
