@@ -33,18 +33,20 @@ def slot(day: date, hour: int, zone: ZoneInfo) -> datetime:
 def schedule_date(schedule: Schedule, now: datetime) -> tuple[date, datetime] | None:
     """The local date whose issue a reader on `schedule` should have by `now`, and that day's slot.
 
-    None if it is not time yet. Keyed by the local date, so a DST change can neither send twice
-    (the repeated hour is the same date) nor skip (the missing hour compares as the instant after
-    the jump).
+    An issue is due from its slot until the reader's next slot: a restart after downtime or an
+    issue that waited for papers past the reader's midnight still goes out, late, rather than the
+    day being lost; once the next slot comes, its issue replaces the missed one, so a wait never
+    piles up issues. None if that most recent slot is not on their weekday (weekly readers). Keyed
+    by the local date, so a DST change can neither send twice (the repeated hour is the same date)
+    nor skip (the missing hour compares as the instant after the jump).
     """
     zone = ZoneInfo(schedule.timezone)
-    local = now.astimezone(zone)
-    if not gets_issue(schedule.cadence, schedule.weekday, local.date()):
-        return None
-    start = slot(local.date(), schedule.hour, zone)
-    if now < start:
-        return None
-    return local.date(), start
+    today = now.astimezone(zone).date()
+    for day in (today, today - timedelta(days=1)):
+        start = slot(day, schedule.hour, zone)
+        if start <= now:
+            return (day, start) if gets_issue(schedule.cadence, schedule.weekday, day) else None
+    return None  # unreachable: yesterday's slot is always past
 
 
 def confirmed_by(sub: Subscriber, start: datetime) -> bool:

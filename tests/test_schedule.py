@@ -161,9 +161,10 @@ def test_dst_edges_in_new_york_neither_twice_nor_never():
     first = datetime(2025, 11, 2, 5, 0, tzinfo=UTC)
     second = datetime(2025, 11, 2, 6, 0, tzinfo=UTC)
     assert due_date(sub, first) == due_date(sub, second) == date(2025, 11, 2)
-    # 02:00 does not exist on 9 Mar 2025: the reader is due from the jump (03:00 EDT = 07:00 UTC).
+    # 02:00 does not exist on 9 Mar 2025: the reader is due from the jump (03:00 EDT = 07:00 UTC);
+    # until then, the 8th's issue is still the one due.
     two = Subscriber(**{f: getattr(sub, f) for f in sub.__slots__ if f != "hour"}, hour=2)
-    assert due_date(two, datetime(2025, 3, 9, 6, 55, tzinfo=UTC)) is None
+    assert due_date(two, datetime(2025, 3, 9, 6, 55, tzinfo=UTC)) == date(2025, 3, 8)
     assert due_date(two, datetime(2025, 3, 9, 7, 0, tzinfo=UTC)) == date(2025, 3, 9)
 
 
@@ -193,7 +194,9 @@ def due_readers_scenario(store: Store, settings: Settings) -> None:
     listings = parse_api(OCT.read_text()).listings
     with store.write() as conn:
         store.papers.upsert(conn, [(li.paper, friday.date()) for li in listings], "hf-api", friday)
-    joined = friday - timedelta(days=3)
+    # After Thursday's slots, so no one is still due Thursday's issue (a reader is due each issue
+    # until their next slot, and this store has no row for Thursday).
+    joined = friday - timedelta(hours=18)
 
     def add(email: str, zone: str, status: str = "active", confirmed: datetime = joined, **prefs) -> int:
         chosen = preferences(["LLM reasoning"], timezone=zone, **{"hour": 7, **prefs})
