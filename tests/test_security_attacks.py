@@ -9,7 +9,8 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.web_support import ADMIN_TOKEN, WebWorld, make_world, reader
+from tests.smtp_server import ScriptedHandler
+from tests.web_support import ADMIN_TOKEN, WebWorld, link_in, make_world, reader
 
 
 def _links(html: str) -> list[str]:
@@ -89,3 +90,26 @@ def test_hsts_is_sent_only_when_the_public_address_is_https(db_url: str, smtp: t
     assert "strict-transport-security" not in world.client.get("/").headers
     assert world.client.get("/healthz").headers["x-content-type-options"] == "nosniff"
     world.store.dispose()
+
+
+def test_a_confirmation_link_from_before_an_unsubscribe_does_not_subscribe_again(
+    world: WebWorld, smtp: tuple[ScriptedHandler, Any]
+) -> None:
+    # Whoever still holds the sign-up email (a forward, a shared mailbox) within its 48 hours must not
+    # undo the reader's later unsubscribe with it: that choice stands until they sign up again.
+    handler, _ = smtp
+    form = {"email": "ada@example.org", "topics": "LLM reasoning", "csrftoken": world.csrf("/")}
+    assert world.client.post("/subscribe", data=form).status_code == 200
+    mail = handler.received[-1].parsed().get_body(("plain",)).get_content()
+    confirm = link_in(mail, "confirm")
+    assert world.client.post(confirm, data={"csrftoken": world.csrf(confirm)}).status_code == 200
+    sub = world.store.subscribers.by_email("ada@example.org")
+    assert sub is not None and sub.status == "active"
+    one_click = {"List-Unsubscribe": "One-Click"}
+    assert world.client.post(f"/unsubscribe/{world.svc.signer().mint('unsubscribe', sub)}", data=one_click)
+    page = world.client.get(confirm)
+    assert page.status_code == 200 and 'id="confirm"' not in page.text and "Sign up again" in page.text
+    replay = world.client.post(confirm, data={"csrftoken": world.csrf("/")})
+    assert "Sign up again" in replay.text and "You are subscribed" not in replay.text
+    again = world.store.subscribers.by_email("ada@example.org")
+    assert again is not None and again.status == "unsubscribed"

@@ -150,12 +150,25 @@ def build_router(ctx: WebContext) -> APIRouter:
             link={"url": "/", "text": "Sign up again"},
         )
 
+    def unsubscribed_page(request: Request, sub: Subscriber) -> HTMLResponse:
+        # Confirmation links are mailed to pending readers only: this one predates the unsubscribe,
+        # which stands. Whoever still holds that email (a forward, a shared mailbox) must not undo it.
+        return ctx.message(
+            request,
+            "You are unsubscribed",
+            f"{sub.email} unsubscribed after this link was sent, so it subscribes no one. To receive "
+            "digests again, sign up again with this address and confirm from the new email.",
+            link={"url": "/", "text": "Sign up again"},
+        )
+
     @get_personal("/confirm/{token}", response_class=HTMLResponse)
     def confirm_page(request: Request, token: str) -> HTMLResponse:
         # A GET only shows the button: link scanners follow links, and must not subscribe anyone.
         sub = subscriber_for(svc.store, svc.signer(), "confirm", token)
         if sub.status == "bounced":
             return bounced_page(request, sub)
+        if sub.status == "unsubscribed":
+            return unsubscribed_page(request, sub)
         if sub.status == "active":
             # Opened again after confirming: nothing left to press.
             return ctx.message(
@@ -169,6 +182,10 @@ def build_router(ctx: WebContext) -> APIRouter:
 
     @personal.post("/confirm/{token}", response_class=HTMLResponse)
     def confirm_post(request: Request, token: str) -> HTMLResponse:
+        current = subscriber_for(svc.store, svc.signer(), "confirm", token)
+        if current.status == "unsubscribed":
+            # Checked here: signup.confirm activates an unsubscribed reader too.
+            return unsubscribed_page(request, current)
         sub = confirm(svc.store, svc.signer(), token, svc.clock())
         if sub.status == "bounced":
             return bounced_page(request, sub)
