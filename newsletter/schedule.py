@@ -57,6 +57,7 @@ def confirmed_by(sub: Subscriber, start: datetime) -> bool:
 @dataclass
 class TickReport:
     queued: int = 0
+    no_email: int = 0  # of `queued`: nothing on their topics, and no trending fallback for them
     waiting: list[str] = field(default_factory=list)
     summaries: list[SendSummary] = field(default_factory=list)
 
@@ -71,8 +72,10 @@ class TickReport:
         wait = f"; waiting for papers: {', '.join(self.waiting)}" if self.waiting else ""
         reasons = sorted({s.stopped for s in self.summaries if s.stopped})
         stopped = f"; stopped: {'; '.join(reasons)}" if reasons else ""
+        # Their rows are queued as skipped and never sent: without this, queued and sent disagree.
+        quiet = f" ({self.no_email} without an email: nothing on their topics)" if self.no_email else ""
         return (
-            f"tick: {self.queued} queued, {totals['sent']} sent, {totals['deferred']} deferred, "
+            f"tick: {self.queued} queued{quiet}, {totals['sent']} sent, {totals['deferred']} deferred, "
             f"{totals['failed']} failed, {totals['skipped']} skipped{wait}{stopped}"
         )
 
@@ -120,8 +123,9 @@ def delivery_tick(svc: Services, alerter: Alerter, worker: str) -> TickReport:
             report.waiting.append(issue_date.isoformat())
             _wait_or_give_up(svc, alerter, issue_date, [s.id for s in fresh], str(exc))
             continue
-        report.queued += len(fresh)
-        enqueue(edition, fresh, now)
+        queued = enqueue(edition, fresh, now)
+        report.queued += queued.digest + queued.trending + queued.skip
+        report.no_email += queued.skip
     for issue in store.ledger.issues_with_due_rows(svc.clock()):
         edition = Edition.open(store, settings, issue.issue_date, svc.clock(), freeze=True)
         transport = svc.transport()

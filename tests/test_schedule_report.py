@@ -1,0 +1,43 @@
+"""What the delivery tick's line tells the operator: every reader it queued is accounted for."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from newsletter import app
+from newsletter.config import DatabaseSettings, load_settings
+from newsletter.schedule import Runner
+from newsletter.scrape import parse_api
+from newsletter.subscribers import preferences
+from tests.conftest import HF_API, MovableClock
+
+MORNING = datetime(2026, 11, 24, 7, 0, tzinfo=UTC)
+
+
+def test_the_tick_line_counts_the_readers_queued_without_an_email(db_url, tmp_path):
+    store = app.open_store(DatabaseSettings(url=db_url))
+    listings = parse_api((HF_API / "daily_papers_2025-10-03.json").read_text()).listings
+    with store.write() as conn:
+        store.papers.upsert(conn, [(li.paper, MORNING.date()) for li in listings], "hf-api", MORNING)
+        store.papers.record_fetch(conn, MORNING, MORNING, None, "hf-api")
+    joined = MORNING - timedelta(hours=12)
+    for email, topic in [("agents@example.org", "agents"), ("coral@example.org", "coral reef ecology")]:
+        store.subscribers.add(email, preferences([topic], timezone="UTC", hour=7), "active", joined)
+    settings = load_settings(
+        None,
+        {
+            "NEWSLETTER_DATABASE_URL": db_url,
+            "NEWSLETTER_DELIVERY_OUTBOX": str(tmp_path / "outbox"),
+            "NEWSLETTER_WEB_SECRET_KEY": "tick-report-secret-key",
+            "NEWSLETTER_ISSUE_EMPTY_DAY": "skip",
+        },
+    )
+    svc = app.build_services(settings, store, clock=MovableClock(MORNING))
+    report = Runner(svc, fetch=lambda: None).tick()
+    store.dispose()
+    assert report is not None and report.queued == 2
+    # Two queued and one sent: the line says where the other one went.
+    assert report.line() == (
+        "tick: 2 queued (1 without an email: nothing on their topics), "
+        "1 sent, 0 deferred, 0 failed, 0 skipped"
+    )
