@@ -268,7 +268,9 @@ def build_router(ctx: WebContext) -> APIRouter:
             # Whether some `newsletter run` holds the scheduler lease; not which host, to the public.
             scheduler = svc.store.leases.holder(LEASE, svc.clock()) is not None
         except Exception as exc:
-            return JSONResponse({"status": "error", "database": str(exc).splitlines()[0]}, status_code=503)
+            # Anyone may ask: a driver's message names the database's host, port and role. The log keeps it.
+            log.error("web: health check: database unreachable: %s", str(exc).splitlines()[0])
+            return JSONResponse({"status": "error", "database": "unreachable"}, status_code=503)
         if not ctx.limits.reachable():
             return JSONResponse({"status": "error", "rate_limits": "store unreachable"}, status_code=503)
         return JSONResponse(
