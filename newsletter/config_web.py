@@ -44,11 +44,20 @@ class WebSettings:
                 f"web.base_url: {self.base_url!r} has a path, query or fragment; give the bare address, like "
                 "https://papers.example.org (no path), and serve the app at the root of its own host name"
             )
+        if not self.host or any(c.isspace() for c in self.host):
+            # uvicorn reads an empty host as every interface: the app would be open to the network.
+            raise ConfigError(
+                f"web.host: {self.host!r} is not an address to listen on; use 127.0.0.1 (behind a proxy "
+                "on this machine) or 0.0.0.0 (every interface)"
+            )
         for name in ("subscribe_limit_ip", "subscribe_limit_address", "login_limit_ip"):
             try:
-                parse_many(getattr(self, name))
+                rates = parse_many(getattr(self, name))
             except ValueError:
                 raise ConfigError(f"web.{name}: not a rate like '10/hour'") from None
+            if any(rate.amount < 1 or rate.multiples < 1 for rate in rates):
+                # "0/hour" refused every request, the right password and API token included.
+                raise ConfigError(f"web.{name}: allow at least 1 a period, like '10/hour'")
         for name in ("secret_key", "admin_token"):
             if 0 < len(getattr(self, name)) < MIN_SECRET:
                 # A key or token that can be guessed signs links, or opens the API, for anyone.
