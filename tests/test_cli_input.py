@@ -254,3 +254,23 @@ def test_admin_hash_reads_the_password_from_its_prompt_and_says_so_when_none_com
         assert refused.returncode == 2 and b"Aborted" not in refused.stderr
         assert b"error: no password given: type it at the prompt, or pass --password" in refused.stderr
         assert b"$argon2" not in refused.stdout
+
+
+@pytest.mark.parametrize(
+    ("args", "field"),
+    [
+        (["subscribers", "remove", "  "], "email"),
+        (["subscribers", "set-topics", "", "--topic", "robots"], "email"),
+        (["subscribers", "set", "", "--hour", "7"], "email"),
+        (["picks", "--email", ""], "--email"),
+        (["preview", "--email", " "], "--email"),
+        (["send", "--only", ""], "--only"),
+    ],
+    ids=lambda a: " ".join(a) if isinstance(a, list) else a,
+)
+def test_an_empty_address_says_it_is_empty(world, args, field):
+    # An unset shell variable ("$EMAIL") gave "error: no subscriber " with nothing after it.
+    result = world(*args)
+    assert result.exit_code == 2
+    assert result.stderr.splitlines() == [f"error: {field}: the address is empty"]
+    assert world("subscribers", "list").output.count(EMAIL) == 1  # nobody removed or changed

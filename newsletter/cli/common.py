@@ -26,6 +26,7 @@ from newsletter.collect import CollectError, ScrapeError, SourceUnreachable
 from newsletter.config import ConfigError, Settings, load_settings
 from newsletter.config_loader import ENV_CONFIG
 from newsletter.dates import parse_issue_date
+from newsletter.models import Subscriber
 from newsletter.store import Store
 from newsletter.subscribers import InvalidInput
 
@@ -152,6 +153,17 @@ def fail(message: str, code: Exit) -> NoReturn:
     """Print one clear error line and exit with `code`."""
     click.echo(f"error: {message}", err=True)
     sys.exit(int(code))
+
+
+def find_subscriber(runtime: Runtime, email: str, field: str = "email") -> Subscriber:
+    """The subscriber with this address, however it is spelt, or one clear error (exit 2)."""
+    if not email.strip():
+        # An unset shell variable ("$EMAIL"): say so, rather than "no subscriber " and nothing.
+        fail(f"{field}: the address is empty", Exit.USAGE)
+    sub = runtime.store().subscribers.by_email(email)
+    if sub is None:
+        fail(f"no subscriber {email}", Exit.USAGE)
+    return sub
 
 
 class DateParam(click.ParamType):  # type: ignore[type-arg]

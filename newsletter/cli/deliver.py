@@ -19,6 +19,7 @@ from newsletter.cli.common import (
     command,
     date_help,
     fail,
+    find_subscriber,
     finish_on_signal,
     warn_if_links_are_local,
 )
@@ -31,16 +32,6 @@ from newsletter.models import Subscriber, counted, gets_issue, not_sent_note
 from newsletter.store.ledger import Outcome
 
 TROUBLES_SHOWN = 20  # failed and deferred rows listed by `issue`, each
-
-
-def _subscriber(runtime: Runtime, email: str) -> Subscriber:
-    if not email.strip():
-        fail("--only: the address is empty", Exit.USAGE)
-    sub = runtime.store().subscribers.by_email(email)
-    if sub is None:
-        fail(f"no subscriber {email}", Exit.USAGE)
-        raise AssertionError("unreachable")
-    return sub
 
 
 @click.command()
@@ -62,7 +53,7 @@ def send(runtime: Runtime, day: date | None, dry_run: bool, only_email: str | No
     store, settings = runtime.store(), runtime.settings()
     issue_date = day or runtime.clock().date()
     # An empty --only (say, an unset "$EMAIL") must not widen to everyone.
-    only = _subscriber(runtime, only_email) if only_email is not None else None
+    only = find_subscriber(runtime, only_email, "--only") if only_email is not None else None
     if only is not None and only.status != "active":
         fail(f"{only.email} is {only.status}, not active", Exit.USAGE)
     if dry_run:
@@ -171,7 +162,7 @@ def preview(
     whole = out is not None and out.suffix.lower() == ".eml"
     if whole and as_text:
         fail("--text: an .eml file holds both parts; leave out --text, or name a .txt file", Exit.USAGE)
-    sub = _subscriber(runtime, email)
+    sub = find_subscriber(runtime, email, "--email")
     store, settings = runtime.store(), runtime.settings()
     edition = Edition.open(store, settings, day, runtime.clock(), freeze=False)
     if not edition.pool:

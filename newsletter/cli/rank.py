@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from newsletter.cli.common import DateParam, Exit, Runtime, command, date_help, fail
+from newsletter.cli.common import DateParam, Exit, Runtime, command, date_help, fail, find_subscriber
 from newsletter.edition import EmptyPool, subscriber_picks
 from newsletter.models import not_sent_note
 from newsletter.rank import make_scorer
@@ -24,10 +24,7 @@ from newsletter.rank.evaluate import evaluate, load_eval_papers, load_eval_topic
 def picks(runtime: Runtime, email: str, day: date | None, ranker: str | None, as_json: bool) -> int:
     """Show the papers a subscriber would get, with scores and reasons."""
     store = runtime.store()
-    sub = store.subscribers.by_email(email)
-    if sub is None:
-        fail(f"no subscriber {email}", Exit.USAGE)
-        return Exit.USAGE
+    sub = find_subscriber(runtime, email, "--email")
     settings = runtime.settings()
     issue_date = day or runtime.clock().date()
     other = ranker if ranker != settings.rank.ranker else None  # the configured one is no override

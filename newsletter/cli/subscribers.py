@@ -8,7 +8,15 @@ from typing import Any
 import click
 
 from newsletter import app
-from newsletter.cli.common import Exit, Runtime, command, config_option, fail, warn_if_links_are_local
+from newsletter.cli.common import (
+    Exit,
+    Runtime,
+    command,
+    config_option,
+    fail,
+    find_subscriber,
+    warn_if_links_are_local,
+)
 from newsletter.deliver import SendError, TransportUnusable
 from newsletter.models import CADENCES, STATUSES, WEEKDAYS, Subscriber, counted
 from newsletter.notices import deliver_notice, signup_notice
@@ -137,10 +145,9 @@ def list_(runtime: Runtime, status: str | None, as_json: bool) -> int:
 @command
 def remove(runtime: Runtime, email: str) -> int:
     """Delete a subscriber and their history."""
-    store = runtime.store()
-    sub = store.subscribers.by_email(email)
-    if sub is None or not store.subscribers.remove(sub.email):
-        fail(f"no subscriber {email}", Exit.USAGE)
+    sub = find_subscriber(runtime, email)
+    if not runtime.store().subscribers.remove(sub.email):
+        fail(f"no subscriber {email}", Exit.USAGE)  # removed by another process meanwhile
     # The address as stored, as `set` says it, not as typed.
     click.echo(f"subscribers: removed {sub.email}")
     return Exit.OK
@@ -218,9 +225,7 @@ def _check_weekday(weekday: object, cadence: str) -> None:
 def _update(runtime: Runtime, email: str, **changes: object) -> Subscriber:
     """The subscriber with `changes` applied, validated like a new subscriber's, and saved."""
     store = runtime.store()
-    sub = store.subscribers.by_email(email)
-    if sub is None:
-        fail(f"no subscriber {email}", Exit.USAGE)
+    sub = find_subscriber(runtime, email)
     current: dict[str, object] = {
         "topics": sub.topics,
         "excludes": sub.excludes,
