@@ -113,3 +113,10 @@ def test_a_confirmation_link_from_before_an_unsubscribe_does_not_subscribe_again
     assert "Sign up again" in replay.text and "You are subscribed" not in replay.text
     again = world.store.subscribers.by_email("ada@example.org")
     assert again is not None and again.status == "unsubscribed"
+
+
+def test_admin_pages_are_kept_by_no_cache(world: WebWorld) -> None:
+    # What a browser keeps, Back shows after signing out (tests/browser/test_admin_session.py).
+    world.login()
+    for path in ("/admin", "/admin/preview", "/admin/issue/2025-03-10", "/admin/login"):
+        assert world.client.get(path).headers.get("cache-control") == "no-store", path

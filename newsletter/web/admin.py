@@ -19,7 +19,7 @@ from starlette.concurrency import run_in_threadpool
 from newsletter.collect import run_fetch
 from newsletter.schedule import LEASE
 from newsletter.subscribers import InvalidInput
-from newsletter.web.context import WebContext, client_ip
+from newsletter.web.context import PersonalRoute, WebContext, client_ip
 from newsletter.web.forms import form_error, posted_or_empty
 from newsletter.web.preview import (
     SkipRefused,
@@ -100,7 +100,8 @@ def take_notice(request: Request) -> str:
 
 
 def build_router(ctx: WebContext) -> APIRouter:
-    router = APIRouter(include_in_schema=False)
+    # Not stored: after signing out, Back on a shared computer must not show readers' addresses.
+    router = APIRouter(include_in_schema=False, route_class=PersonalRoute)
     # Every page answers HEAD as its GET, without the body: monitors and link checkers send HEAD.
     get = partial(router.api_route, methods=["GET", "HEAD"])
     svc = ctx.svc

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
@@ -13,7 +13,8 @@ from urllib.parse import urlsplit, urlunsplit
 
 import jinja2
 from fastapi import Request
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, Response
+from fastapi.routing import APIRoute
 from limits import RateLimitItem, parse_many
 from limits.errors import ConfigurationError, StorageError
 from limits.storage import storage_from_string
@@ -153,3 +154,19 @@ SECURITY_HEADERS = {
 
 def client_ip(request: Request) -> str:
     return request.client.host if request.client else "unknown"
+
+
+class PersonalRoute(APIRoute):
+    """A page reached by a reader's own token, or an admin page: sent with `Cache-Control: no-store`, so
+    no cache keeps it and Back (after unsubscribing or signing out) fetches it again (a back/forward
+    cache: see _fresh_on_back)."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+
+        async def not_stored(request: Request) -> Response:
+            response = await handler(request)
+            response.headers["Cache-Control"] = "no-store"
+            return response
+
+        return not_stored

@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Coroutine
 from functools import partial
 from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
-from fastapi.routing import APIRoute
 from starlette.concurrency import run_in_threadpool
 
 from newsletter.deliver import SendError, TransportUnusable
@@ -20,7 +18,7 @@ from newsletter.signup import confirm, request_signup, subscriber_for, unsubscri
 from newsletter.subscribers import InvalidInput, normalize_email
 from newsletter.tokens import InvalidToken
 from newsletter.web import feed, topic_preview
-from newsletter.web.context import WebContext, client_ip, zone_names
+from newsletter.web.context import PersonalRoute, WebContext, client_ip, zone_names
 from newsletter.web.forms import PostedForm, form_defaults, page_errors, posted_form, read_preferences
 
 log = logging.getLogger(__name__)
@@ -29,21 +27,6 @@ log = logging.getLogger(__name__)
 def first_day(sub: Subscriber) -> str:
     """The ' on Friday' of a weekly reader's confirmation page; a daily reader's digest comes daily."""
     return f" on {WEEKDAY_NAMES[sub.weekday]}" if sub.cadence == "weekly" else ""
-
-
-class PersonalRoute(APIRoute):
-    """A page reached by a reader's own token: sent with `Cache-Control: no-store`, so no cache keeps it
-    and Back (after unsubscribing, say) fetches it again (a back/forward cache: see _fresh_on_back)."""
-
-    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
-        handler = super().get_route_handler()
-
-        async def not_stored(request: Request) -> Response:
-            response = await handler(request)
-            response.headers["Cache-Control"] = "no-store"
-            return response
-
-        return not_stored
 
 
 def build_router(ctx: WebContext) -> APIRouter:
