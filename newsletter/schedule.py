@@ -216,21 +216,33 @@ class Runner:
     def __post_init__(self) -> None:
         self.alerter = Alerter(self.svc)
         self.waiting = False
+        self.held = self.standing_by = False
+        # Set on taking the lease (a start, or a takeover from a scheduler that died): a fetch time
+        # may have passed with no one to run it, and the next tick fetches before it queues.
+        self.catching_up = False
+        self.fetched_at: datetime | None = None  # this process's last fetch attempt
 
     def holds_lease(self) -> bool:
         ttl = self.svc.settings.schedule.lease_s
         held = self.svc.store.leases.acquire(LEASE, self.holder, self.svc.clock(), ttl)
-        if not held:
+        if held and not self.held:
+            if self.standing_by:  # a start needs no line; a takeover is news to the operator
+                log.info("schedule: %s took over the scheduler lease", self.holder)
+            self.catching_up = True
+        elif not held:
             log.debug("schedule: another scheduler holds the lease; standing by")
+        self.held, self.standing_by = held, not held
         return held
 
     def tick(self) -> TickReport | None:
-        """One delivery tick; while an issue waits for papers, each tick tries the fetch again first."""
+        """One delivery tick; a missed fetch, or one an issue waits for, is tried first."""
         if not self.holds_lease():
             return None
-        if self.waiting:
+        # In the tick, not beside it: an issue frozen while the catch-up fetch ran would miss its papers.
+        fetched = self.catching_up and self._catch_up()
+        if self.waiting and not fetched:
             log.info("tick: an issue is waiting for papers; fetching again")
-            self.fetch()
+            self._fetch()
         report = delivery_tick(self.svc, self.alerter, self.holder)
         self.waiting = bool(report.waiting)
         return report
@@ -238,26 +250,35 @@ class Runner:
     def fetch_job(self) -> object:
         if not self.holds_lease():
             return None
+        return self._fetch()
+
+    def _fetch(self) -> object:
+        self.fetched_at = self.svc.clock()
         return self.fetch()
 
-    def catch_up_fetch(self) -> object:
-        """Fetch now if the last scheduled fetch was missed (a restart just after its time)."""
-        if not self.holds_lease():
-            return None
+    def _catch_up(self) -> bool:
+        """Fetch now if the last scheduled fetch was missed while no scheduler ran; True if it fetched."""
+        self.catching_up = False
         now = self.svc.clock()
         due = last_fetch_slot(now, self.svc.settings.schedule.fetch_times)
+        if due is None or (self.fetched_at is not None and self.fetched_at >= due):
+            return False
         last = self.svc.store.papers.last_success()
-        if due is not None and (last is None or last < due):
-            log.info("schedule: the fetch of %s UTC was missed; fetching now", f"{due:%H:%M}")
-            return self.fetch()
-        return None
+        if last is not None and last >= due:
+            return False
+        log.info("schedule: the fetch of %s UTC was missed; fetching now", f"{due:%H:%M}")
+        self._fetch()
+        return True
 
     def release(self) -> None:
         self.svc.store.leases.release(LEASE, self.holder)
 
 
 def build_scheduler(runner: Runner) -> BackgroundScheduler:
-    """APScheduler 3 with the fetch times and the delivery tick; coalesced, one instance, misfire grace."""
+    """APScheduler 3 with the fetch times and the delivery tick; coalesced, one instance, misfire grace.
+
+    The tick runs at once on start, and its first run does any fetch the downtime missed.
+    """
     settings = runner.svc.settings.schedule
     scheduler = BackgroundScheduler(
         timezone="UTC",
@@ -268,7 +289,6 @@ def build_scheduler(runner: Runner) -> BackgroundScheduler:
         scheduler.add_job(
             runner.fetch_job, CronTrigger(hour=hour, minute=minute, timezone="UTC"), id=f"fetch-{text}"
         )
-    scheduler.add_job(runner.catch_up_fetch, id="catch-up-fetch")
     scheduler.add_job(
         runner.tick,
         IntervalTrigger(minutes=settings.tick_minutes, timezone="UTC"),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 
@@ -97,7 +98,6 @@ def test_a_restart_across_the_readers_midnight_sends_the_missed_issue_late(db_ur
     # The process dies at 22:50 UTC, before the 23:00 reader's slot, and is back 80 minutes later.
     clock.now = datetime(2026, 11, 26, 0, 10, tzinfo=UTC)
     restarted = scheduler(db_url, str(tmp_path), clock, lambda now: True)
-    restarted.catch_up_fetch()
     tick_until(restarted, clock, datetime(2026, 11, 27, 12, 0, tzinfo=UTC))
     sent = issues_sent(store)
     store.dispose()
@@ -130,3 +130,49 @@ def test_an_issue_waiting_for_papers_past_the_readers_midnight_still_goes_out(db
     assert sent["st-johns@example.org"] == days
     # Kathmandu's 07:00 on the 27th came while the sources were down: the 27th replaces the 26th.
     assert sent["kathmandu@example.org"] == [*days[:3], days[4]]
+
+
+def todays_papers_in_issue(store: Store, day: date) -> int:
+    """How many papers of the issue of `day`'s frozen pool were listed on `day` itself."""
+    issue = store.issues.find_issue(day)
+    assert issue is not None
+    return sum(p.listed_on == day for p in store.issues.snapshot(issue))
+
+
+def test_a_scheduler_that_takes_over_runs_the_fetch_the_dead_one_missed_before_queueing(
+    db_url, tmp_path, caplog
+):
+    caplog.set_level(logging.INFO, logger="newsletter")
+    store = add_readers(db_url, [("utc@example.org", "UTC", 7)])
+    clock = MovableClock(datetime(2026, 11, 25, 18, 0, tzinfo=UTC))
+    first = scheduler(db_url, str(tmp_path), clock, lambda now: True)
+    standby = scheduler(db_url, str(tmp_path), clock, lambda now: True)
+    first.fetch_job()
+    assert standby.tick() is None  # standing by
+    clock.now = datetime(2026, 11, 26, 5, 59, 30, tzinfo=UTC)
+    assert first.holds_lease()  # its last renewal: it dies right after, holding the lease
+    clock.now = datetime(2026, 11, 26, 6, 0, tzinfo=UTC)
+    assert standby.fetch_job() is None  # the lease is still the dead scheduler's
+    clock.now = datetime(2026, 11, 26, 6, 1, tzinfo=UTC)
+    assert standby.holds_lease()  # expired: taken over
+    assert f"schedule: {standby.holder} took over the scheduler lease" in caplog.text
+    clock.now = datetime(2026, 11, 26, 7, 0, tzinfo=UTC)
+    report = standby.tick()
+    assert report is not None and report.sent == 1
+    # The 06:00 fetch ran before the issue froze, so it carries the 26th's papers.
+    assert "schedule: the fetch of 06:00 UTC was missed; fetching now" in caplog.text
+    assert todays_papers_in_issue(store, date(2026, 11, 26)) == 7
+    store.dispose()
+
+
+def test_the_first_tick_after_a_restart_fetches_what_was_missed_before_it_queues(db_url, tmp_path):
+    store = add_readers(db_url, [("utc@example.org", "UTC", 7)])
+    clock = MovableClock(datetime(2026, 11, 25, 18, 0, tzinfo=UTC))
+    scheduler(db_url, str(tmp_path), clock, lambda now: True).fetch_job()
+    # Down from 18:05 until 07:02: the 06:00 fetch was missed. The first tick runs at start, with
+    # the catch-up fetch, and must not freeze the issue before that fetch is in.
+    clock.now = datetime(2026, 11, 26, 7, 2, tzinfo=UTC)
+    report = scheduler(db_url, str(tmp_path), clock, lambda now: True).tick()
+    assert report is not None and report.sent == 1
+    assert todays_papers_in_issue(store, date(2026, 11, 26)) == 7
+    store.dispose()

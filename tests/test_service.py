@@ -139,3 +139,18 @@ def test_a_sender_stopped_by_sigterm_finishes_its_messages_in_flight_and_hands_t
     assert again.wait(timeout=120) == 0, again.communicate()[1].decode()
     assert ledger_counts(db_url)["sent"] == readers
     assert delivery_counts(handler.received, readers) == (0, 0)  # (lost, duplicated)
+
+
+def test_run_once_fetches_once_though_the_fetch_failed(run_cli):
+    # Its fetch is the one the tick would catch up on (06:00 has just passed): not tried twice.
+    asked: list[str] = []
+
+    def unavailable(request: httpx.Request) -> httpx.Response:
+        asked.append(request.url.path)
+        return httpx.Response(503)
+
+    env = {"NEWSLETTER_SOURCES_RETRIES": "0", "NEWSLETTER_WEB_SECRET_KEY": "s" * 32}
+    result = run_cli("run", "--once", transport=httpx.MockTransport(unavailable), env=env)
+    assert result.exit_code == 3, result.output
+    assert asked == ["/papers/trending"]
+    assert result.stderr.count("source unreachable: hf-trending") == 1

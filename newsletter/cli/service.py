@@ -61,6 +61,8 @@ def run(runtime: Runtime, once: bool, host: str | None, port: int | None) -> int
     if once:
         # Ctrl-C or SIGTERM (a cron job's timeout): the messages in flight finish, the rest stays queued.
         with finish_on_signal(svc.stopping, "run"):
+            # This fetch is the one the tick would catch up on: a failed one is not tried twice.
+            runner.fetched_at = svc.clock()
             outcome = run_fetch(svc)
             click.echo(outcome.line(), err=True)
             report = runner.tick()
