@@ -8,9 +8,10 @@ from typing import Any
 
 import httpx
 import pytest
+from starlette.testclient import TestClient
 
 from tests.smtp_server import ScriptedHandler
-from tests.web_support import ADMIN_TOKEN, WebWorld, link_in, make_world, reader
+from tests.web_support import ADMIN_PASSWORD, ADMIN_TOKEN, WebWorld, link_in, make_world, reader
 
 
 def _links(html: str) -> list[str]:
@@ -120,3 +121,42 @@ def test_admin_pages_are_kept_by_no_cache(world: WebWorld) -> None:
     world.login()
     for path in ("/admin", "/admin/preview", "/admin/issue/2025-03-10", "/admin/login"):
         assert world.client.get(path).headers.get("cache-control") == "no-store", path
+
+
+def test_an_ipv6_network_shares_one_sign_in_budget(db_url: str, smtp: tuple[object, Any]) -> None:
+    # Any IPv6 host holds a whole /64 (2^64 addresses): counted per address, its guesses would be unlimited.
+    world = make_world(db_url, smtp[1].port, NEWSLETTER_WEB_LOGIN_LIMIT_IP="3/minute")
+
+    def guess(client_address: str, password: str = "guess") -> int:
+        client = TestClient(
+            world.client.app, base_url="https://papers.example.org", client=(client_address, 1)
+        )
+        page = client.get("/admin/login").text
+        token = re.search(r'name="csrftoken" value="([^"]+)"', page)
+        assert token is not None
+        data = {"password": password, "csrftoken": token.group(1)}
+        return client.post("/admin/login", data=data, follow_redirects=False).status_code
+
+    assert [guess(f"2001:db8:1:2::{n}") for n in range(1, 5)] == [401, 401, 401, 429]
+    assert guess("2001:db8:1:2:ffff::9", ADMIN_PASSWORD) == 429  # the same /64: locked out too
+    assert guess("2001:db8:1:3::1", ADMIN_PASSWORD) == 303  # another network is not
+    assert guess("192.0.2.1", ADMIN_PASSWORD) == 303
+    world.store.dispose()
+
+
+def test_an_ipv6_network_shares_one_sign_up_budget(db_url: str, smtp: tuple[object, Any]) -> None:
+    world = make_world(db_url, smtp[1].port, NEWSLETTER_WEB_SUBSCRIBE_LIMIT_IP="2/minute")
+
+    def sign_up(client_address: str, email: str) -> int:
+        client = TestClient(
+            world.client.app, base_url="https://papers.example.org", client=(client_address, 1)
+        )
+        token = re.search(r'name="csrftoken" value="([^"]+)"', client.get("/").text)
+        assert token is not None
+        data = {"email": email, "topics": "LLM reasoning", "csrftoken": token.group(1)}
+        return client.post("/subscribe", data=data, follow_redirects=False).status_code
+
+    addresses = [f"2001:db8:5:6::{n}" for n in range(1, 4)]
+    assert [sign_up(a, f"r{n}@example.org") for n, a in enumerate(addresses)] == [303, 303, 429]
+    assert sign_up("2001:db8:5:7::1", "r9@example.org") == 303
+    world.store.dispose()

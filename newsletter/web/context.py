@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 import threading
 import time
@@ -95,11 +96,11 @@ class WebContext:
     def locked_out(self, ip: str) -> bool:
         """Whether `ip` has used up `[web] login_limit_ip` on wrong passwords and API tokens: then even
         the right one is refused, so a guess that hits learns nothing."""
-        return not self.limits.has_room(self.svc.settings.web.login_limit_ip, "login-ip", ip)
+        return not self.limits.has_room(self.svc.settings.web.login_limit_ip, "login-ip", limit_key(ip))
 
     def wrong_guess(self, ip: str) -> None:
         """Count a wrong admin password or API token from `ip` (right ones are never counted)."""
-        self.limits.allow(self.svc.settings.web.login_limit_ip, "login-ip", ip)
+        self.limits.allow(self.svc.settings.web.login_limit_ip, "login-ip", limit_key(ip))
 
     def page(self, request: Request, name: str, status: int = 200, **context: Any) -> HTMLResponse:
         """Render a template of templates/web with the shared context."""
@@ -154,6 +155,22 @@ SECURITY_HEADERS = {
 
 def client_ip(request: Request) -> str:
     return request.client.host if request.client else "unknown"
+
+
+def limit_key(ip: str) -> str:
+    """What a per-address limit counts: an IPv4 address, or an IPv6 address's /64 network.
+
+    Any IPv6 host is given a whole /64, so counting its 2^64 addresses apart would set no limit at all.
+    """
+    try:
+        address = ipaddress.ip_address(ip)
+    except ValueError:
+        return ip  # not an address ("unknown", a test client's name): counted as it is
+    if isinstance(address, ipaddress.IPv6Address):
+        if address.ipv4_mapped is not None:
+            return str(address.ipv4_mapped)
+        return str(ipaddress.IPv6Network((address, 64), strict=False))
+    return str(address)
 
 
 class PersonalRoute(APIRoute):

@@ -18,7 +18,7 @@ from newsletter.signup import confirm, request_signup, subscriber_for, unsubscri
 from newsletter.subscribers import InvalidInput, normalize_email
 from newsletter.tokens import InvalidToken
 from newsletter.web import feed, topic_preview
-from newsletter.web.context import PersonalRoute, WebContext, client_ip, zone_names
+from newsletter.web.context import PersonalRoute, WebContext, client_ip, limit_key, zone_names
 from newsletter.web.forms import PostedForm, form_defaults, page_errors, posted_form, read_preferences
 
 log = logging.getLogger(__name__)
@@ -69,7 +69,8 @@ def build_router(ctx: WebContext) -> APIRouter:
                 form_submitted=True,
             )
         settings = svc.settings.web
-        if not ctx.limits.allow(settings.subscribe_limit_ip, "subscribe-ip", client_ip(request)) or not (
+        network = limit_key(client_ip(request))
+        if not ctx.limits.allow(settings.subscribe_limit_ip, "subscribe-ip", network) or not (
             ctx.limits.allow(settings.subscribe_limit_address, "subscribe-address", email.casefold())
         ):
             log.warning("web: sign-up rate limit hit (ip %s)", client_ip(request))

@@ -14,7 +14,7 @@ from newsletter.subscribers import (
     clean_topics,
     split_topic_lines,
 )
-from newsletter.web.context import WebContext, client_ip
+from newsletter.web.context import WebContext, client_ip, limit_key
 from newsletter.web.forms import form_error, posted_form
 
 
@@ -38,7 +38,7 @@ def build_router(ctx: WebContext) -> APIRouter:
         return preview(request, topics, cadence)
 
     def preview(request: Request, topics: str, cadence: str) -> JSONResponse:
-        if not ctx.limits.allow("120/minute", "preview-ip", client_ip(request)):
+        if not ctx.limits.allow("120/minute", "preview-ip", limit_key(client_ip(request))):
             return JSONResponse({"matches": [], "error": "too many requests"}, status_code=429)
         try:
             weekly = check_cadence(cadence) == "weekly"
