@@ -51,6 +51,15 @@ def test_a_refused_form_on_a_personal_page_logs_no_token(
     assert token not in caplog.text and token.split(".")[-1] not in caplog.text
 
 
+def test_a_crafted_address_cannot_forge_a_log_line(world: WebWorld, caplog: pytest.LogCaptureFixture) -> None:
+    # The path is percent-decoded: %0A is a newline, which would start a line of the attacker's choosing.
+    with caplog.at_level(logging.WARNING):
+        world.client.post("/x%0Aerror:%20web:%20admin%20password%20changed%0D", data={"a": "b"})
+    (line,) = [r.getMessage() for r in caplog.records if "form refused" in r.getMessage()]
+    assert "\n" not in line and "\r" not in line
+    assert "/x\\nerror: web: admin password changed\\r" in line
+
+
 def _answers(world: WebWorld) -> dict[str, httpx.Response]:
     """One response of each kind the app sends besides its pages."""
     sub = reader(world)

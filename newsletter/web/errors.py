@@ -107,8 +107,9 @@ PERSONAL_PATH = re.compile(r"(/(?:manage|confirm|unsubscribe|sent|feed)/)[^/]*")
 
 
 def loggable(path: str) -> str:
-    """The path with any personal link's token left out, for a log line."""
-    return PERSONAL_PATH.sub(r"\1…", path)
+    """The path for a log line: a personal link's token left out, unprintable characters escaped."""
+    # Decoded from %0A, a newline would start a log line of the sender's choosing: repr escapes it.
+    return repr(PERSONAL_PATH.sub(r"\1…", path))[1:-1]
 
 
 def csrf_failed_sender(ctx: WebContext) -> Callable[[Scope, Send, int], Awaitable[None]]:
