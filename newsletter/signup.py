@@ -57,7 +57,9 @@ def subscriber_for(store: Store, signer: Signer, purpose: str, token: str) -> Su
 def confirm(store: Store, signer: Signer, token: str, now: datetime) -> Subscriber:
     """Activate a pending subscriber from their confirmation link (a POST, never a GET)."""
     sub = subscriber_for(store, signer, "confirm", token)
-    if sub.status in ("pending", "unsubscribed"):
+    # Only pending: a link from before an unsubscribe (48 h valid) must not subscribe them again;
+    # signing up again makes them pending, with a new link.
+    if sub.status == "pending":
         store.subscribers.set_status(sub.id, "active", now)
         log.info("signup: %s confirmed", sub.email)
     return store.subscribers.get(sub.id) or sub

@@ -123,6 +123,12 @@ def test_a_confirmation_link_from_before_an_unsubscribe_does_not_subscribe_again
     assert "Sign up again" in replay.text and "You are subscribed" not in replay.text
     again = world.store.subscribers.by_email("ada@example.org")
     assert again is not None and again.status == "unsubscribed"
+    # Signing up again mails a new link, and that one subscribes them.
+    assert world.client.post("/subscribe", data={**form, "csrftoken": world.csrf("/")}).status_code == 200
+    fresh = link_in(handler.received[-1].parsed().get_body(("plain",)).get_content(), "confirm")
+    assert "You are subscribed" in world.client.post(fresh, data={"csrftoken": world.csrf(fresh)}).text
+    back = world.store.subscribers.by_email("ada@example.org")
+    assert back is not None and back.status == "active"
 
 
 def test_admin_pages_are_kept_by_no_cache(world: WebWorld) -> None:

@@ -166,11 +166,9 @@ def build_router(ctx: WebContext) -> APIRouter:
 
     @personal.post("/confirm/{token}", response_class=HTMLResponse)
     def confirm_post(request: Request, token: str) -> HTMLResponse:
-        current = subscriber_for(svc.store, svc.signer(), "confirm", token)
-        if current.status == "unsubscribed":
-            # Checked here: signup.confirm activates an unsubscribed reader too.
-            return unsubscribed_page(request, current)
         sub = confirm(svc.store, svc.signer(), token, svc.clock())
+        if sub.status == "unsubscribed":
+            return unsubscribed_page(request, sub)
         if sub.status == "bounced":
             return bounced_page(request, sub)
         manage = f"/manage/{svc.signer().mint('manage', sub)}"
