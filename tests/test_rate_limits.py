@@ -80,6 +80,16 @@ def test_an_unreachable_store_is_a_clear_error_at_start(db_url, smtp):
     assert "hunter2" not in str(info.value)
 
 
+def test_a_store_whose_client_is_not_installed_says_how_to_install_it():
+    # The dev install has Redis's client, not MongoDB's: the error named only the missing package.
+    with pytest.raises(ConfigError) as info:
+        RateLimits(f"mongodb://127.0.0.1:{free_port()}/limits")
+    assert str(info.value) == (
+        "web.rate_limits: mongodb:// needs the pymongo package; install it with "
+        ".venv/bin/pip install 'limits[mongodb]'"
+    )
+
+
 @pytest.mark.parametrize("command", ["run", "serve"])
 def test_the_service_will_not_start_without_its_rate_limit_store(run_cli, db_url, command):
     url = f"redis://:hunter2@127.0.0.1:{free_port()}/0"

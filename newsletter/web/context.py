@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import ipaddress
 import logging
 import threading
@@ -43,9 +44,10 @@ class RateLimits:
     """
 
     def __init__(self, storage_url: str = "memory://", namespace: str = "") -> None:
+        _check_client(storage_url)
         try:
             storage = storage_from_string(storage_url, wrap_exceptions=True)
-        except ConfigurationError as exc:  # a missing client package, or a bad option
+        except ConfigurationError as exc:  # a bad option
             raise ConfigError(f"web.rate_limits: {exc}") from None
         if not storage.check():
             raise ConfigError(f"web.rate_limits: cannot reach {redact(storage_url)}")
@@ -187,3 +189,18 @@ class PersonalRoute(APIRoute):
             return response
 
         return not_stored
+
+
+# The client package each shared store needs; `limits` names it only once the store half exists,
+# and that half then prints a traceback as it is collected.
+_CLIENTS = {"redis": "redis", "valkey": "valkey", "mongodb": "pymongo"}
+
+
+def _check_client(storage_url: str) -> None:
+    """A clear error, with how to install it, when the store's client package is missing."""
+    scheme = storage_url.partition("://")[0].partition("+")[0]
+    client = _CLIENTS.get(scheme)
+    if client is None or importlib.util.find_spec(client) is not None:
+        return
+    how = "./scripts/bootstrap redis" if scheme == "redis" else f".venv/bin/pip install 'limits[{scheme}]'"
+    raise ConfigError(f"web.rate_limits: {scheme}:// needs the {client} package; install it with {how}")
