@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from newsletter.deliver import Accepted, SendError, Transport, TransportUnusable
+from newsletter.deliver.refusals import RefusalBreaker
 from newsletter.edition import Edition
 from newsletter.mime import ascii_address
 from newsletter.models import counted
@@ -97,6 +98,7 @@ class SendLoop:
         store = self.edition.store
         consecutive_failures = 0
         in_flight: dict[Future[Accepted], Delivery] = {}
+        refusals = RefusalBreaker()
 
         def settle() -> None:
             # Group commit: a connection is free again only once its result is recorded, and every
@@ -119,8 +121,14 @@ class SendLoop:
                     consecutive_failures = 0
                 elif _is_connection_failure(future):
                     consecutive_failures += 1
-                outcomes.append(outcome)
+                outcomes += refusals.take(outcome, future.exception())
             self._record(outcomes, summary)
+            if refusals.tripped:
+                if self._fatal_error is None:
+                    log.error("send: stopped: %s", refusals.reason)
+                    self._fatal_error = refusals.reason
+                # Refused for our sake, not the readers': queued again, not failed, not bounced.
+                store.ledger.release(refusals.give_back(), self.clock())
 
         with ThreadPoolExecutor(max_workers=self.connections, thread_name_prefix="smtp") as pool:
             while summary.stopped is None:
@@ -168,6 +176,12 @@ class SendLoop:
                 summary.stopped = summary.stopped or self._stop_reason(consecutive_failures)
                 if summary.stopped is not None:
                     store.ledger.release(pending, self.clock())
+        if summary.stopped is not None:
+            # Stopped before the breaker could tell whose refusals those were: they wait too.
+            store.ledger.release([o.delivery for o in refusals.release_held()], self.clock())
+        else:
+            # Fewer rows than the breaker's count, or the run ended: the refusals were the readers'.
+            self._record(refusals.release_held(), summary)
         if summary.stopped is None and consecutive_failures and not summary.sent:
             # Fewer readers than the breaker's count, and not one reached: the relay is down all
             # the same, and a cron job must hear of it (exit 5), not read a quiet "0 sent".

@@ -199,6 +199,7 @@ _CLIENTS = {"redis": "redis", "valkey": "valkey", "mongodb": "pymongo"}
 def _check_client(storage_url: str) -> None:
     """A clear error, with how to install it, when the store's client package is missing."""
     scheme = storage_url.partition("://")[0].partition("+")[0]
+    scheme = scheme.removesuffix("s") if scheme in ("rediss", "valkeys") else scheme  # over TLS
     client = _CLIENTS.get(scheme)
     if client is None or importlib.util.find_spec(client) is not None:
         return
