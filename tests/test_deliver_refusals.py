@@ -83,6 +83,15 @@ class Relay:
         finally:
             store.dispose()
 
+    def reader_status(self, email: str) -> str:
+        store = app.open_store(DatabaseSettings(url=self.db_url))
+        try:
+            reader = store.subscribers.by_email(email)
+            assert reader is not None
+            return reader.status
+        finally:
+            store.dispose()
+
 
 @pytest.fixture
 def relay(run_cli: CliRunnerFn, db_url: str) -> Iterator[Relay]:
@@ -122,16 +131,18 @@ def test_a_relay_refusing_every_recipient_stops_the_run_and_fails_no_one(relay, 
 class FirstReadersRefusedHandler(ScriptedHandler):
     """Refuses the listed readers as a relay refuses a message on policy; takes everyone else."""
 
-    def __init__(self, refused: set[str]) -> None:
+    def __init__(
+        self, refused: set[str], reply: str = "554 5.7.1 <{address}>: Recipient refused by policy"
+    ) -> None:
         super().__init__()
-        self.refused = refused
+        self.refused, self.reply = refused, reply
 
     async def handle_RCPT(
         self, server: SMTP, session: Session, envelope: Envelope, address: str, options: Any
     ) -> str:
         if address in self.refused:
             self.next_action(address)
-            return f"554 5.7.1 <{address}>: Recipient refused by policy"
+            return self.reply.format(address=address)
         return await super().handle_RCPT(server, session, envelope, address, options)
 
 
@@ -146,3 +157,41 @@ def test_readers_refused_alike_in_a_run_that_delivers_fail_alone(relay):
     rows = relay.rows()
     assert {email for email, row in rows.items() if row.status == "failed"} == refused
     assert relay.statuses() == {"active"}  # 5.7.1 blames the message, not the address
+
+
+class DataRefusingHandler(ScriptedHandler):
+    """Takes every RCPT, then refuses the message of the listed readers after DATA with `reply`."""
+
+    def __init__(self, refused: set[str], reply: str) -> None:
+        super().__init__()
+        self.refused, self.reply = refused, reply
+
+    async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
+        if envelope.rcpt_tos[0] in self.refused:
+            return self.reply
+        return await super().handle_DATA(server, session, envelope)
+
+
+@pytest.mark.parametrize(
+    ("reply", "bounced"),
+    [
+        ("550 Message rejected as spam by Content Filtering", False),  # Exim's content scan: no status
+        ("550 5.7.1 Message rejected as spam", False),
+        ("554 5.6.0 Message content refused", False),
+        ("550 5.1.1 <r0@example.org>: Recipient address rejected", True),  # a store-and-check relay
+        ("550 5.2.1 Mailbox disabled", True),
+    ],
+)
+def test_a_refusal_after_data_bounces_the_reader_only_for_a_gone_address(relay, reply, bounced):
+    relay.start(DataRefusingHandler({"r0@example.org"}, reply))
+    result = relay.send(code=0)
+    assert f"send: {READERS - 1} sent, 0 deferred, 1 failed" in result.stdout
+    rows = relay.rows()
+    assert rows["r0@example.org"].status == "failed"
+    assert relay.reader_status("r0@example.org") == ("bounced" if bounced else "active")
+
+
+def test_a_bare_550_at_rcpt_still_bounces_the_reader(relay):
+    relay.start(FirstReadersRefusedHandler({"r0@example.org"}, "550 No such mailbox"))
+    assert f"send: {READERS - 1} sent, 0 deferred, 1 failed" in relay.send(code=0).stdout
+    assert relay.reader_status("r0@example.org") == "bounced"

@@ -30,10 +30,14 @@ def enhanced_status(reply: str) -> str | None:
 class SendError(Exception):
     """A message the server did not accept; `permanent` for 5xx, else worth retrying later."""
 
-    def __init__(self, reply: str, *, code: int | None = None, connection: bool = False) -> None:
+    def __init__(
+        self, reply: str, *, code: int | None = None, connection: bool = False, stage: str | None = None
+    ) -> None:
         super().__init__(reply)
         self.reply = reply
         self.code = code
+        # The SMTP command the reply answered ("MAIL", "RCPT", "DATA"), when there was one.
+        self.stage = stage
         # A failure of the link rather than of this message: counts toward the circuit breaker.
         self.connection = connection
 
@@ -43,9 +47,18 @@ class SendError(Exception):
 
     @property
     def bounced(self) -> bool:
-        """A refusal of the address: 550/551/553, unless its enhanced status blames something else."""
+        """A refusal of the address: 550/551/553, unless its enhanced status blames something else.
+
+        After DATA only an enhanced status that blames the address (5.1.x, 5.2.1) counts: the
+        recipient was already taken at RCPT, so a refusal of the message is far more often about
+        its content (a spam filter's bare "550") than about the address.
+        """
+        if self.code not in BOUNCE_CODES:
+            return False
         status = enhanced_status(self.reply)
-        return self.code in BOUNCE_CODES and (status is None or address_gone(status))
+        if status is None:
+            return self.stage != "DATA"
+        return address_gone(status)
 
 
 class TransportUnusable(Exception):

@@ -147,7 +147,7 @@ def _text(raw: bytes | str) -> str:
 
 def _reply_error(stage: str, code: int, text: bytes | str) -> SendError:
     # 421 means the server is closing the channel: a failure of the link, not of this message.
-    return SendError(f"{stage}: {code} {_text(text)}", code=code, connection=code == 421)
+    return SendError(f"{stage}: {code} {_text(text)}", code=code, connection=code == 421, stage=stage)
 
 
 def _close_quietly(conn: smtplib.SMTP) -> None:
