@@ -13,7 +13,7 @@ import jinja2
 from newsletter.config import Settings
 from newsletter.deliver import Accepted, Transport
 from newsletter.mime import address_header, ascii_address
-from newsletter.models import Subscriber
+from newsletter.models import Subscriber, counted
 from newsletter.render import RenderedEmail
 from newsletter.tokens import Signer
 
@@ -45,10 +45,13 @@ def signup_notice(
     base = settings.web.base_url.rstrip("/")
     if kind == "confirm":
         subject = f"Confirm your subscription to {settings.delivery.from_name}"
-        leaving_out = f", leaving out papers that mention {', '.join(sub.excludes)}" if sub.excludes else ""
+        # The topics are the sender's own words, and this email goes to an address they merely
+        # typed: quoted here, anyone could mail any text to anyone from us. The confirmation page,
+        # which only the inbox's owner can open, shows them.
+        topics = counted(len(sub.topics), "topic")
         lines = [
-            f"Someone, hopefully you, asked to receive trending ML papers on these topics: "
-            f"{'; '.join(sub.topics)}{leaving_out}.",
+            f"Someone, hopefully you, asked to receive trending ML papers on {topics} at this address. "
+            "The link below shows them.",
             "Confirm within 48 hours with the link below. Until then nothing else is sent.",
         ]
         action = ("Confirm subscription", f"{base}/confirm/{signer.mint('confirm', sub)}")

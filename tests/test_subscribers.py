@@ -59,9 +59,10 @@ def test_pending_waits_for_confirmation_and_is_mailed_the_link(run_cli, tmp_path
     body = msg.get_body(("plain",))
     assert body is not None
     assert re.search(r"https://papers\.example\.org/confirm/\S+", body.get_content())
-    # What they are confirming, exclusions included.
-    said = "on these topics: robotics, leaving out papers that mention survey."
+    # The topics are the sign-up's own words, so the email only counts them; the page shows them.
+    said = "asked to receive trending ML papers on 1 topic at this address. The link below shows them."
     assert said in " ".join(body.get_content().split())
+    assert "robotics" not in body.get_content() and "survey" not in body.get_content()
 
 
 def test_a_confirmation_the_relay_refuses_is_an_error_and_the_reader_stays_pending(run_cli, smtp):

@@ -62,6 +62,24 @@ def test_the_confirmation_email_text_part_speaks_of_a_link_not_a_button(world, s
     assert link_in(text, "confirm")
 
 
+def test_the_topics_are_shown_on_the_confirmation_page_not_quoted_in_the_email(world, smtp):
+    # The email goes to an address the sender merely typed: quoting their topics there would let
+    # anyone mail any text to anyone from this list. Only the inbox's owner opens the page.
+    handler, _ = smtp
+    pitch = "WIN A PRIZE: call +1 555 0100 <b>now</b>"
+    form = _signup(world, topics=f"{pitch}\nspeech recognition\n-medical")
+    assert world.client.post("/subscribe", data=form).status_code == 200
+    (mail,) = handler.received
+    text = mail.parsed().get_body(("plain",)).get_content()
+    html = mail.parsed().get_body(("html",)).get_content()
+    assert "PRIZE" not in text and "PRIZE" not in html and "medical" not in text
+    assert "on 2 topics at this address" in " ".join(text.split())
+    page = world.client.get(link_in(text, "confirm"))
+    assert "<li>WIN A PRIZE: call +1 555 0100 &lt;b&gt;now&lt;/b&gt;</li>" in page.text
+    assert "<li>speech recognition</li>" in page.text
+    assert "leaving out papers that mention medical" in page.text
+
+
 def test_an_outbox_that_cannot_be_written_is_a_clear_page_not_a_traceback(db_url, smtp, tmp_path):
     blocked = tmp_path / "not-a-folder"
     blocked.write_text("a file where the outbox folder should be")

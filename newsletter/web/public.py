@@ -162,7 +162,7 @@ def build_router(ctx: WebContext) -> APIRouter:
                 f"{sub.hour:02d}:00 ({sub.timezone}).",
                 link={"url": f"/manage/{svc.signer().mint('manage', sub)}", "text": "Change your topics"},
             )
-        return ctx.page(request, "confirm.html.j2", email=sub.email)
+        return ctx.page(request, "confirm.html.j2", email=sub.email, topics=sub.topics, excludes=sub.excludes)
 
     @personal.post("/confirm/{token}", response_class=HTMLResponse)
     def confirm_post(request: Request, token: str) -> HTMLResponse:
