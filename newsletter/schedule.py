@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import threading
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -33,20 +34,18 @@ def slot(day: date, hour: int, zone: ZoneInfo) -> datetime:
 def schedule_date(schedule: Schedule, now: datetime) -> tuple[date, datetime] | None:
     """The local date whose issue a reader on `schedule` should have by `now`, and that day's slot.
 
-    An issue is due from its slot until the reader's next slot: a restart after downtime or an
-    issue that waited for papers past the reader's midnight still goes out, late, rather than the
-    day being lost; once the next slot comes, its issue replaces the missed one, so a wait never
-    piles up issues. None if that most recent slot is not on their weekday (weekly readers). Keyed
-    by the local date, so a DST change can neither send twice (the repeated hour is the same date)
-    nor skip (the missing hour compares as the instant after the jump).
+    An issue is due from its slot until the reader's next one: after downtime, or a wait for papers
+    past the reader's midnight, it goes out late rather than never, and the next slot's issue
+    replaces it, so missed days never pile up. None if that slot is not on a weekly reader's weekday.
+    Keyed by the local date, so a DST change can neither send twice (the repeated hour is the same
+    date) nor skip (the missing hour compares as the instant after the jump).
     """
     zone = ZoneInfo(schedule.timezone)
     today = now.astimezone(zone).date()
-    for day in (today, today - timedelta(days=1)):
-        start = slot(day, schedule.hour, zone)
-        if start <= now:
-            return (day, start) if gets_issue(schedule.cadence, schedule.weekday, day) else None
-    return None  # unreachable: yesterday's slot is always past
+    day = today if slot(today, schedule.hour, zone) <= now else today - timedelta(days=1)
+    if not gets_issue(schedule.cadence, schedule.weekday, day):
+        return None
+    return day, slot(day, schedule.hour, zone)
 
 
 def confirmed_by(sub: Subscriber, start: datetime) -> bool:
@@ -216,30 +215,28 @@ class Runner:
     def __post_init__(self) -> None:
         self.alerter = Alerter(self.svc)
         self.waiting = False
-        self.held = self.standing_by = False
-        # Set on taking the lease (a start, or a takeover from a scheduler that died): a fetch time
-        # may have passed with no one to run it, and the next tick fetches before it queues.
-        self.catching_up = False
+        self.standing_by = False  # another scheduler held the lease at the last try
         self.fetched_at: datetime | None = None  # this process's last fetch attempt
+        # The fetch jobs and the tick run in APScheduler's threads: one fetch at a time, and a tick
+        # that finds a fetch running waits for its papers rather than fetch again beside it.
+        self._fetching = threading.RLock()
 
     def holds_lease(self) -> bool:
         ttl = self.svc.settings.schedule.lease_s
         held = self.svc.store.leases.acquire(LEASE, self.holder, self.svc.clock(), ttl)
-        if held and not self.held:
-            if self.standing_by:  # a start needs no line; a takeover is news to the operator
-                log.info("schedule: %s took over the scheduler lease", self.holder)
-            self.catching_up = True
+        if held and self.standing_by:
+            log.info("schedule: %s took over the scheduler lease", self.holder)
         elif not held:
             log.debug("schedule: another scheduler holds the lease; standing by")
-        self.held, self.standing_by = held, not held
+        self.standing_by = not held
         return held
 
     def tick(self) -> TickReport | None:
         """One delivery tick; a missed fetch, or one an issue waits for, is tried first."""
         if not self.holds_lease():
             return None
-        # In the tick, not beside it: an issue frozen while the catch-up fetch ran would miss its papers.
-        fetched = self.catching_up and self._catch_up()
+        # In the tick, not beside it, so an issue never freezes while the papers are on their way.
+        fetched = self._catch_up()
         if self.waiting and not fetched:
             log.info("tick: an issue is waiting for papers; fetching again")
             self._fetch()
@@ -253,22 +250,27 @@ class Runner:
         return self._fetch()
 
     def _fetch(self) -> object:
-        self.fetched_at = self.svc.clock()
-        return self.fetch()
+        with self._fetching:
+            self.fetched_at = self.svc.clock()
+            return self.fetch()
 
     def _catch_up(self) -> bool:
-        """Fetch now if the last scheduled fetch was missed while no scheduler ran; True if it fetched."""
-        self.catching_up = False
-        now = self.svc.clock()
-        due = last_fetch_slot(now, self.svc.settings.schedule.fetch_times)
-        if due is None or (self.fetched_at is not None and self.fetched_at >= due):
-            return False
-        last = self.svc.store.papers.last_success()
-        if last is not None and last >= due:
-            return False
-        log.info("schedule: the fetch of %s UTC was missed; fetching now", f"{due:%H:%M}")
-        self._fetch()
-        return True
+        """Fetch now if the last fetch time passed with no fetch here and none succeeding anywhere.
+
+        A start, a takeover from a scheduler that died, or a fetch job APScheduler dropped as misfired
+        (a process stalled past `misfire_grace_s`). True if it fetched.
+        """
+        with self._fetching:
+            now = self.svc.clock()
+            due = last_fetch_slot(now, self.svc.settings.schedule.fetch_times)
+            if due is None or (self.fetched_at is not None and self.fetched_at >= due):
+                return False
+            last = self.svc.store.papers.last_success()
+            if last is not None and last >= due:
+                return False
+            log.info("schedule: the fetch of %s UTC was missed; fetching now", f"{due:%Y-%m-%d %H:%M}")
+            self._fetch()
+            return True
 
     def release(self) -> None:
         self.svc.store.leases.release(LEASE, self.holder)
@@ -277,7 +279,7 @@ class Runner:
 def build_scheduler(runner: Runner) -> BackgroundScheduler:
     """APScheduler 3 with the fetch times and the delivery tick; coalesced, one instance, misfire grace.
 
-    The tick runs at once on start, and its first run does any fetch the downtime missed.
+    The tick runs at once on start; each tick first runs a fetch whose time passed unfetched.
     """
     settings = runner.svc.settings.schedule
     scheduler = BackgroundScheduler(
