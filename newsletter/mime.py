@@ -68,10 +68,19 @@ def address_header(address: str, name: str = "") -> Address:
 
 
 def message_id(issue_date: str, subscriber_id: int, sender: Sender) -> str:
-    """Deterministic per (issue, subscriber): a retry reuses it, so receivers can deduplicate."""
+    """Deterministic per (list, issue, subscriber): a retry reuses it, so receivers can deduplicate."""
     # A Message-ID is ASCII: an internationalised sender domain goes in its IDNA (xn--) form.
     domain = _ascii_domain(sender.address.rpartition("@")[2] or "localhost")
-    return f"<digest.{issue_date}.{subscriber_id}@{domain}>"
+    return f"<digest.{issue_date}.{subscriber_id}.{_list_key(sender.list_id)}@{domain}>"
+
+
+@functools.lru_cache(maxsize=16)
+def _list_key(list_id: str) -> str:
+    # Subscriber ids start at 1 on every install: two lists sending from one domain would give their
+    # first readers the same IDs, and Gmail drops a repeat as a duplicate. A hash of the List-Id
+    # (case-blind, as domain names are) keeps them apart and stays the same on every retry;
+    # rows already queued keep the ID stored with them.
+    return hashlib.sha256(list_id.lower().encode("utf-8")).hexdigest()[:8]
 
 
 def build_message(

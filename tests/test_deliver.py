@@ -23,6 +23,8 @@ MARCH = HF_API / "daily_papers_2025-03-11.json"
 DAY = "2025-03-11"
 MORNING = datetime(2025, 3, 11, 7, 0, tzinfo=UTC)
 TOPICS = ("LLM", "reasoning", "video generation", "diffusion", "agents")
+# The Message-ID's hash of the default List-Id (papers.newsletter.invalid): it names the list.
+LIST_KEY = "b9d10eea"
 
 
 @pytest.fixture
@@ -122,7 +124,7 @@ def test_the_message_has_both_parts_and_the_list_headers(mail):
     assert msg["List-Unsubscribe"].startswith("<https://papers.example.org/unsubscribe/")
     assert msg["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
     assert msg["List-Id"]
-    assert msg["Message-ID"] == f"<digest.{DAY}.1@example.org>"
+    assert msg["Message-ID"] == f"<digest.{DAY}.1.{LIST_KEY}@example.org>"
     assert msg["Date"] and msg["To"] == "ada@example.org"
     assert msg["Subject"].startswith("Your papers for Tue 11 Mar")
     assert "papers@example.org" in msg["From"]
@@ -256,7 +258,7 @@ def test_a_sender_with_an_international_domain_sends_in_its_idna_form(mail, tmp_
     [item] = mail.handler.received
     assert item.data.isascii()
     msg = item.parsed()
-    assert msg["Message-ID"] == f"<digest.{DAY}.1@xn--bcher-kva.de>"
+    assert msg["Message-ID"] == f"<digest.{DAY}.1.{LIST_KEY}@xn--bcher-kva.de>"
     assert msg["From"].addresses[0].addr_spec == "papers@xn--bcher-kva.de"
     assert eml.read_bytes() == item.data.replace(b"\r\n", b"\n").replace(b"\n", b"\r\n")
 
@@ -529,7 +531,7 @@ def test_outbox_is_the_default_transport(run_cli, tmp_path):
     assert result.exit_code == 0, result.output
     # As config.toml says: one file per message, named after its Message-ID, no subfolder per issue.
     files = list((tmp_path / "outbox").iterdir())
-    assert [f.name for f in files] == ["digest.2025-03-11.1_newsletter.invalid.eml"]
+    assert [f.name for f in files] == [f"digest.2025-03-11.1.{LIST_KEY}_newsletter.invalid.eml"]
     assert b"List-Unsubscribe-Post: List-Unsubscribe=One-Click" in files[0].read_bytes()
 
 

@@ -11,7 +11,7 @@ from email.utils import parseaddr
 
 import pytest
 
-from newsletter.mime import MimeWriter, Sender, build_message
+from newsletter.mime import MimeWriter, Sender, build_message, message_id
 from newsletter.models import Pick, Subscriber
 from newsletter.render import EditionRenderer, Links, Masthead, make_environment, templates_dir
 from newsletter.scrape import parse_api
@@ -137,3 +137,17 @@ def test_encoded_words_keep_to_rfc_2047s_length(subject):
         assert parsed["Subject"] == subject
         assert parsed["From"].addresses[0].display_name == sender.name
         assert f"\r\nList-Unsubscribe: <{UNSUBSCRIBE}>\r\n".encode() in raw  # ASCII stays on one line
+
+
+def test_the_message_id_names_the_list_so_two_lists_on_one_domain_never_share_one():
+    # Two installs (or lists) sending from one domain number their readers alike from 1: without
+    # the list in it, both sent reader 1 '<digest.2025-10-03.1@example.org>', and Gmail may drop
+    # the second as a duplicate.
+    other = dataclasses.replace(SENDER, list_id="robotics.example.org")
+    mine = message_id("2025-10-03", 1, SENDER)
+    assert mine != message_id("2025-10-03", 1, other)
+    # Stable: nothing random in it, and only the list and the row count, so a retry reuses it.
+    assert mine == message_id("2025-10-03", 1, SENDER)
+    assert mine == message_id("2025-10-03", 1, dataclasses.replace(SENDER, name="Renamed", reply_to=""))
+    assert re.fullmatch(r"<digest\.2025-10-03\.1\.[0-9a-f]{8}@example\.org>", mine)
+    assert message_id("2025-10-03", 2, SENDER) != mine
