@@ -48,6 +48,9 @@ class Relay:
             self.controller.stop()
 
     def send(self, code: int, **env: str) -> Any:
+        return self.cli(code, "send", "--date", ISSUE.isoformat(), **env)
+
+    def cli(self, code: int, *args: str, **env: str) -> Any:
         assert self.controller is not None
         base = {
             "NEWSLETTER_DELIVERY_TRANSPORT": "smtp",
@@ -59,7 +62,7 @@ class Relay:
             "NEWSLETTER_WEB_BASE_URL": "https://papers.example.org",
             "NEWSLETTER_WEB_SECRET_KEY": "test-secret-key-0123456789",
         }
-        result = self.run_cli("send", "--date", ISSUE.isoformat(), env={**base, **env}, clock=lambda: MORNING)
+        result = self.run_cli(*args, env={**base, **env}, clock=lambda: MORNING)
         assert result.exit_code == code, result.output
         return result
 
@@ -121,6 +124,10 @@ def test_a_relay_refusing_every_recipient_stops_the_run_and_fails_no_one(relay, 
     rows = relay.rows()
     assert len(rows) == READERS and {row.status for row in rows.values()} == {"queued"}
     assert relay.statuses() == {"active"}
+    # A sender process meets the same breaker, and stops the same way.
+    worker = relay.cli(5, "worker", "--until-done")
+    assert "stopped: the relay refused the first 10 recipients alike" in worker.stdout
+    assert {row.status for row in relay.rows().values()} == {"queued"}
     # Once the relay takes our mail (the login fixed), the next run delivers the day's issue to all.
     accepting = ScriptedHandler()
     relay.start(accepting)
@@ -146,14 +153,17 @@ class FirstReadersRefusedHandler(ScriptedHandler):
         return await super().handle_RCPT(server, session, envelope, address, options)
 
 
-def test_readers_refused_alike_in_a_run_that_delivers_fail_alone(relay):
-    # Nine readers refused alike, then one delivered: the relay takes our mail, so those refusals
-    # are the readers' own, as are the two after it; the breaker never trips.
+@pytest.mark.parametrize(("action", "counts"), [("ok", "1 sent, 0 deferred"), ("451", "0 sent, 1 deferred")])
+def test_readers_refused_alike_around_another_reply_fail_alone(relay, action, counts):
+    # Nine readers refused alike, then one delivered (or deferred): the relay answers readers
+    # differently, so those refusals are the readers' own, as are the two after it.
     refused = {f"r{i}@example.org" for i in (*range(9), 10, 11)}
-    relay.start(FirstReadersRefusedHandler(refused))
+    handler = FirstReadersRefusedHandler(refused)
+    handler.script["r9@example.org"] = [action]
+    relay.start(handler)
     # One connection, so the order of the replies is the order of the rows.
     result = relay.send(code=0, NEWSLETTER_SMTP_POOL_SIZE="1")
-    assert "send: 1 sent, 0 deferred, 11 failed" in result.stdout and "stopped" not in result.stdout
+    assert f"send: {counts}, 11 failed" in result.stdout and "stopped" not in result.stdout
     rows = relay.rows()
     assert {email for email, row in rows.items() if row.status == "failed"} == refused
     assert relay.statuses() == {"active"}  # 5.7.1 blames the message, not the address

@@ -22,8 +22,8 @@ class RefusalBreaker:
     with the same 5xx, such as "554 5.7.1 Relay access denied" or Exim's bare "550 relay not
     permitted". Recorded one by one, that failed every row for good, and bounced every reader on a
     bare 550. So those failures are held: at `limit` alike, the breaker trips and the rows go back
-    to the queue; once a message is accepted or a different refusal comes, they are the readers'
-    own and are recorded as they are.
+    to the queue; once any other reply comes (accepted, deferred, refused otherwise), they are the
+    readers' own and are recorded as they are.
     """
 
     limit: int = RELAY_REFUSALS
@@ -58,11 +58,11 @@ class RefusalBreaker:
         if self.tripped:
             # Whatever comes after the trip, the rows already held go back to the queue.
             return [outcome]
-        if outcome.status == "sent" or key is not None:
-            # The relay takes our mail, or answers readers differently: the refusals were their own.
-            self.armed = False
-            return [*self.release_held(), outcome]
-        return [outcome]  # a deferral says nothing either way
+        # Accepted, deferred or refused otherwise: the relay answers readers differently, so the
+        # refusals were their own. Deciding at the first such reply also keeps the held rows few
+        # and brief, well within their claim's lease.
+        self.armed = False
+        return [*self.release_held(), outcome]
 
     def release_held(self) -> list[Outcome]:
         """The held outcomes, no longer held."""
