@@ -135,6 +135,16 @@ def test_a_relay_refusing_every_recipient_stops_the_run_and_fails_no_one(relay, 
     assert sorted(accepting.by_recipient()) == sorted(rows)
 
 
+def test_readers_whose_addresses_are_gone_fail_and_bounce_however_many_in_a_row(relay):
+    # Twelve dead addresses next to each other: the relay looked at each, so the run records them
+    # (and bounces them), rather than stopping every run on them until someone removes them.
+    relay.start(RelayDenyingHandler("550 5.1.1 <{address}>: Recipient address rejected: User unknown"))
+    result = relay.send(code=0)
+    assert f"send: 0 sent, 0 deferred, {READERS} failed" in result.stdout
+    assert {row.status for row in relay.rows().values()} == {"failed"}
+    assert relay.statuses() == {"bounced"}
+
+
 class FirstReadersRefusedHandler(ScriptedHandler):
     """Refuses the listed readers as a relay refuses a message on policy; takes everyone else."""
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from newsletter.deliver import SendError, enhanced_status
+from newsletter.deliver import SendError, address_gone, enhanced_status
 from newsletter.store.ledger import Delivery, Outcome
 
 # How many alike refusals, with nothing accepted before them, stop a run. A relay refusing us
@@ -43,7 +43,10 @@ class RefusalBreaker:
             return [outcome]
         key = None
         if isinstance(error, SendError) and error.permanent and outcome.status == "failed":
-            key = (error.code, enhanced_status(error.reply))
+            status = enhanced_status(error.reply)
+            # "5.1.1 User unknown" names the reader's address: a relay that answers so has looked
+            # at each reader, and ten dead addresses in a row must not stop every run.
+            key = None if status is not None and address_gone(status) else (error.code, status)
         if key is not None and (self._key is None or key == self._key):
             self._key = key
             self.held.append(outcome)
