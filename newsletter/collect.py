@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, time, timedelta
 from pathlib import Path
 
 import httpx
@@ -28,6 +28,8 @@ __all__ = [
     "collect_source",
     "fetch_sources",
     "import_file",
+    "last_fetch_slot",
+    "missed_fetch",
     "run_fetch",
 ]
 
@@ -184,3 +186,26 @@ def run_fetch(svc: Services, day: date | None = None) -> FetchOutcome:
     settings, now = svc.settings.sources, svc.clock()
     with svc.make_http_client() as client:
         return fetch_sources(client, svc.store, settings, settings.enabled, day or now.date(), now)
+
+
+def last_fetch_slot(now: datetime, fetch_times: Iterable[str]) -> datetime | None:
+    """The most recent configured fetch time (UTC) at or before `now`, within the last day."""
+    slots = []
+    for text in fetch_times:
+        hour, minute = (int(part) for part in text.split(":"))
+        for day in (now.date(), now.date() - timedelta(days=1)):
+            at = datetime.combine(day, time(hour, minute), tzinfo=now.tzinfo)
+            if at <= now:
+                slots.append(at)
+    return max(slots, default=None)
+
+
+def missed_fetch(
+    store: Store, fetch_times: Iterable[str], now: datetime, attempted: datetime | None
+) -> datetime | None:
+    """The last fetch time, if no fetch was `attempted` since and none has succeeded since; else None."""
+    due = last_fetch_slot(now, fetch_times)
+    if due is None or (attempted is not None and attempted >= due):
+        return None
+    last = store.papers.last_success()
+    return due if last is None or last < due else None

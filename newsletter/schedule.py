@@ -5,18 +5,22 @@ from __future__ import annotations
 import logging
 import threading
 from collections import defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
+from functools import cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from apscheduler.events import EVENT_JOB_MISSED, JobExecutionEvent
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
 from newsletter.alerts import Alerter
-from newsletter.deliver.run import enqueue
-from newsletter.deliver.send import SendLoop, SendSummary, worker_name
+from newsletter.collect import missed_fetch
+from newsletter.deliver.run import TickReport, enqueue
+from newsletter.deliver.send import SendLoop, worker_name
 from newsletter.edition import Edition, EmptyPool
 from newsletter.models import Schedule, Subscriber, gets_issue
 from newsletter.services import Services
@@ -53,39 +57,18 @@ def confirmed_by(sub: Subscriber, start: datetime) -> bool:
     return sub.confirmed_at is None or sub.confirmed_at <= start
 
 
-@dataclass
-class TickReport:
-    queued: int = 0
-    no_email: int = 0  # of `queued`: nothing on their topics, and no trending fallback for them
-    waiting: list[str] = field(default_factory=list)
-    summaries: list[SendSummary] = field(default_factory=list)
-
-    @property
-    def sent(self) -> int:
-        return sum(s.sent for s in self.summaries)
-
-    def line(self) -> str:
-        totals = {
-            k: sum(getattr(s, k) for s in self.summaries) for k in ("sent", "deferred", "failed", "skipped")
-        }
-        wait = f"; waiting for papers: {', '.join(self.waiting)}" if self.waiting else ""
-        reasons = sorted({s.stopped for s in self.summaries if s.stopped})
-        stopped = f"; stopped: {'; '.join(reasons)}" if reasons else ""
-        # Their rows are queued as skipped and never sent: without this, queued and sent disagree.
-        quiet = f" ({self.no_email} without an email: nothing on their topics)" if self.no_email else ""
-        return (
-            f"tick: {self.queued} queued{quiet}, {totals['sent']} sent, {totals['deferred']} deferred, "
-            f"{totals['failed']} failed, {totals['skipped']} skipped{wait}{stopped}"
-        )
-
-
-def due_subscribers(store: SubscriberStore, now: datetime) -> dict[date, list[Subscriber]]:
+def due_subscribers(
+    store: SubscriberStore, now: datetime, started: Callable[[date], bool] = lambda day: False
+) -> dict[date, list[Subscriber]]:
     """Active subscribers whose delivery time has passed and who are not queued yet, by local issue date.
 
     The schedules are few, so the time arithmetic runs once per schedule; the database then
     returns only the readers on a due schedule without a row for that issue, and a tick after
-    the morning's queueing reads next to nothing.
+    the morning's queueing reads next to nothing. An issue due from before the reader's midnight
+    counts only if it was `started` (frozen, or waiting for papers): a first install sends no
+    yesterday.
     """
+    begun = cache(started)
     schedules: dict[date, list[Schedule]] = defaultdict(list)
     starts: dict[Schedule, datetime] = {}
     for schedule in store.schedules("active"):
@@ -98,9 +81,10 @@ def due_subscribers(store: SubscriberStore, now: datetime) -> dict[date, list[Su
                 "tick: unknown time zone %r; its readers get nothing until it is fixed", schedule.timezone
             )
             continue
-        if due is not None:
-            schedules[due[0]].append(schedule)
-            starts[schedule] = due[1]
+        if due is None or (due[0] < now.astimezone(ZoneInfo(schedule.timezone)).date() and not begun(due[0])):
+            continue
+        schedules[due[0]].append(schedule)
+        starts[schedule] = due[1]
     found: dict[date, list[Subscriber]] = {}
     for day, on_time in sorted(schedules.items()):
         fresh = [sub for sub in store.unqueued(day, on_time) if confirmed_by(sub, starts[sub.schedule])]
@@ -109,11 +93,18 @@ def due_subscribers(store: SubscriberStore, now: datetime) -> dict[date, list[Su
     return found
 
 
-def delivery_tick(svc: Services, alerter: Alerter, worker: str) -> TickReport:
-    """Queue everyone who is due, then send every due ledger row."""
+def delivery_tick(
+    svc: Services, alerter: Alerter, worker: str, waiting: AbstractSet[date] = frozenset()
+) -> TickReport:
+    """Queue everyone who is due, then send every due ledger row; `waiting`: issues waiting for papers."""
     store, settings, now = svc.store, svc.settings, svc.clock()
     report = TickReport()
-    for issue_date, fresh in due_subscribers(store.subscribers, now).items():
+
+    def started(day: date) -> bool:
+        issue = store.issues.find_issue(day)
+        return day in waiting or (issue is not None and issue.frozen_at is not None)
+
+    for issue_date, fresh in due_subscribers(store.subscribers, now, started).items():
         try:
             edition = Edition.open(store, settings, issue_date, now, freeze=True)
         except EmptyPool as exc:
@@ -192,18 +183,6 @@ def _wait_or_give_up(
         log.error("tick: gave up the issue of %s for %d readers: %s", issue_date, len(subscriber_ids), reason)
 
 
-def last_fetch_slot(now: datetime, fetch_times: Iterable[str]) -> datetime | None:
-    """The most recent configured fetch time (UTC) at or before `now`, within the last day."""
-    slots = []
-    for text in fetch_times:
-        hour, minute = (int(part) for part in text.split(":"))
-        for day in (now.date(), now.date() - timedelta(days=1)):
-            at = datetime.combine(day, time(hour, minute), tzinfo=now.tzinfo)
-            if at <= now:
-                slots.append(at)
-    return max(slots, default=None)
-
-
 @dataclass
 class Runner:
     """Runs the jobs under the scheduler lease: only the holder acts, even with several processes."""
@@ -214,8 +193,11 @@ class Runner:
 
     def __post_init__(self) -> None:
         self.alerter = Alerter(self.svc)
-        self.waiting = False
-        self.standing_by = False  # another scheduler held the lease at the last try
+        self.waiting: set[date] = set()  # the issues the last tick left waiting for papers
+        self.held: bool | None = None  # at the last try; None before the first
+        # Set on taking the lease (a start, or a takeover from a scheduler that died) and when
+        # APScheduler drops a fetch as misfired: the next tick fetches, if nothing did since its time.
+        self.catching_up = False
         self.fetched_at: datetime | None = None  # this process's last fetch attempt
         # The fetch jobs and the tick run in APScheduler's threads: one fetch at a time, and a tick
         # that finds a fetch running waits for its papers rather than fetch again beside it.
@@ -224,11 +206,13 @@ class Runner:
     def holds_lease(self) -> bool:
         ttl = self.svc.settings.schedule.lease_s
         held = self.svc.store.leases.acquire(LEASE, self.holder, self.svc.clock(), ttl)
-        if held and self.standing_by:
-            log.info("schedule: %s took over the scheduler lease", self.holder)
+        if held and self.held is not True:
+            if self.held is False:  # a start needs no line; a takeover is news to the operator
+                log.info("schedule: %s took over the scheduler lease", self.holder)
+            self.catching_up = True
         elif not held:
             log.debug("schedule: another scheduler holds the lease; standing by")
-        self.standing_by = not held
+        self.held = held
         return held
 
     def tick(self) -> TickReport | None:
@@ -236,12 +220,12 @@ class Runner:
         if not self.holds_lease():
             return None
         # In the tick, not beside it, so an issue never freezes while the papers are on their way.
-        fetched = self._catch_up()
+        fetched = self.catching_up and self._catch_up()
         if self.waiting and not fetched:
             log.info("tick: an issue is waiting for papers; fetching again")
             self._fetch()
-        report = delivery_tick(self.svc, self.alerter, self.holder)
-        self.waiting = bool(report.waiting)
+        report = delivery_tick(self.svc, self.alerter, self.holder, self.waiting)
+        self.waiting = {date.fromisoformat(day) for day in report.waiting}
         return report
 
     def fetch_job(self) -> object:
@@ -254,19 +238,21 @@ class Runner:
             self.fetched_at = self.svc.clock()
             return self.fetch()
 
-    def _catch_up(self) -> bool:
-        """Fetch now if the last fetch time passed with no fetch here and none succeeding anywhere.
+    def job_missed(self, event: JobExecutionEvent) -> None:
+        """APScheduler's word that it dropped a run (the process stalled past misfire_grace_s)."""
+        if event.job_id.startswith("fetch-"):
+            log.warning(
+                "schedule: the fetch of %s UTC was dropped as misfired", f"{event.scheduled_run_time:%H:%M}"
+            )
+            self.catching_up = True
 
-        A start, a takeover from a scheduler that died, or a fetch job APScheduler dropped as misfired
-        (a process stalled past `misfire_grace_s`). True if it fetched.
-        """
+    def _catch_up(self) -> bool:
+        """Run the last fetch time's fetch if no one has (here or, successfully, anywhere); True if so."""
+        self.catching_up = False
         with self._fetching:
-            now = self.svc.clock()
-            due = last_fetch_slot(now, self.svc.settings.schedule.fetch_times)
-            if due is None or (self.fetched_at is not None and self.fetched_at >= due):
-                return False
-            last = self.svc.store.papers.last_success()
-            if last is not None and last >= due:
+            fetch_times, now = self.svc.settings.schedule.fetch_times, self.svc.clock()
+            due = missed_fetch(self.svc.store, fetch_times, now, self.fetched_at)
+            if due is None:
                 return False
             log.info("schedule: the fetch of %s UTC was missed; fetching now", f"{due:%Y-%m-%d %H:%M}")
             self._fetch()
@@ -279,7 +265,7 @@ class Runner:
 def build_scheduler(runner: Runner) -> BackgroundScheduler:
     """APScheduler 3 with the fetch times and the delivery tick; coalesced, one instance, misfire grace.
 
-    The tick runs at once on start; each tick first runs a fetch whose time passed unfetched.
+    The tick runs at once on start; after a start, a takeover or a dropped fetch it fetches first.
     """
     settings = runner.svc.settings.schedule
     scheduler = BackgroundScheduler(
@@ -297,6 +283,7 @@ def build_scheduler(runner: Runner) -> BackgroundScheduler:
         id="delivery-tick",
         next_run_time=runner.svc.clock(),
     )
+    scheduler.add_listener(runner.job_missed, EVENT_JOB_MISSED)
     scheduler.add_job(
         runner.holds_lease, IntervalTrigger(seconds=max(5, settings.lease_s // 3), timezone="UTC"), id="lease"
     )

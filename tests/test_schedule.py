@@ -10,11 +10,12 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from newsletter import app
+from newsletter.collect import last_fetch_slot
 from newsletter.config import DatabaseSettings, Settings, load_settings
 from newsletter.deliver.run import enqueue
 from newsletter.edition import Edition
 from newsletter.models import Subscriber
-from newsletter.schedule import Runner, confirmed_by, due_subscribers, last_fetch_slot, schedule_date
+from newsletter.schedule import Runner, confirmed_by, due_subscribers, schedule_date
 from newsletter.scrape import parse_api
 from newsletter.store import Store
 from newsletter.store.schema import subscribers

@@ -6,10 +6,12 @@ import logging
 from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 
+from apscheduler.events import EVENT_JOB_MISSED, JobExecutionEvent
+
 from newsletter import app
 from newsletter.config import DatabaseSettings, load_settings
 from newsletter.models import Schedule
-from newsletter.schedule import Runner, schedule_date
+from newsletter.schedule import Runner, due_subscribers, schedule_date
 from newsletter.scrape import parse_api
 from newsletter.store import Store
 from newsletter.subscribers import preferences
@@ -186,11 +188,31 @@ def test_a_fetch_time_the_scheduler_missed_while_running_is_caught_up_by_the_nex
     clock.now = datetime(2026, 11, 26, 5, 55, tzinfo=UTC)
     assert runner.tick() is not None
     # The process stalls (a suspended machine) past 06:00 and its misfire grace: APScheduler drops
-    # the 06:00 fetch job. The lease is still its own when it wakes.
+    # the 06:00 fetch job, and says so. The lease is still its own when it wakes.
     clock.now = datetime(2026, 11, 26, 6, 20, tzinfo=UTC)
+    assert runner.tick() is not None
+    assert store.papers.last_success() < datetime(
+        2026, 11, 26, 6, 0, tzinfo=UTC
+    )  # a plain tick does not fetch
+    six = datetime(2026, 11, 26, 6, 0, tzinfo=UTC)
+    runner.job_missed(JobExecutionEvent(EVENT_JOB_MISSED, "fetch-06:00", "default", six))
+    clock.now += timedelta(minutes=5)
     assert runner.tick() is not None
     assert store.papers.last_success() == clock.now
     clock.now = datetime(2026, 11, 26, 7, 0, tzinfo=UTC)
     assert runner.tick() is not None
     assert todays_papers_in_issue(store, date(2026, 11, 26)) == 7
+    store.dispose()
+
+
+def test_only_an_issue_that_had_started_is_caught_up_after_the_readers_midnight(db_url):
+    # A first install at 05:00 UTC: no scheduler ran yesterday, so its UTC reader waits for today's
+    # issue at 07:00 and gets no row for yesterday's.
+    store = add_readers(db_url, [("utc@example.org", "UTC", 7)])
+    before_seven = datetime(2026, 11, 26, 5, 0, tzinfo=UTC)
+    assert due_subscribers(store.subscribers, before_seven) == {}
+    due = due_subscribers(store.subscribers, before_seven, started=lambda day: day == date(2026, 11, 25))
+    assert [(day, [s.email for s in subs]) for day, subs in due.items()] == [
+        (date(2026, 11, 25), ["utc@example.org"])
+    ]
     store.dispose()

@@ -7,7 +7,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 
 from newsletter.config import Settings
@@ -47,6 +47,34 @@ class Queued:
         return (
             f"queue: {counted(self.digest, 'digest')}, {self.trending} trending-only, "
             f"{self.skip} skipped (no match){waiting}{earlier}"
+        )
+
+
+@dataclass
+class TickReport:
+    """What one scheduler tick did: readers queued, issues left waiting for papers, each send run."""
+
+    queued: int = 0
+    no_email: int = 0  # of `queued`: nothing on their topics, and no trending fallback for them
+    waiting: list[str] = field(default_factory=list)
+    summaries: list[SendSummary] = field(default_factory=list)
+
+    @property
+    def sent(self) -> int:
+        return sum(s.sent for s in self.summaries)
+
+    def line(self) -> str:
+        totals = {
+            k: sum(getattr(s, k) for s in self.summaries) for k in ("sent", "deferred", "failed", "skipped")
+        }
+        wait = f"; waiting for papers: {', '.join(self.waiting)}" if self.waiting else ""
+        reasons = sorted({s.stopped for s in self.summaries if s.stopped})
+        stopped = f"; stopped: {'; '.join(reasons)}" if reasons else ""
+        # Their rows are queued as skipped and never sent: without this, queued and sent disagree.
+        quiet = f" ({self.no_email} without an email: nothing on their topics)" if self.no_email else ""
+        return (
+            f"tick: {self.queued} queued{quiet}, {totals['sent']} sent, {totals['deferred']} deferred, "
+            f"{totals['failed']} failed, {totals['skipped']} skipped{wait}{stopped}"
         )
 
 
