@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from pathlib import Path
 
 from sqlalchemy import update
 
@@ -15,7 +16,7 @@ mail_env = test_deliver.mail_env
 mail = test_deliver.mail
 
 
-def test_a_row_queued_before_the_id_named_its_list_keeps_its_id(mail: Mail) -> None:
+def test_a_row_queued_before_the_id_named_its_list_keeps_its_id(mail: Mail, tmp_path: Path) -> None:
     mail.subscribe("ada@example.org")
     mail.subscribe("bob@example.org")
     assert mail.cli("send", "--date", DAY, "--queue-only").exit_code == 0
@@ -33,6 +34,10 @@ def test_a_row_queued_before_the_id_named_its_list_keeps_its_id(mail: Mail) -> N
             )
     finally:
         store.dispose()
+    # What `preview --out` writes is the message the row will carry, its stored Message-ID included.
+    eml = tmp_path / "ada.eml"
+    assert mail.cli("preview", "--email", "ada@example.org", "--date", DAY, "--out", str(eml)).exit_code == 0
+    assert f"Message-ID: {old}" in eml.read_text()
     mail.handler.script["ada@example.org"] = ["451"]
     assert "1 sent, 1 deferred" in mail.send().stdout
     mail.now += timedelta(minutes=2)

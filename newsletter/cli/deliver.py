@@ -178,8 +178,10 @@ def preview(
     rendered = edition.letters.render(plan, signer)
     body = (rendered.text if as_text else rendered.html).encode("utf-8")
     if whole:
-        # The Message-ID the ledger row gets: the same message, as a mail client will show it.
-        msg_id = message_id(day.isoformat(), sub.id, sender_of(settings))
+        # The Message-ID the ledger row has, or will get: the same message, as a mail client shows it.
+        issue = store.issues.find_issue(day)
+        queued = store.ledger.deliveries_of(issue, sub.id) if issue is not None else []
+        msg_id = queued[0].message_id if queued else message_id(day.isoformat(), sub.id, sender_of(settings))
         body = edition.letters.message(plan, msg_id, runtime.clock(), signer)
     click.echo(f"subject: {rendered.subject}", err=True)
     if out is None and not open_browser:
