@@ -48,7 +48,8 @@ def send(runtime: Runtime, day: date | None, dry_run: bool, only_email: str | No
     Weekly readers get only the issue of their weekday, unless named with --only. Safe to rerun:
     the ledger holds one row per (issue, subscriber). SIGTERM or Ctrl-C finishes the messages in
     flight and leaves the rest queued. Exit codes: 0 done, 1 no papers for the issue (nothing sent),
-    2 usage error, 4 store error, 5 stopped early (relay unreachable, TLS failure, or that signal).
+    2 usage error, 4 store error, 5 stopped early with the rest queued (relay unreachable, TLS
+    failure, the relay refusing our sender or every recipient alike, or that signal).
     """
     store, settings = runtime.store(), runtime.settings()
     issue_date = day or runtime.clock().date()
