@@ -216,3 +216,20 @@ def test_only_an_issue_that_had_started_is_caught_up_after_the_readers_midnight(
         (date(2026, 11, 25), ["utc@example.org"])
     ]
     store.dispose()
+
+
+def test_a_reader_back_after_unsubscribing_starts_from_their_next_slot(db_url):
+    # Confirmed in 2025, unsubscribed on the 22nd, signed up again and confirmed on the 25th at
+    # 09:00, after their 07:00: as for a new reader, the first digest is the 26th's. With the first
+    # confirmation kept, the 25th's issue (and the 24th's, had it started) went out at once.
+    store = app.open_store(DatabaseSettings(url=db_url))
+    prefs = preferences(["LLM reasoning"], timezone="UTC", hour=7)
+    sub = store.subscribers.add("back@example.org", prefs, "pending", START - timedelta(days=400))
+    store.subscribers.set_status(sub.id, "active", START - timedelta(days=400))
+    store.subscribers.set_status(sub.id, "unsubscribed", START - timedelta(days=1))
+    store.subscribers.set_status(sub.id, "pending", START + timedelta(days=2, hours=-3))
+    store.subscribers.set_status(sub.id, "active", START + timedelta(days=2, hours=-3))
+    found = [due_subscribers(store.subscribers, START + timedelta(days=d, hours=-2)) for d in (2, 3)]
+    store.dispose()
+    assert found[0] == {}
+    assert [s.email for s in found[1][date(2026, 11, 26)]] == ["back@example.org"]

@@ -252,10 +252,13 @@ class SubscriberStore:
     def set_status(
         self, subscriber_id: int, status: str, now: datetime, conn: Connection | None = None
     ) -> None:
-        """Change a subscriber's status; confirming stamps confirmed_at once."""
+        """Change a subscriber's status; confirming stamps confirmed_at with this confirmation."""
         values: dict[str, Any] = {"status": status, "updated_at": now}
         if status == "active":
-            values["confirmed_at"] = func.coalesce(subscribers.c.confirmed_at, now)
+            # This confirmation's time, not the first one's: a reader back after unsubscribing gets
+            # their first digest from their next slot, as a new one does, not today's and yesterday's.
+            # (Only confirm() activates a reader, and only a pending one.)
+            values["confirmed_at"] = now
         statement = update(subscribers).where(subscribers.c.id == subscriber_id).values(**values)
         if conn is not None:
             conn.execute(statement)
