@@ -88,8 +88,13 @@ def mark_queued(store: Store, found: dict[date, list[Subscriber]], now: datetime
 
 
 def timed(store: Store, now: datetime) -> tuple[float, dict[date, list[Subscriber]]]:
+    def begun(day: date) -> bool:
+        # As the tick asks it: whether the issue of the day before a reader's midnight had started.
+        issue = store.issues.find_issue(day)
+        return issue is not None and issue.frozen_at is not None
+
     started = time.perf_counter()
-    found = due_subscribers(store.subscribers, now)
+    found = due_subscribers(store.subscribers, now, begun)
     return time.perf_counter() - started, found
 
 
