@@ -149,6 +149,8 @@ def test_cli_fetch_through_a_scripted_network(run_cli):
     result = run_cli("fetch", transport=net.transport)
     assert result.exit_code == 0, result.output
     assert "scrape: hf-trending, 1 page, 13 papers (embedded json), 13 new, 0 updated" in result.stderr
+    # One count line per stage: httpx's own line for each request stays out of the log.
+    assert "HTTP Request" not in result.stderr
 
 
 def test_main_job_offline_says_source_unreachable_and_exits_3(run_cli):

@@ -205,6 +205,8 @@ def cli(ctx: click.Context) -> None:
     if not any(isinstance(h, _StderrHandler) for h in root.handlers):
         root.addHandler(_StderrHandler())
     root.setLevel(logging.INFO)
+    # httpx logs each request at INFO; every stage already says what it fetched in one count line.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
 
 
 @contextlib.contextmanager
