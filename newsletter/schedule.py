@@ -169,7 +169,7 @@ def _wait_or_give_up(
 ) -> None:
     """An issue with no fresh papers waits (and alerts once); with on_stale = "skip" it is given up."""
     store, settings, now = svc.store, svc.settings.issue, svc.clock()
-    since = datetime.fromisoformat(store.meta_value(f"waiting-since:{issue_date}", now.isoformat))
+    since = store.issues.wait(issue_date, now)
     alerter.raise_once(
         f"stale:{issue_date}",
         f"the issue of {issue_date} is waiting for papers",

@@ -233,3 +233,17 @@ def test_a_reader_back_after_unsubscribing_starts_from_their_next_slot(db_url):
     store.dispose()
     assert found[0] == {}
     assert [s.email for s in found[1][date(2026, 11, 26)]] == ["back@example.org"]
+
+
+def test_issue_says_an_issue_is_waiting_for_papers_and_since_when(db_url, tmp_path, run_cli):
+    store = add_readers(db_url, [("utc@example.org", "UTC", 7)])
+    store.dispose()
+    down_from = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)  # the fetches after the 24th's issue fail
+    clock = MovableClock(START)
+    runner = scheduler(db_url, str(tmp_path), clock, lambda now: now < down_from)
+    runner.fetch()
+    tick_until(runner, clock, datetime(2026, 11, 25, 9, 0, tzinfo=UTC))
+    shown = run_cli("issue", "--date", "2026-11-25").stdout.splitlines()[0]
+    # It said "not started", as for an issue nobody had asked for yet.
+    assert shown.startswith("issue 2026-11-25: waiting for fresh papers since 2026-11-25 07:00 UTC; so far ")
+    assert run_cli("issue", "--date", "2026-11-24").stdout.startswith("issue 2026-11-24: frozen at ")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 import threading
 import webbrowser
-from datetime import date
+from datetime import UTC, date
 from pathlib import Path
 
 import click
@@ -220,11 +220,14 @@ def issue_status(runtime: Runtime, day: date) -> int:
     daily = sum(p.listed_on >= settings.daily_from(day) for p in pool)
     withheld = f" ({len(listed) - len(pool)} skipped)" if len(listed) > len(pool) else ""
     size = f"{len(pool)} papers{withheld}, {daily} of them in the daily window"
+    since = store.issues.waiting_since(day) if record is None or record.frozen_at is None else None
+    # Held by the scheduler for want of fresh papers ([issue] on_stale), the operator alerted.
+    waiting = f"waiting for fresh papers since {since.astimezone(UTC):%Y-%m-%d %H:%M} UTC" if since else ""
     if record is None:
-        click.echo(f"issue {day}: not started; so far {size}")
+        click.echo(f"issue {day}: {waiting or 'not started'}; so far {size}")
         return Exit.OK
     counts = store.ledger.counts(record)
-    state = f"frozen at {record.frozen_at:%Y-%m-%d %H:%M} UTC" if record.frozen_at else "open"
+    state = f"frozen at {record.frozen_at:%Y-%m-%d %H:%M} UTC" if record.frozen_at else waiting or "open"
     click.echo(f"issue {day}: {state}; {size}")
     click.echo("  " + ", ".join(f"{status} {n}" for status, n in counts.items()))
     # Who did not get it, and what the relay said: what an operator asks next.

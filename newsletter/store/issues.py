@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import Connection, delete, insert, select, update
 
 from newsletter.models import PoolPaper
-from newsletter.store.schema import insert_ignore, issue_papers, issue_skips, issues
+from newsletter.store.schema import insert_ignore, issue_papers, issue_skips, issues, meta
 from newsletter.store.serialize import paper_from_json, paper_to_json
 
 if TYPE_CHECKING:
@@ -30,6 +30,16 @@ class IssueStore:
 
     def __init__(self, store: Store) -> None:
         self._store = store
+
+    def wait(self, issue_date: date, now: datetime) -> datetime:
+        """Note that the scheduler holds this issue for want of fresh papers; since when it does."""
+        return datetime.fromisoformat(self._store.meta_value(_waiting(issue_date), now.isoformat))
+
+    def waiting_since(self, issue_date: date) -> datetime | None:
+        """When the scheduler began holding this issue for want of fresh papers, if it ever did."""
+        with self._store.read() as conn:
+            found = conn.execute(select(meta.c.value).where(meta.c.key == _waiting(issue_date))).scalar()
+        return None if found is None else datetime.fromisoformat(found)
 
     def issue(self, issue_date: date, now: datetime) -> IssueRecord:
         """The issue of `issue_date`, created on first use."""
@@ -122,3 +132,7 @@ class IssueStore:
         with self._store.read() as conn:
             query = select(issue_skips.c.arxiv_id).where(issue_skips.c.issue_date == issue_date)
             return set(conn.execute(query).scalars())
+
+
+def _waiting(issue_date: date) -> str:
+    return f"waiting-since:{issue_date}"
