@@ -207,7 +207,8 @@ def worker(runtime: Runtime, until_done: bool, poll_s: float, as_json: bool) -> 
     """Send queued digests; start several, on one or many machines, against one PostgreSQL database.
 
     SIGTERM or Ctrl-C: the messages in flight finish, the claimed rest goes back to the queue at once.
-    Exit codes: 0 done (or stopped that way), 5 stopped (relay unreachable or TLS failure).
+    Exit codes: 0 done (or stopped that way), 5 stopped with the rest queued (relay unreachable, TLS
+    failure, or the relay refusing our sender or every recipient alike).
     """
     svc = services(runtime)
     runner = Worker(svc)
