@@ -42,9 +42,8 @@ def check_address(where: str, value: str) -> None:
         parsed = Address(addr_spec=value)
         whole = bool(parsed.username and parsed.domain) and parsed.addr_spec == value
         if whole and not parsed.domain.isascii():
-            idna.encode(
-                parsed.domain, uts46=True
-            )  # as mail is addressed: a domain that has no IDNA form fails
+            # As mail is addressed: a domain that has no IDNA form fails.
+            idna.encode(parsed.domain, uts46=True)
     except (ValueError, IndexError, MessageError, UnicodeError):
         whole = False
     if not whole:
