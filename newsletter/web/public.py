@@ -124,24 +124,25 @@ def build_router(ctx: WebContext) -> APIRouter:
             "If you already subscribe, its link opens your settings instead.",
         )
 
-    def bounced_page(request: Request, sub: Subscriber) -> HTMLResponse:
-        # A confirmation link from before the bounce: it must not claim that digests are coming.
-        return ctx.message(
-            request,
-            "Mail to this address bounced",
-            f"Our mail to {sub.email} bounced, so no digest is sent. To receive digests again, "
-            "sign up again with this address and confirm from the new email.",
-            link={"url": "/", "text": "Sign up again"},
-        )
+    def no_longer_subscribing(request: Request, sub: Subscriber) -> HTMLResponse:
+        """A confirmation link from before a bounce or an unsubscribe: it subscribes no one.
 
-    def unsubscribed_page(request: Request, sub: Subscriber) -> HTMLResponse:
-        # Confirmation links are mailed to pending readers only: this one predates the unsubscribe,
-        # which stands. Whoever still holds that email (a forward, a shared mailbox) must not undo it.
+        It must not claim digests are coming; and whoever still holds that email (a forward, a
+        shared mailbox) must not undo the reader's unsubscribe with it.
+        """
+        title, why = (
+            ("Mail to this address bounced", f"Our mail to {sub.email} bounced, so no digest is sent.")
+            if sub.status == "bounced"
+            else (
+                "You are unsubscribed",
+                f"{sub.email} unsubscribed after this link was sent, so it subscribes no one.",
+            )
+        )
         return ctx.message(
             request,
-            "You are unsubscribed",
-            f"{sub.email} unsubscribed after this link was sent, so it subscribes no one. To receive "
-            "digests again, sign up again with this address and confirm from the new email.",
+            title,
+            f"{why} To receive digests again, sign up again with this address and confirm from the "
+            "new email.",
             link={"url": "/", "text": "Sign up again"},
         )
 
@@ -149,10 +150,8 @@ def build_router(ctx: WebContext) -> APIRouter:
     def confirm_page(request: Request, token: str) -> HTMLResponse:
         # A GET only shows the button: link scanners follow links, and must not subscribe anyone.
         sub = subscriber_for(svc.store, svc.signer(), "confirm", token)
-        if sub.status == "bounced":
-            return bounced_page(request, sub)
-        if sub.status == "unsubscribed":
-            return unsubscribed_page(request, sub)
+        if sub.status in ("bounced", "unsubscribed"):
+            return no_longer_subscribing(request, sub)
         if sub.status == "active":
             # Opened again after confirming: nothing left to press.
             return ctx.message(
@@ -167,10 +166,8 @@ def build_router(ctx: WebContext) -> APIRouter:
     @personal.post("/confirm/{token}", response_class=HTMLResponse)
     def confirm_post(request: Request, token: str) -> HTMLResponse:
         sub = confirm(svc.store, svc.signer(), token, svc.clock())
-        if sub.status == "unsubscribed":
-            return unsubscribed_page(request, sub)
-        if sub.status == "bounced":
-            return bounced_page(request, sub)
+        if sub.status in ("bounced", "unsubscribed"):
+            return no_longer_subscribing(request, sub)
         manage = f"/manage/{svc.signer().mint('manage', sub)}"
         return ctx.message(
             request,
