@@ -7,7 +7,7 @@ import logging
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from bs4 import BeautifulSoup, Tag
@@ -263,6 +263,11 @@ def _parse_datetime(value: Any) -> datetime | None:
     if not isinstance(value, str) or not value.strip():
         return None
     try:
-        return datetime.fromisoformat(value.strip())
+        parsed = datetime.fromisoformat(value.strip())
     except ValueError:
         return None
+    # HF writes UTC ("...Z"); a stamp without a zone ("2024-08-01T10:00:00", "2024-07-31") is read as
+    # UTC too, since the store refuses naive datetimes and one such item used to fail the whole fetch.
+    if parsed.tzinfo is None:
+        return parsed.replace(tzinfo=UTC)
+    return parsed.astimezone(UTC)

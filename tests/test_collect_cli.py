@@ -207,3 +207,23 @@ def test_one_failing_source_among_several_is_reported_and_the_others_are_stored(
     # Every source failing is still an outage.
     down = run_cli("fetch", transport=httpx.MockTransport(lambda r: httpx.Response(503)), env=env)
     assert down.exit_code == 3, down.output
+
+
+def test_timestamps_without_a_zone_are_read_as_utc_not_a_store_error(run_cli, tmp_path):
+    # One item whose stamps lack a zone used to reach the store as naive datetimes: exit 4, nothing stored.
+    items = load_api(API_2024_08_01)
+    items[0]["paper"]["submittedOnDailyAt"] = "2024-08-01T01:21:47"
+    items[0]["paper"]["publishedAt"] = "2024-07-31"
+    items[1]["paper"]["submittedOnDailyAt"] = "2024-08-01T03:00:00+05:00"
+    path = tmp_path / "zoneless.json"
+    path.write_text(json.dumps(items))
+    result = run_cli("fetch", "--file", str(path))
+    assert result.exit_code == 0, result.output
+    assert f"{len(items)} papers (api json), {len(items)} new" in result.stderr
+    rows = {row["arxiv_id"]: row for row in stored(run_cli)}
+    first, second = rows[items[0]["paper"]["id"]], rows[items[1]["paper"]["id"]]
+    assert first["submitted_at"] == "2024-08-01T01:21:47+00:00"
+    assert first["published_at"] == "2024-07-31T00:00:00+00:00"
+    # An offset is turned into UTC, so the listing day is the UTC day HF lists by.
+    assert second["submitted_at"] == "2024-07-31T22:00:00+00:00"
+    assert second["first_listing_date"] == "2024-07-31"
