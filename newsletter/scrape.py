@@ -155,8 +155,8 @@ def paper_from_item(item: Any) -> tuple[Paper, date | None]:
     raw = item["paper"]
     if not isinstance(raw, dict):
         raise TypeError("'paper' is not an object")
-    arxiv_id = _text(raw["id"])
-    if not arxiv_id or not ARXIV_ID.fullmatch(arxiv_id):
+    arxiv_id = _bare_id(_text(raw["id"]))
+    if arxiv_id is None:
         raise ValueError(f"not an arXiv id: {raw['id']!r}")
     title = _collapse(_text(raw.get("title")) or _text(item.get("title")))
     if not title:
@@ -195,9 +195,9 @@ def _paper_from_card(card: Tag) -> Paper | None:
     if link is None:
         return None
     href = str(link.get("href", ""))
-    arxiv_id = href.removeprefix("/papers/").split("?")[0].split("#")[0].strip("/")
+    arxiv_id = _bare_id(href.removeprefix("/papers/").split("?")[0].split("#")[0].strip("/"))
     title = _collapse(link.get_text(" "))
-    if not ARXIV_ID.fullmatch(arxiv_id) or not title:
+    if arxiv_id is None or not title:
         return None
     thumbnail = None
     # Compared as a value, never pasted into a CSS selector: a scraped href may hold quotes.
@@ -229,6 +229,13 @@ def _card_upvotes(card: Tag) -> int | None:
             if value is not None:
                 return value
     return None
+
+
+def _bare_id(text: str) -> str | None:
+    """The arXiv id without its version ("2401.00001v2" is 2401.00001), or None if `text` is not one."""
+    # One paper is one row: HF lists bare ids, so a versioned one must not become a second paper.
+    match = ARXIV_ID.fullmatch(text)
+    return match.group(1) if match else None
 
 
 def _organization(value: Any) -> str | None:

@@ -227,3 +227,18 @@ def test_timestamps_without_a_zone_are_read_as_utc_not_a_store_error(run_cli, tm
     # An offset is turned into UTC, so the listing day is the UTC day HF lists by.
     assert second["submitted_at"] == "2024-07-31T22:00:00+00:00"
     assert second["first_listing_date"] == "2024-07-31"
+
+
+def test_a_versioned_id_on_a_later_day_updates_the_paper_not_a_second_one(run_cli, tmp_path):
+    assert run_cli("fetch", "--file", str(API_2024_08_01)).exit_code == 0
+    items = load_api(API_2024_08_01)
+    items[0]["paper"]["id"] += "v2"
+    items[0]["paper"]["upvotes"] += 100
+    path = tmp_path / "later.json"
+    path.write_text(json.dumps(items[:1]))
+    result = run_cli("fetch", "--file", str(path), "--date", "2024-08-02")
+    assert result.exit_code == 0, result.output
+    assert "1 papers (api json), 0 new, 1 updated, 1 listed again" in result.stderr
+    rows = {row["arxiv_id"]: row for row in stored(run_cli)}
+    assert len(rows) == len(items)
+    assert rows[load_api(API_2024_08_01)[0]["paper"]["id"]]["upvotes"] == items[0]["paper"]["upvotes"]

@@ -1,0 +1,31 @@
+"""Odd but plausible items in real API responses and pages: each is read, or logged, counted and skipped."""
+
+from __future__ import annotations
+
+import json
+
+from bs4 import BeautifulSoup
+
+from newsletter.scrape import parse_api, parse_page
+from tests.conftest import API_2024_08_01, PAGE_2024_08_01, load_api
+
+
+def test_versioned_ids_are_stored_bare_so_a_paper_stays_one_paper():
+    items = load_api(API_2024_08_01)
+    items[0]["paper"]["id"] += "v2"
+    items[1]["paper"]["id"] = "hep-th/9901001v3"
+    ids = [li.paper.arxiv_id for li in parse_api(json.dumps(items)).listings]
+    assert ids[:2] == [load_api(API_2024_08_01)[0]["paper"]["id"], "hep-th/9901001"]
+    assert len(ids) == len(items)
+
+
+def test_versioned_card_links_are_read_bare():
+    soup = BeautifulSoup(PAGE_2024_08_01.read_text(), "lxml")
+    # The cards alone, as in a layout without the embedded JSON; one card links a versioned id.
+    del soup.select_one('[data-target="DailyPapers"]')["data-props"]
+    for anchor in soup.select('article a[href="/papers/2407.21783"]'):
+        anchor["href"] = "/papers/2407.21783v1"
+    result = parse_page(str(soup))
+    assert result.listings[0].paper.arxiv_id == "2407.21783"
+    assert result.listings[0].paper.upvotes == 94
+    assert len(result.listings) == 13
