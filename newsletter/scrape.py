@@ -116,22 +116,26 @@ def _page_date(props: dict[str, Any]) -> date | None:
 
 
 def _items_to_result(items: list[Any], listing_date: date | None, method: str) -> ScrapeResult:
-    listings: list[Listing] = []
+    listings: dict[str, Listing] = {}
     skipped = 0
     for index, item in enumerate(items):
         try:
             paper, item_date = paper_from_item(item)
+            if paper.arxiv_id in listings:
+                # Counted as skipped, not silently dropped: the API pager stops at the first page
+                # holding fewer than `limit` papers plus skips, and a duplicate is still one item.
+                raise ValueError(f"{paper.arxiv_id}: listed twice; the first listing is kept")
         except (KeyError, TypeError, ValueError) as exc:
             skipped += 1
             if skipped <= MAX_SKIP_WARNINGS:
                 log.warning("scrape: skipped item %d: %s", index, _describe(exc))
             continue
-        listings.append(Listing(paper, listing_date or item_date))
+        listings[paper.arxiv_id] = Listing(paper, listing_date or item_date)
     if skipped > MAX_SKIP_WARNINGS:
         log.warning("scrape: skipped %d more items", skipped - MAX_SKIP_WARNINGS)
     if items and not listings:
         raise ScrapeError(f"none of the {len(items)} items is a readable paper")
-    return ScrapeResult(_dedupe(listings), method, skipped)
+    return ScrapeResult(list(listings.values()), method, skipped)
 
 
 def _describe(exc: Exception) -> str:

@@ -161,3 +161,20 @@ def test_main_job_offline_says_source_unreachable_and_exits_3(run_cli):
     assert "error: source unreachable: hf-trending" in result.stderr
     assert "Traceback" not in result.output
     assert run_cli("papers", "--json", env=offline).stdout == ""
+
+
+def test_a_paper_listed_twice_on_a_full_api_page_is_skipped_and_paging_goes_on(store, caplog):
+    items = load_api(API_2024_08_01)
+    # A full page of 4 with one paper twice (the trending order shifting while HF builds the page).
+    pages = [[items[0], items[1], items[0], items[2]], items[3:7], items[7:9]]
+
+    def page(request: httpx.Request) -> httpx.Response:
+        p = int(request.url.params["p"])
+        return ok(json.dumps(pages[p] if p < len(pages) else []), "application/json")
+
+    net = ScriptedHttp({"/api/daily_papers": [page]})
+    report = run(store, net, "hf-api", date(2024, 8, 1), replace(FAST, api_limit=4))
+    assert [r.url.params["p"] for r in net.requests] == ["0", "1", "2"]
+    assert (report.pages, report.papers, report.new, report.skipped) == (3, 9, 9, 1)
+    assert f"skipped item 2: {items[0]['paper']['id']}: listed twice" in caplog.text
+    assert len(store.papers.listed()) == 9
