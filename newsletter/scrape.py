@@ -185,9 +185,7 @@ def paper_from_item(item: Any) -> tuple[Paper, date | None]:
         github_stars=_int(raw.get("githubStars")),
         project_page=_text(raw.get("projectPage")) or None,
         ai_summary=_collapse(_text(raw.get("ai_summary"))) or None,
-        ai_keywords=tuple(
-            _collapse(k) for k in raw.get("ai_keywords") or () if isinstance(k, str) and k.strip()
-        ),
+        ai_keywords=_keywords(raw.get("ai_keywords")),
         num_comments=_int(item.get("numComments")),
         organization=_organization(item.get("organization") or raw.get("organization")),
     )
@@ -240,6 +238,14 @@ def _bare_id(text: str) -> str | None:
     # One paper is one row: HF lists bare ids, so a versioned one must not become a second paper.
     match = ARXIV_ID.fullmatch(text)
     return match.group(1) if match else None
+
+
+def _keywords(value: Any) -> tuple[str, ...]:
+    """HF's AI keywords: a list of strings; any other shape is no keywords."""
+    # Iterating a string or an object would turn "diffusion" into nine one-letter keywords.
+    if not isinstance(value, list):
+        return ()
+    return tuple(_collapse(_text(k)) for k in value if _text(k))
 
 
 def _organization(value: Any) -> str | None:

@@ -29,3 +29,13 @@ def test_versioned_card_links_are_read_bare():
     assert result.listings[0].paper.arxiv_id == "2407.21783"
     assert result.listings[0].paper.upvotes == 94
     assert len(result.listings) == 13
+
+
+def test_ai_keywords_that_are_not_a_list_are_no_keywords():
+    items = load_api(API_2024_08_01.parent / "daily_papers_2025-07-22.json")[:3]
+    want = [k.strip() for k in items[2]["paper"]["ai_keywords"]]
+    items[0]["paper"]["ai_keywords"] = "diffusion"
+    items[1]["paper"]["ai_keywords"] = {"diffusion": 1}
+    papers = [li.paper for li in parse_api(json.dumps(items)).listings]
+    assert [p.ai_keywords for p in papers[:2]] == [(), ()]
+    assert list(papers[2].ai_keywords) == want and want
