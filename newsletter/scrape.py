@@ -40,6 +40,8 @@ class ScrapeResult:
 
 def parse_document(text: str, listing_date: date | None = None) -> ScrapeResult:
     """Parse a saved API response or a saved papers page, whichever `text` is."""
+    # Editors and Windows tools save UTF-8 with a byte-order mark; it hid the JSON's "[".
+    text = text.removeprefix("\ufeff")
     head = text.lstrip()[:1]
     if head in ("[", "{"):
         return parse_api(text, listing_date)
@@ -49,7 +51,7 @@ def parse_document(text: str, listing_date: date | None = None) -> ScrapeResult:
 def parse_api(text: str, listing_date: date | None = None) -> ScrapeResult:
     """Parse a `/api/daily_papers` response: a bare JSON array of daily-paper items."""
     try:
-        data = json.loads(text)
+        data = json.loads(text.removeprefix("\ufeff"))
     except json.JSONDecodeError as exc:
         raise ScrapeError(f"not valid JSON ({exc.msg} at line {exc.lineno})") from None
     except RecursionError:

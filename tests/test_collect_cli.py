@@ -242,3 +242,13 @@ def test_a_versioned_id_on_a_later_day_updates_the_paper_not_a_second_one(run_cl
     rows = {row["arxiv_id"]: row for row in stored(run_cli)}
     assert len(rows) == len(items)
     assert rows[load_api(API_2024_08_01)[0]["paper"]["id"]]["upvotes"] == items[0]["paper"]["upvotes"]
+
+
+@pytest.mark.parametrize("path", [API_2024_08_01, PAGE_2024_08_01], ids=lambda p: p.suffix)
+def test_a_saved_file_with_a_byte_order_mark_imports(run_cli, tmp_path, path):
+    # Windows tools and some editors save UTF-8 with a BOM; it used to hide the JSON ("no paper data").
+    saved = tmp_path / path.name
+    saved.write_text(path.read_text(encoding="utf-8"), encoding="utf-8-sig")
+    result = run_cli("fetch", "--file", str(saved))
+    assert result.exit_code == 0, result.output
+    assert len(stored(run_cli)) == (11 if path.suffix == ".json" else 13)
