@@ -67,23 +67,27 @@ def parse_page(html: str, listing_date: date | None = None) -> ScrapeResult:
     """Parse a papers page: the embedded DailyPapers JSON first, the HTML cards as fallback."""
     soup = BeautifulSoup(html, "lxml")
     props, why_not = _embedded_props(soup)
+    embedded: ScrapeResult | None = None
     if props is not None:
-        page_date = listing_date or _page_date(props)
-        return _items_to_result(props["dailyPapers"], page_date, METHOD_JSON)
+        listing_date = listing_date or _page_date(props)
+        try:
+            embedded = _items_to_result(props["dailyPapers"], listing_date, METHOD_JSON)
+        except ScrapeError as exc:
+            why_not = f"embedded json unusable ({exc})"
+        if embedded is not None and embedded.listings:
+            return embedded
+        # JSON in a shape we cannot read, or empty, while the page shows cards: HF changed one
+        # and not the other, and the cards are what the visitor sees.
+        why_not = why_not or "embedded json lists no papers"
     cards = soup.select("article")
+    listings = [Listing(p, listing_date) for p in map(_paper_from_card, cards) if p is not None]
+    if listings:
+        return ScrapeResult(_dedupe(listings), f"{METHOD_CARDS}; {why_not}", len(cards) - len(listings))
+    if embedded is not None:
+        return embedded  # an empty day: the JSON lists nothing and no card holds a paper
     if not cards:
         raise ScrapeError(f"no paper data: {why_not}, and no paper cards (<article>) in the page")
-    listings: list[Listing] = []
-    skipped = 0
-    for card in cards:
-        paper = _paper_from_card(card)
-        if paper is None:
-            skipped += 1
-            continue
-        listings.append(Listing(paper, listing_date))
-    if not listings:
-        raise ScrapeError(f"no paper data: {why_not}, and none of {len(cards)} cards held a paper")
-    return ScrapeResult(_dedupe(listings), f"{METHOD_CARDS}; {why_not}", skipped)
+    raise ScrapeError(f"no paper data: {why_not}, and none of {len(cards)} cards held a paper")
 
 
 def _embedded_props(soup: BeautifulSoup) -> tuple[dict[str, Any] | None, str]:
