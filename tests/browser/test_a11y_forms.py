@@ -93,3 +93,32 @@ def test_a_wrong_password_is_announced_where_the_focus_goes(live_app: LiveApp, n
     expect(page.get_by_role("alert")).to_contain_text("Too many wrong passwords")
     expect(page.get_by_role("alert")).to_be_focused()
     expect(page.locator("#password")).not_to_have_attribute("aria-invalid", "true")
+
+
+def test_the_answer_to_a_saved_form_takes_the_focus(live_app: LiveApp, new_page: NewPage) -> None:
+    # A role="status" that is on the page as it loads is not announced: the page after a save says
+    # what happened only if the focus starts there.
+    sub = add_active(live_app, "saved@example.org", ["LLM reasoning"])
+    page = new_page(javascript=False)
+    page.goto(f"/manage/{live_app.svc.signer().mint('manage', sub)}")
+    expect(page.get_by_role("status")).to_have_count(0)
+    page.locator("#hour").select_option("6")
+    page.get_by_role("button", name="Save").click()
+    expect(page.get_by_role("status")).to_contain_text("Saved. Your next digest uses these choices.")
+    expect(page.get_by_role("status")).to_be_focused()
+    # Tab goes on from there to the form, in the page's order.
+    page.keyboard.press("Tab")
+    expect(page.locator("#topics")).to_be_focused()
+
+
+def test_the_notice_of_an_admin_action_takes_the_focus(
+    live_app: LiveApp, new_page: NewPage, march_papers: None
+) -> None:
+    add_active(live_app, "reader@example.org", ["LLM reasoning"])
+    page = new_page()
+    sign_in(page, live_app)
+    page.goto("/admin/preview?email=reader%40example.org")
+    expect(page.get_by_role("status")).to_have_count(0)
+    page.locator("#picks").get_by_role("button").first.click()
+    expect(page.get_by_role("status")).to_contain_text("will not be in the issue")
+    expect(page.get_by_role("status")).to_be_focused()
