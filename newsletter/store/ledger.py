@@ -42,6 +42,8 @@ class Delivery:
     message_id: str
     attempts: int
     created_at: datetime
+    # The sender holding the row: only it may record an outcome or hand the row back.
+    claimed_by: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,7 +64,11 @@ _SUBSCRIBER_COLUMNS = [column.label(f"sub_{column.name}") for column in subscrib
 # One statement for a whole group of outcomes, executed as a batch.
 _RECORD = (
     update(deliveries)
-    .where(deliveries.c.id == bindparam("b_id"))
+    # A sender that overran its lease lost the row to another: its late outcome must not undo that
+    # one's (a 'sent' turned 'deferred' would be sent yet again).
+    .where(
+        deliveries.c.id == bindparam("b_id"), deliveries.c.claimed_by.is_not_distinct_from(bindparam("b_by"))
+    )
     .values(
         status=bindparam("b_status"),
         last_reply=bindparam("b_reply"),
@@ -180,6 +186,7 @@ class LedgerStore:
             message_id=row["message_id"],
             attempts=row["attempts"],
             created_at=row["created_at"],
+            claimed_by=row["claimed_by"],
         )
 
     def deliveries_of(self, issue: IssueRecord, subscriber_id: int) -> list[Delivery]:
@@ -199,6 +206,7 @@ class LedgerStore:
         rows = [
             {
                 "b_id": o.delivery.id,
+                "b_by": o.delivery.claimed_by,
                 "b_status": o.status,
                 "b_reply": o.reply[:1000],
                 "b_tries": 0 if o.status == "skipped" else 1,
@@ -236,12 +244,21 @@ class LedgerStore:
         """Hand claimed rows that were never attempted back to the queue."""
         if not claimed:
             return
+        by_holder: dict[str | None, list[int]] = {}
+        for delivery in claimed:
+            by_holder.setdefault(delivery.claimed_by, []).append(delivery.id)
         with self._store.write() as conn:
-            conn.execute(
-                update(deliveries)
-                .where(deliveries.c.id.in_([d.id for d in claimed]), deliveries.c.status == "sending")
-                .values(status="queued", claimed_by=None, claimed_until=None, updated_at=now)
-            )
+            for holder, ids in by_holder.items():
+                # Only rows still ours: one whose lease ran out may be another sender's, in flight.
+                conn.execute(
+                    update(deliveries)
+                    .where(
+                        deliveries.c.id.in_(ids),
+                        deliveries.c.status == "sending",
+                        deliveries.c.claimed_by.is_not_distinct_from(holder),
+                    )
+                    .values(status="queued", claimed_by=None, claimed_until=None, updated_at=now)
+                )
 
     def issues_with_due_rows(self, now: datetime) -> list[IssueRecord]:
         """Issues that have rows to send now (new, retries that are due, or abandoned claims)."""
