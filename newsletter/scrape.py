@@ -53,6 +53,8 @@ def parse_api(text: str, listing_date: date | None = None) -> ScrapeResult:
     try:
         data = json.loads(text.removeprefix("\ufeff"))
     except json.JSONDecodeError as exc:
+        if text.lstrip().startswith("<"):  # a proxy's or HF's error page, served with a 200
+            raise ScrapeError("expected JSON, got an HTML page") from None
         raise ScrapeError(f"not valid JSON ({exc.msg} at line {exc.lineno})") from None
     except RecursionError:
         raise ScrapeError("JSON nested too deeply to read") from None

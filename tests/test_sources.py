@@ -178,3 +178,12 @@ def test_a_paper_listed_twice_on_a_full_api_page_is_skipped_and_paging_goes_on(s
     assert (report.pages, report.papers, report.new, report.skipped) == (3, 9, 9, 1)
     assert f"skipped item 2: {items[0]['paper']['id']}: listed twice" in caplog.text
     assert len(store.papers.listed()) == 9
+
+
+def test_an_html_error_page_where_json_was_expected_says_so(run_cli):
+    page = "<!doctype html><html><head><title>503 Service Unavailable</title></head><body>Busy</body></html>"
+    net = ScriptedHttp({"/api/daily_papers": [ok(page)]})
+    result = run_cli("fetch", "--source", "hf-api", "--date", "2024-08-01", transport=net.transport)
+    assert result.exit_code == 2, result.output
+    assert "error: source unreadable: hf-api: expected JSON, got an HTML page" in result.stderr
+    assert "Traceback" not in result.output
