@@ -25,6 +25,9 @@ def assert_only_refused(page: Page, field: str, says: str) -> None:
     expect(refused).to_be_focused()
     expect(refused).to_have_attribute("aria-invalid", "true")
     expect(refused).to_have_accessible_description(says)
+    # Seen too: its border takes the colour of the message (which says what is wrong in words).
+    message = page.get_by_role("alert").evaluate("e => getComputedStyle(e).color")
+    expect(refused).to_have_css("border-color", message)
     for other in FIELDS:
         if other != field and page.locator(other).count():
             expect(page.locator(other)).not_to_have_attribute("aria-invalid", "true")
