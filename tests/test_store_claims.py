@@ -6,12 +6,15 @@ from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
+from sqlalchemy import text, update
 
 from newsletter import app
 from newsletter.config import DatabaseSettings
 from newsletter.store import Store
 from newsletter.store.issues import IssueRecord
 from newsletter.store.ledger import Outcome
+from newsletter.store.migrations import MIGRATIONS
+from newsletter.store.schema import schema_version
 from newsletter.subscribers import preferences
 
 ISSUE = date(2024, 8, 1)
@@ -99,3 +102,25 @@ def test_a_sender_records_and_hands_back_its_own_claims(any_store: Store) -> Non
     [again] = any_store.ledger.claim(issue, "three", retry, LEASE_S, 10)
     any_store.ledger.record([Outcome(again, "sent", "250 ok")], retry)
     assert status_of(any_store, issue) == {"sent": 1}
+
+
+def test_a_sender_on_a_host_with_a_long_name_can_claim(any_store: Store) -> None:
+    # A sender's name is host:pid:random; host names run to 64 characters (a Kubernetes pod's to 63).
+    worker = f"{'w' * 63}.example.internal:4194304:abcdef"
+    issue = queued_row(any_store)
+    [claimed] = any_store.ledger.claim(issue, worker, NOW, LEASE_S, 10)
+    assert claimed.claimed_by == worker
+    any_store.ledger.record([Outcome(claimed, "sent", "250 ok")], NOW)
+    assert status_of(any_store, issue) == {"sent": 1}
+
+
+@pytest.mark.postgres
+def test_a_version_7_postgresql_store_is_widened_for_long_sender_names(pg_url: str) -> None:
+    pytest.importorskip("psycopg", reason="the postgres extra is not installed")
+    store = app.open_store(DatabaseSettings(url=pg_url))
+    with store.write() as conn:  # the store as version 7 left it
+        conn.execute(text("ALTER TABLE deliveries ALTER COLUMN claimed_by TYPE VARCHAR(64)"))
+        conn.execute(update(schema_version).values(version=7))
+    assert store.migrate() == len(MIGRATIONS)
+    test_a_sender_on_a_host_with_a_long_name_can_claim(store)
+    store.dispose()

@@ -45,6 +45,17 @@ def _add_column(table: Table, name: str) -> Callable[[Connection], None]:
     return step
 
 
+def _widen(table: Table, name: str) -> Callable[[Connection], None]:
+    """Lengthen a text column to what schema.py now declares; on PostgreSQL only (SQLite enforces none)."""
+
+    def step(conn: Connection) -> None:
+        if conn.dialect.name == "postgresql":
+            kind = table.c[name].type.compile(dialect=conn.dialect)
+            conn.execute(text(f"ALTER TABLE {table.name} ALTER COLUMN {name} TYPE {kind}"))
+
+    return step
+
+
 def _sql(statement: str) -> Callable[[Connection], None]:
     def step(conn: Connection) -> None:
         conn.execute(text(statement))
@@ -62,6 +73,8 @@ MIGRATIONS: list[Callable[[Connection], None]] = [
     _sql("DROP INDEX IF EXISTS ix_sent_papers_arxiv"),
     _add_column(issue_papers, "listed_on"),
     _add_column(fetches, "relisted"),
+    # A sender's name (host:pid:random) outgrew 64 characters on long host names: every claim failed.
+    _widen(deliveries, "claimed_by"),
 ]
 
 

@@ -200,7 +200,8 @@ deliveries = Table(
     Column("message_id", String(255), nullable=False),
     Column("attempts", Integer, nullable=False, default=0),
     Column("next_attempt_at", UTCDateTime, nullable=False),
-    Column("claimed_by", String(64)),
+    # host:pid:random of the sender; host names alone run to 64 characters. Migration 8 widened it.
+    Column("claimed_by", String(128)),
     Column("claimed_until", UTCDateTime),
     Column("last_reply", Text),
     Column("sent_at", UTCDateTime),
