@@ -7,6 +7,7 @@ import json
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from bs4 import BeautifulSoup, Tag
 
 from tests.web_support import WebWorld, link_in, make_world, manage_form, reader
 
@@ -180,7 +181,9 @@ def test_a_topics_box_over_its_limit_is_refused_by_name_and_the_rest_is_kept(wor
     )
     # Shown to fix: the whole lines that fit (the 100 longest ones and a few short ones), and the
     # fields around them as typed.
-    shown = refused.text.split('<textarea id="topics" name="topics" required>')[1].split("</textarea>")[0]
+    box = BeautifulSoup(refused.text, "html.parser").find("textarea", id="topics")
+    assert isinstance(box, Tag) and box["aria-invalid"] == "true"  # and tied to its message
+    shown = box.text
     assert too_long.startswith(shown) and too_long[len(shown) :].startswith("\r\n")
     assert "-word 49 " in shown and len(shown) <= 20_300
     assert 'value="Europe/Paris"' in refused.text

@@ -87,6 +87,29 @@ def redact(storage_url: str) -> str:
     return urlunsplit(parts._replace(netloc=parts.netloc.replace(f":{parts.password}@", ":***@")))
 
 
+# The form's own words for the fields an error names ("Time zone: unknown time zone"; the CLI names
+# its options instead).
+FIELD_LABELS = {
+    "email": "Email",
+    "topics": "Topics",
+    "excludes": "Exclusions (lines starting with -)",
+    "timezone": "Time zone",
+    "hour": "Delivery hour",
+    "cadence": "How often",
+    "weekday": "Weekly on",
+    "per_email": "Papers per email",
+    "date": "Issue date",
+    "form": "The form",
+}
+# The field each error names, by that label: its id in the page, which the page marks as refused
+# (templates/web/_invalid.html.j2). Exclusions are typed in the topics box; "The form" is no field.
+ERROR_FIELDS = {
+    label: "topics" if field == "excludes" else field
+    for field, label in FIELD_LABELS.items()
+    if field != "form"
+}
+
+
 @dataclass
 class WebContext:
     svc: Services
@@ -112,6 +135,7 @@ class WebContext:
             "csrftoken": token() if callable(token) else "",
             "errors": [],
             "notice": "",
+            "error_fields": ERROR_FIELDS,
         }
         html = self.env.get_template(f"web/{name}").render({**base, **context})
         return HTMLResponse(html, status_code=status, headers=SECURITY_HEADERS)

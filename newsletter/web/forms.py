@@ -18,7 +18,7 @@ from newsletter.subscribers import (
     preferences,
     split_topic_lines,
 )
-from newsletter.web.context import WebContext
+from newsletter.web.context import FIELD_LABELS, WebContext
 
 # A line of the topics box at its longest: a topic or an exclusion ("-" first) of 200 characters,
 # and the CRLF a browser ends it with.
@@ -62,21 +62,6 @@ def form_defaults(ctx: WebContext, sub: Subscriber | None = None) -> dict[str, A
         "weekday": sub.weekday,
         "per_email": sub.per_email,
     }
-
-
-# The form's own words for the fields an error names (the CLI names its options instead).
-FIELD_LABELS = {
-    "email": "Email",
-    "topics": "Topics",
-    "excludes": "Exclusions (lines starting with -)",
-    "timezone": "Time zone",
-    "hour": "Delivery hour",
-    "cadence": "How often",
-    "weekday": "Weekly on",
-    "per_email": "Papers per email",
-    "date": "Issue date",
-    "form": "The form",
-}
 
 
 def form_error(exc: InvalidInput) -> str:
