@@ -6,6 +6,7 @@ import logging
 from collections.abc import Callable
 
 from sqlalchemy import Connection, Table, inspect, text
+from sqlalchemy.exc import SQLAlchemyError
 
 from newsletter.store.schema import (
     deliveries,
@@ -24,6 +25,10 @@ from newsletter.store.schema import (
 )
 
 log = logging.getLogger(__name__)
+
+
+class SchemaTooNew(SQLAlchemyError):
+    """The database was migrated by a newer release; this code would misread or corrupt it."""
 
 
 def _create(*tables: Table) -> Callable[[Connection], None]:
@@ -85,10 +90,18 @@ def migrate(conn: Connection) -> int:
     if current is None:
         conn.execute(schema_version.insert().values(version=0))
         current = 0
+    latest = len(MIGRATIONS)
+    if current > latest:
+        # Another machine upgraded first: rows this code writes would miss what the newer steps
+        # added (as version 5's frozen pools lacked listed_on), so it stops instead.
+        raise SchemaTooNew(
+            f"the database is at schema version {current}, newer than this newsletter knows "
+            f"({latest}): upgrade newsletter here too; every process on one database must run "
+            "the same release"
+        )
     for number, step in enumerate(MIGRATIONS[current:], start=current + 1):
         step(conn)
         conn.execute(schema_version.update().values(version=number))
-    latest = len(MIGRATIONS)
     if current == 0:
         log.info("store: created the schema (version %d)", latest)
     elif current < latest:
