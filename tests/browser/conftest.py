@@ -183,6 +183,17 @@ def new_page(browser: Browser, live_app: LiveApp) -> Iterator[NewPage]:
         context.close()
 
 
+def launch_for_back(playwright: Playwright, back_forward_cache: bool) -> Browser:
+    """Chromium for a test of the Back button: with its back/forward cache on or off, as desktop
+    Chrome has it on and Playwright turns it off; a test uses no request routing with it, which
+    would turn the HTTP cache off, so Back could show a kept copy."""
+    return playwright.chromium.launch(
+        executable_path=str(CHROMIUM),
+        args=[*CHROMIUM_ARGS, "--enable-features=BackForwardCache"] if back_forward_cache else CHROMIUM_ARGS,
+        ignore_default_args=["--disable-back-forward-cache"] if back_forward_cache else None,
+    )
+
+
 def screenshot(page: Page, name: str) -> Path:
     """Save a full-page screenshot in SCREENSHOTS and return its path.
 

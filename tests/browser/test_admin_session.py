@@ -6,7 +6,7 @@ import pytest
 from playwright.sync_api import Playwright, expect
 
 from newsletter.subscribers import preferences
-from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS, NOW, LiveApp
+from tests.browser.conftest import NOW, LiveApp, launch_for_back
 from tests.web_support import ADMIN_PASSWORD
 
 
@@ -19,12 +19,7 @@ def test_back_after_signing_out_shows_no_admin_page(
     # addresses by pressing Back: the admin pages are kept by no cache, so Back asks the server again.
     prefs = preferences(["speech"], timezone="UTC", hour=7)
     live_app.store.subscribers.add("kay@example.org", prefs, "active", NOW)
-    # As in the reader's Back test: the back/forward cache on and off, and no request routing.
-    browser = playwright.chromium.launch(
-        executable_path=str(CHROMIUM),
-        args=[*CHROMIUM_ARGS, "--enable-features=BackForwardCache"] if back_forward_cache else CHROMIUM_ARGS,
-        ignore_default_args=["--disable-back-forward-cache"] if back_forward_cache else None,
-    )
+    browser = launch_for_back(playwright, back_forward_cache)
     try:
         page = browser.new_context(base_url=live_app.base_url).new_page()
         page.goto("/admin/login")

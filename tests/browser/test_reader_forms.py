@@ -15,7 +15,7 @@ if not Path("/usr/bin/chromium").exists():
 from playwright.sync_api import Page, Playwright, expect
 
 from newsletter.subscribers import preferences
-from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS, NOW, LiveApp, NewPage
+from tests.browser.conftest import NOW, LiveApp, NewPage, launch_for_back
 
 
 @pytest.mark.slow
@@ -103,13 +103,7 @@ def test_back_after_unsubscribing_shows_the_manage_page_as_it_is_now(
 ) -> None:
     prefs = preferences(["speech"], timezone="UTC", hour=7)
     sub = live_app.store.subscribers.add("kay@example.org", prefs, "active", NOW)
-    # Playwright turns Chromium's back/forward cache off; desktop Chrome has it on. Either way, and
-    # with no request routing (which would turn the HTTP cache off), so Back could show a kept copy.
-    browser = playwright.chromium.launch(
-        executable_path=str(CHROMIUM),
-        args=[*CHROMIUM_ARGS, "--enable-features=BackForwardCache"] if back_forward_cache else CHROMIUM_ARGS,
-        ignore_default_args=["--disable-back-forward-cache"] if back_forward_cache else None,
-    )
+    browser = launch_for_back(playwright, back_forward_cache)
     try:
         page = browser.new_context(base_url=live_app.base_url).new_page()
         opened = page.goto(f"/manage/{live_app.svc.signer().mint('manage', sub)}")
