@@ -68,6 +68,7 @@ def collect_source(
 
 def _fetch_api_pages(client: httpx.Client, settings: SourcesSettings, day: date | None) -> _Parsed:
     listings: list[Listing] = []
+    seen: set[str] = set()
     skipped = 0
     pages = 0
     for page in range(settings.api_max_pages):
@@ -76,10 +77,17 @@ def _fetch_api_pages(client: httpx.Client, settings: SourcesSettings, day: date 
         )
         result: ScrapeResult = parse_api(hf.fetch_text(client, request), day)
         pages += 1
-        listings.extend(result.listings)
+        # The trending order shifts between requests, so a paper can reach two pages: the first
+        # listing is kept (stored twice, it stopped the whole fetch on the store's unique key).
+        fresh = [li for li in result.listings if li.paper.arxiv_id not in seen]
+        seen.update(li.paper.arxiv_id for li in fresh)
+        listings.extend(fresh)
         skipped += result.skipped
-        if len(result.listings) + result.skipped < settings.api_limit:
+        # A short page ends the day; a full page with nothing new means the API ignored `p`.
+        if len(result.listings) + result.skipped < settings.api_limit or not fresh:
             break
+    else:
+        log.warning("scrape: hf-api stopped after api_max_pages=%d full pages", settings.api_max_pages)
     return _Parsed(listings, "api json", skipped, pages)
 
 

@@ -180,6 +180,40 @@ def test_a_paper_listed_twice_on_a_full_api_page_is_skipped_and_paging_goes_on(s
     assert len(store.papers.listed()) == 9
 
 
+def test_a_paper_on_two_api_pages_is_stored_once(store):
+    items = load_api(API_2024_08_01)
+    # Between the requests for p=0 and p=1 the trending order shifted: items[3] reaches both pages.
+    pages = [items[0:4], items[3:7], items[6:8]]
+
+    def page(request: httpx.Request) -> httpx.Response:
+        p = int(request.url.params["p"])
+        return ok(json.dumps(pages[p] if p < len(pages) else []), "application/json")
+
+    net = ScriptedHttp({"/api/daily_papers": [page]})
+    # It stopped the fetch: "store: IntegrityError: UNIQUE constraint failed", nothing stored.
+    report = run(store, net, "hf-api", date(2024, 8, 1), replace(FAST, api_limit=4))
+    assert (report.pages, report.papers, report.new, report.skipped) == (3, 8, 8, 0)
+    assert len(store.papers.listed()) == 8
+
+
+def test_an_api_that_ignores_the_page_number_is_read_once(store, caplog):
+    items = load_api(API_2024_08_01)
+    net = ScriptedHttp({"/api/daily_papers": [lambda request: ok(json.dumps(items[:4]), "application/json")]})
+    report = run(store, net, "hf-api", date(2024, 8, 1), replace(FAST, api_limit=4, api_max_pages=5))
+    # The second page brought nothing new: it asked no third, where it asked all five.
+    assert [r.url.params["p"] for r in net.requests] == ["0", "1"]
+    assert (report.papers, report.new) == (4, 4)
+    full = [lambda request: ok(json.dumps(items[int(request.url.params["p"]) * 2 :][:2]), "application/json")]
+    report = run(
+        store,
+        ScriptedHttp({"/api/daily_papers": full}),
+        "hf-api",
+        date(2024, 8, 1),
+        replace(FAST, api_limit=2, api_max_pages=3),
+    )
+    assert report.pages == 3 and "hf-api stopped after api_max_pages=3 full pages" in caplog.text
+
+
 def test_an_html_error_page_where_json_was_expected_says_so(run_cli):
     page = "<!doctype html><html><head><title>503 Service Unavailable</title></head><body>Busy</body></html>"
     net = ScriptedHttp({"/api/daily_papers": [ok(page)]})
