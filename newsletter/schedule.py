@@ -12,10 +12,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from functools import cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from apscheduler.events import EVENT_JOB_MISSED, JobExecutionEvent
-from apscheduler.schedulers.background import BackgroundScheduler
-from apscheduler.triggers.cron import CronTrigger
-from apscheduler.triggers.interval import IntervalTrigger
+from apscheduler.events import JobExecutionEvent
 
 from newsletter.alerts import Alerter
 from newsletter.collect import missed_fetch
@@ -260,31 +257,3 @@ class Runner:
 
     def release(self) -> None:
         self.svc.store.leases.release(LEASE, self.holder)
-
-
-def build_scheduler(runner: Runner) -> BackgroundScheduler:
-    """APScheduler 3 with the fetch times and the delivery tick; coalesced, one instance, misfire grace.
-
-    The tick runs at once on start; after a start, a takeover or a dropped fetch it fetches first.
-    """
-    settings = runner.svc.settings.schedule
-    scheduler = BackgroundScheduler(
-        timezone="UTC",
-        job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": settings.misfire_grace_s},
-    )
-    for text in settings.fetch_times:
-        hour, minute = (int(part) for part in text.split(":"))
-        scheduler.add_job(
-            runner.fetch_job, CronTrigger(hour=hour, minute=minute, timezone="UTC"), id=f"fetch-{text}"
-        )
-    scheduler.add_job(
-        runner.tick,
-        IntervalTrigger(minutes=settings.tick_minutes, timezone="UTC"),
-        id="delivery-tick",
-        next_run_time=runner.svc.clock(),
-    )
-    scheduler.add_listener(runner.job_missed, EVENT_JOB_MISSED)
-    scheduler.add_job(
-        runner.holds_lease, IntervalTrigger(seconds=max(5, settings.lease_s // 3), timezone="UTC"), id="lease"
-    )
-    return scheduler

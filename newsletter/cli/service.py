@@ -29,8 +29,9 @@ from newsletter.cli.common import (
 from newsletter.collect import run_fetch
 from newsletter.deliver.send import retry_line
 from newsletter.deliver.worker import Worker
-from newsletter.schedule import Runner, build_scheduler
+from newsletter.schedule import Runner
 from newsletter.services import Services
+from newsletter.timetable import build_scheduler
 from newsletter.web import create_app
 
 log = logging.getLogger(__name__)

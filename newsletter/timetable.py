@@ -1,0 +1,64 @@
+"""The APScheduler timetable of `newsletter run`: the fetch times, the delivery tick and the lease."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+
+from apscheduler.events import EVENT_JOB_MISSED
+from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.triggers.cron import CronTrigger
+from apscheduler.triggers.interval import IntervalTrigger
+from sqlalchemy.exc import SQLAlchemyError
+
+from newsletter.schedule import Runner
+
+log = logging.getLogger(__name__)
+
+
+def _outlasting(job: Callable[[], object]) -> Callable[[], object]:
+    """`job` for the scheduler: a store outage is one log line, not a traceback; the next run retries."""
+
+    def run() -> object:
+        try:
+            return job()
+        except SQLAlchemyError as exc:
+            first = str(exc).splitlines()[0]
+            log.error(
+                "schedule: store unreachable (%s: %s); the next run tries again", type(exc).__name__, first
+            )
+            return None
+
+    return run
+
+
+def build_scheduler(runner: Runner) -> BackgroundScheduler:
+    """APScheduler 3 with the fetch times and the delivery tick; coalesced, one instance, misfire grace.
+
+    The tick runs at once on start; after a start, a takeover or a dropped fetch it fetches first.
+    """
+    settings = runner.svc.settings.schedule
+    scheduler = BackgroundScheduler(
+        timezone="UTC",
+        job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": settings.misfire_grace_s},
+    )
+    for text in settings.fetch_times:
+        hour, minute = (int(part) for part in text.split(":"))
+        scheduler.add_job(
+            _outlasting(runner.fetch_job),
+            CronTrigger(hour=hour, minute=minute, timezone="UTC"),
+            id=f"fetch-{text}",
+        )
+    scheduler.add_job(
+        _outlasting(runner.tick),
+        IntervalTrigger(minutes=settings.tick_minutes, timezone="UTC"),
+        id="delivery-tick",
+        next_run_time=runner.svc.clock(),
+    )
+    scheduler.add_listener(runner.job_missed, EVENT_JOB_MISSED)
+    scheduler.add_job(
+        _outlasting(runner.holds_lease),
+        IntervalTrigger(seconds=max(5, settings.lease_s // 3), timezone="UTC"),
+        id="lease",
+    )
+    return scheduler
