@@ -11,11 +11,15 @@ import logging
 from dataclasses import dataclass, field
 from datetime import date
 
+from sqlalchemy.exc import SQLAlchemyError
+
 from newsletter.deliver.send import SendLoop, SendSummary, worker_name
 from newsletter.edition import Edition
 from newsletter.services import Services
 
 log = logging.getLogger(__name__)
+
+MAX_OUTAGE_WAIT_S = 60.0  # between tries while the store is unreachable
 
 
 @dataclass
@@ -60,11 +64,31 @@ class Worker:
     def run(self, *, until_done: bool, poll_s: float) -> SendSummary:
         """Drain repeatedly; with `until_done`, stop once no row is queued, sending or due.
 
-        Returns early once `svc.stopping` is set, with the messages in flight finished.
+        Returns early once `svc.stopping` is set, with the messages in flight finished. Without
+        `until_done`, a store outage is waited out, polling less often the longer it lasts.
         """
         total = SendSummary()
+        outages = 0
         while not self.svc.stopping.is_set():
-            summary = self.drain_once()
+            try:
+                summary = self.drain_once()
+            except SQLAlchemyError as exc:
+                if until_done:
+                    raise  # a cron job: its exit code (4) says it
+                # A long-running sender outlasts a database restart; its claimed rows come back to
+                # the queue when their lease runs out, if it is not back by then.
+                outages += 1
+                wait = min(poll_s * 2**outages, MAX_OUTAGE_WAIT_S)
+                first = str(exc).splitlines()[0]
+                log.error(
+                    "worker: store unreachable (%s: %s); trying again in %g s",
+                    type(exc).__name__,
+                    first,
+                    wait,
+                )
+                self.svc.stopping.wait(wait)
+                continue
+            outages = 0
             total.merge(summary)
             if summary.stopped:
                 total.stopped = summary.stopped
