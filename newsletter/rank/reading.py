@@ -23,6 +23,9 @@ from newsletter.rank.text import (
 )
 from newsletter.rank.vocabulary import ABBREVIATIONS, STOPWORDS
 
+# A title word says more about a paper than an abstract word; HF's keywords and summary sit between.
+FIELD_WEIGHTS = {"title": 3.0, "keywords": 2.0, "summary": 1.5, "abstract": 1.0}
+
 
 def paper_fields(paper: Paper) -> dict[str, str]:
     """The text fields a ranker reads, by name; absent fields are empty."""

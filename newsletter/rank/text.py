@@ -213,6 +213,14 @@ def analyse(text: str, literal: frozenset[str] = frozenset()) -> tuple[Term, ...
     return tuple(terms)
 
 
+def topic_terms(topic: str) -> dict[str, list[Term]]:
+    """The distinct terms of a topic, each with where it occurs in the topic's text."""
+    terms: dict[str, list[Term]] = {}
+    for term in analyse(topic):
+        terms.setdefault(term.key, []).append(term)
+    return terms
+
+
 def topic_items(topic: str) -> list[str]:
     """The items of a topic that lists several ("speech, audio and music"), or [] for a single one."""
     items = [item for item in _ITEMS.split(topic) if WORD.search(item)]
