@@ -28,7 +28,6 @@ class RefusalBreaker:
 
     limit: int = RELAY_REFUSALS
     held: list[Outcome] = field(default_factory=list)
-    seen: int = 0
     armed: bool = True
     reason: str | None = None
     _key: tuple[int | None, str | None] | None = None
@@ -50,10 +49,9 @@ class RefusalBreaker:
         if key is not None and (self._key is None or key == self._key):
             self._key = key
             self.held.append(outcome)
-            self.seen += 1
-            if self.seen >= self.limit and self.reason is None:
+            if len(self.held) >= self.limit and self.reason is None:
                 self.reason = (
-                    f"the relay refused the first {self.seen} recipients alike ({self.held[0].reply}), "
+                    f"the relay refused the first {len(self.held)} recipients alike ({self.held[0].reply}), "
                     "so it refuses our mail, not theirs: check the SMTP login and what the relay lets "
                     "this sender send; the rest waits for the next run"
                 )
