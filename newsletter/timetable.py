@@ -12,6 +12,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 from sqlalchemy.exc import SQLAlchemyError
 
 from newsletter.schedule import Runner
+from newsletter.store import store_error
 
 log = logging.getLogger(__name__)
 
@@ -23,10 +24,7 @@ def _outlasting(job: Callable[[], object]) -> Callable[[], object]:
         try:
             return job()
         except SQLAlchemyError as exc:
-            first = str(exc).splitlines()[0]
-            log.error(
-                "schedule: store unreachable (%s: %s); the next run tries again", type(exc).__name__, first
-            )
+            log.error("schedule: store unreachable (%s); the next run tries again", store_error(exc))
             return None
 
     return run

@@ -27,7 +27,7 @@ from newsletter.config import ConfigError, Settings, load_settings
 from newsletter.config_loader import ENV_CONFIG
 from newsletter.dates import parse_issue_date
 from newsletter.models import Subscriber
-from newsletter.store import Store
+from newsletter.store import Store, store_error
 from newsletter.subscribers import InvalidInput
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -141,7 +141,7 @@ def command(func: F) -> F:
         except SourceUnreachable as exc:
             fail(f"source unreachable: {exc}", Exit.UNREACHABLE)
         except SQLAlchemyError as exc:
-            fail(f"store: {type(exc).__name__}: {str(exc).splitlines()[0]}", Exit.STORE)
+            fail(f"store: {store_error(exc)}", Exit.STORE)
         finally:
             runtime.close()
         sys.exit(int(code or Exit.OK))

@@ -16,6 +16,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from newsletter.deliver.send import SendLoop, SendSummary, worker_name
 from newsletter.edition import Edition
 from newsletter.services import Services
+from newsletter.store import store_error
 
 log = logging.getLogger(__name__)
 
@@ -79,13 +80,7 @@ class Worker:
                 # the queue when their lease runs out, if it is not back by then.
                 outages += 1
                 wait = min(poll_s * 2**outages, MAX_OUTAGE_WAIT_S)
-                first = str(exc).splitlines()[0]
-                log.error(
-                    "worker: store unreachable (%s: %s); trying again in %g s",
-                    type(exc).__name__,
-                    first,
-                    wait,
-                )
+                log.error("worker: store unreachable (%s); trying again in %g s", store_error(exc), wait)
                 self.svc.stopping.wait(wait)
                 continue
             outages = 0

@@ -18,7 +18,12 @@ from newsletter.store.papers import PaperStore
 from newsletter.store.schema import insert_ignore, meta
 from newsletter.store.subscribers import SubscriberStore
 
-__all__ = ["Store"]
+__all__ = ["Store", "store_error"]
+
+
+def store_error(exc: BaseException) -> str:
+    """A database error in one line: its kind and the driver's first line (the rest is SQL and a link)."""
+    return f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
 
 
 class Store:
