@@ -76,6 +76,7 @@ def _answers(world: WebWorld) -> dict[str, httpx.Response]:
         ),
         "redirect": client.get("/admin", follow_redirects=False),
         "favicon": client.get("/favicon.ico"),
+        "script": client.get("/js/preferences.js"),
         "gate refusal": client.post("/subscribe", files={"email": (None, "ada@example.org")}),
     }
 
@@ -89,7 +90,7 @@ def test_every_response_carries_the_protective_headers(world: WebWorld) -> None:
         assert "frame-ancestors 'none'" in headers.get("content-security-policy", ""), kind
         assert headers.get("x-frame-options") == "DENY", kind
         assert headers.get("strict-transport-security") == "max-age=31536000", kind
-    # A page keeps its own policy: its forms and inline script still work.
+    # A page keeps its own policy: its forms and its scripts (from /js/) still work.
     page = world.client.get("/")
     assert "form-action 'self'" in page.headers["content-security-policy"]
     assert page.headers["strict-transport-security"] == "max-age=31536000"

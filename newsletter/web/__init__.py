@@ -12,7 +12,7 @@ from newsletter import __version__
 from newsletter.render import make_environment, templates_dir
 from newsletter.services import Services
 from newsletter.tokens import InvalidToken
-from newsletter.web import admin, api, errors, public
+from newsletter.web import admin, api, assets, errors, public
 from newsletter.web.context import RateLimits, WebContext
 from newsletter.web.guard import ApiGate, EveryPathBut, RequestGate
 from newsletter.web.headers import SecurityHeaders
@@ -24,7 +24,10 @@ def create_app(svc: Services) -> ASGIApp:
     signer = svc.signer()
     # Counts in a shared store are kept apart per installation: each has its own secret key.
     limits = RateLimits(web.rate_limits, namespace=signer.derived_key("rate-limits")[:16])
-    ctx = WebContext(svc=svc, env=make_environment(templates_dir()), limits=limits)
+    env = make_environment(templates_dir())
+    scripts = assets.Scripts(templates_dir() / "web" / "js")
+    env.globals["script_url"] = scripts.url
+    ctx = WebContext(svc=svc, env=env, limits=limits)
     app = FastAPI(
         title="newsletter admin API",
         version=__version__,
@@ -39,6 +42,7 @@ def create_app(svc: Services) -> ASGIApp:
     app.add_exception_handler(405, errors.not_found_handler(ctx))
     app.add_exception_handler(RequestValidationError, api.validation_error)
     app.include_router(public.build_router(ctx))
+    app.include_router(assets.build_router(scripts))
 
     @app.api_route("/favicon.ico", methods=["GET", "HEAD"], include_in_schema=False)
     def favicon() -> Response:

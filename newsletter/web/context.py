@@ -167,12 +167,14 @@ class WebContext:
             return cached[1]
 
 
-# Our pages load nothing from elsewhere; the admin preview frames are sandboxed srcdoc.
+# Our pages load nothing from elsewhere; the admin preview frames are sandboxed srcdoc. Scripts run
+# only from our own files (/js/), never inline, so markup slipped into a page cannot run. Inline style
+# stays allowed: the emails framed in the admin preview carry it on every element.
 SECURITY_HEADERS = {
     "Content-Security-Policy": (
         "default-src 'self'; img-src * data:; style-src 'self' 'unsafe-inline'; "
-        "script-src 'self' 'unsafe-inline'; frame-src 'self' about:; frame-ancestors 'none'; "
-        "form-action 'self'"
+        "script-src 'self'; frame-src 'self' about:; frame-ancestors 'none'; "
+        "form-action 'self'; base-uri 'none'"
     ),
     "X-Content-Type-Options": "nosniff",
     "Referrer-Policy": "no-referrer",
