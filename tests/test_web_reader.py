@@ -113,6 +113,29 @@ def test_feed_addresses_come_from_base_url_not_the_host_header(world):
     assert root.find(f"{atom}link").get("href") == f"https://papers.example.org{path}"
 
 
+def test_a_feed_reader_polling_an_unchanged_feed_gets_an_empty_304(world, run_cli):
+    sub = reader(world, timezone="UTC")
+    path = f"/feed/{world.svc.signer().mint('feed', sub)}.xml"
+    first = world.client.get(path)
+    tag = first.headers["etag"]
+    # The feed names the reader: a browser or reader may keep it, a shared cache may not.
+    assert first.headers["cache-control"] == "private, no-cache"
+    again = world.client.get(path, headers={"If-None-Match": tag})
+    assert (again.status_code, again.content, again.headers["etag"]) == (304, b"", tag)
+    assert world.client.get(path, headers={"If-None-Match": '"other", ' + tag}).status_code == 304
+    # A new digest changes the feed: the same tag now gets the whole feed, with a new tag.
+    assert (
+        run_cli(
+            "fetch", "--file", str(HF_API / "daily_papers_2025-03-11.json"), "--date", "2025-03-11"
+        ).exit_code
+        == 0
+    )
+    assert "1 sent" in run_cli("send", "--date", "2025-03-11").stdout
+    changed = world.client.get(path, headers={"If-None-Match": tag})
+    assert changed.status_code == 200 and changed.headers["etag"] != tag
+    assert b"Papers for Tue 11 Mar 2025" in changed.content
+
+
 def test_a_trending_only_email_shows_its_papers_on_the_manage_page_and_in_the_feed(world, run_cli):
     assert (
         run_cli(

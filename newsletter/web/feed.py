@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
@@ -19,8 +21,15 @@ def build_router(ctx: WebContext) -> APIRouter:
         sub = subscriber_for(svc.store, svc.signer(), "feed", token)
         # Built from [web] base_url, as in the emails: the Host header is whatever the client sent.
         self_url = f"{svc.settings.web.base_url.rstrip('/')}/feed/{token}.xml"
-        body = render_feed(ctx, sub, self_url)
-        return Response(body, media_type="application/atom+xml; charset=utf-8")
+        body = render_feed(ctx, sub, self_url).encode()
+        # Feed readers poll every few minutes and the feed changes once a day: each may keep its copy
+        # (private: it names the reader) but asks every time, and gets an empty 304 while it is current.
+        tag = f'"{hashlib.sha256(body).hexdigest()[:32]}"'
+        headers = {"ETag": tag, "Cache-Control": "private, no-cache"}
+        asked = request.headers.get("if-none-match", "")
+        if tag in (t.strip().removeprefix("W/") for t in asked.split(",")) or asked.strip() == "*":
+            return Response(status_code=304, headers=headers)
+        return Response(body, media_type="application/atom+xml; charset=utf-8", headers=headers)
 
     return router
 
