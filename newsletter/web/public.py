@@ -16,7 +16,7 @@ from newsletter.notices import deliver_notice, signup_notice
 from newsletter.schedule import LEASE
 from newsletter.signup import confirm, request_signup, subscriber_for, unsubscribe
 from newsletter.subscribers import InvalidInput, normalize_email
-from newsletter.tokens import InvalidToken
+from newsletter.tokens import MAX_AGE_S, InvalidToken
 from newsletter.web import feed, topic_preview
 from newsletter.web.context import PersonalRoute, WebContext, client_ip, limit_key, zone_names
 from newsletter.web.forms import PostedForm, form_defaults, page_errors, posted_form, read_preferences
@@ -27,6 +27,32 @@ log = logging.getLogger(__name__)
 def first_day(sub: Subscriber) -> str:
     """The ' on Friday' of a weekly reader's confirmation page; a daily reader's digest comes daily."""
     return f" on {WEEKDAY_NAMES[sub.weekday]}" if sub.cadence == "weekly" else ""
+
+
+# The sign-up's answer page reads the address from this cookie, never from its URL, where browser
+# history and access logs would keep it. Only the /sent page is sent it.
+SENT_COOKIE = "newsletter_sent"
+
+
+def no_store(response: Response) -> Response:
+    """`response`, marked for no cache to keep (it sets, or leads to, a page showing an address)."""
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def sent_redirect(token: str, secure: bool) -> Response:
+    """The 303 to the plain /sent page, with the "sent" token in a cookie for that page alone."""
+    response = RedirectResponse("/sent", status_code=303)
+    response.set_cookie(
+        SENT_COOKIE,
+        token,
+        max_age=MAX_AGE_S["sent"],
+        path="/sent",
+        secure=secure,
+        httponly=True,
+        samesite="strict",
+    )
+    return no_store(response)
 
 
 def build_router(ctx: WebContext) -> APIRouter:
@@ -98,23 +124,23 @@ def build_router(ctx: WebContext) -> APIRouter:
         # Post/redirect/get: reloading the answer must not send the form, and a second email, again.
         # The page shows the address as typed, never the stored one, and its token names no
         # subscriber: the same answer whether or not the address was known, so the form reveals nobody.
-        sent = svc.signer().mint_address("sent", email)
-        return RedirectResponse(f"/sent/{sent}", status_code=303)
+        return sent_redirect(svc.signer().mint_address("sent", email), settings.secure_cookies)
 
-    @get_personal("/sent/{token}", response_class=HTMLResponse)
-    def sent_page(request: Request, token: str) -> HTMLResponse:
+    @get_personal("/sent", response_class=HTMLResponse)
+    def sent_page(request: Request) -> HTMLResponse:
+        # The address comes from the cookie the form's answer set, so it never sits in a URL.
         try:
-            email = svc.signer().address("sent", token)
-        except InvalidToken as exc:
-            if not exc.expired:
-                raise
-            # A reload an hour later: the email went out then; this page only said so.
+            email = svc.signer().address("sent", request.cookies.get(SENT_COOKIE, ""))
+        except InvalidToken:
+            # No cookie (opened directly, another browser, cookies off), an expired one, or one that is
+            # not ours: nothing failed, this browser just cannot say which address the form was sent for.
             return ctx.message(
                 request,
-                "This page has expired",
-                "It only said that we had sent you an email. If it has not arrived, check your spam "
-                "folder, or sign up again with the same address to get another.",
-                410,
+                "Check your inbox",
+                "If you just signed up, we sent a message to the address you gave. Follow its link to "
+                "confirm; it works for 48 hours. The address is not shown here because this page never "
+                "puts it in its web address: only the browser that sent the form keeps it, for an hour. "
+                "If nothing arrives, check your spam folder, or sign up again with the same address.",
                 link={"url": "/", "text": "Go to the sign-up page"},
             )
         return ctx.message(
@@ -123,6 +149,17 @@ def build_router(ctx: WebContext) -> APIRouter:
             f"We sent a message to {email}. Follow its link to confirm; it works for 48 hours. "
             "If you already subscribe, its link opens your settings instead.",
         )
+
+    @get_personal("/sent/{token}")
+    def old_sent_link(token: str) -> Response:
+        # Where the form's answer used to be, with the address in the URL: a tab still open on one
+        # reloads to the plain page, which shows the address while the token lasts (the cookie takes
+        # the same token, so it expires when the link would have). Nothing mints these any more.
+        try:
+            svc.signer().address("sent", token)
+        except InvalidToken:
+            return RedirectResponse("/sent", status_code=303)
+        return sent_redirect(token, svc.settings.web.secure_cookies)
 
     def no_longer_subscribing(request: Request, sub: Subscriber) -> HTMLResponse:
         """A confirmation link from before a bounce or an unsubscribe: it subscribes no one.
