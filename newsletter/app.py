@@ -19,6 +19,7 @@ from newsletter.deliver.outbox import OutboxTransport
 from newsletter.deliver.smtp import SmtpTransport
 from newsletter.dkim import DkimSigner, DkimTransport, load_signer
 from newsletter.services import Services
+from newsletter.sources.redirects import refuse_unsafe_redirect
 from newsletter.store import Store
 from newsletter.store.url import database_url
 from newsletter.tokens import Signer
@@ -57,6 +58,9 @@ def build_http_client(
 ) -> httpx.Client:
     """The client every source uses: timeouts, our User-Agent, bounded retries honouring Retry-After.
 
+    Redirects are followed only within the requested host and never from https to http: the
+    response hook checks every hop before httpx follows it. A refused one raises at once, above
+    the retrying transport, so it is not retried.
     `transport` is the network; tests pass an `httpx.MockTransport` serving saved pages.
     """
     retry = Retry(
@@ -71,6 +75,7 @@ def build_http_client(
         timeout=httpx.Timeout(settings.timeout_s),
         headers={"User-Agent": USER_AGENT},
         follow_redirects=True,
+        event_hooks={"response": [refuse_unsafe_redirect]},
     )
 
 

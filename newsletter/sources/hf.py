@@ -7,13 +7,15 @@ from datetime import date
 
 import httpx
 
+from newsletter.sources.redirects import RefusedRedirect
+
 TRENDING = "hf-trending"
 DAILY = "hf-daily"
 API = "hf-api"
 
 
 class SourceUnreachable(Exception):
-    """The source could not be fetched: network down, timeouts, 5xx after retries, or a login wall."""
+    """Not fetched: network down, timeouts, 5xx after retries, a login wall or a refused redirect."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,6 +49,9 @@ def fetch_text(client: httpx.Client, request: Request) -> str:
     """GET one document; retries and backoff live in the client's transport."""
     try:
         response = client.get(request.url, params=request.params)
+    except RefusedRedirect as exc:
+        # Its message names both ends of the hop and why: "refused redirect from A to B (leaves https)".
+        raise SourceUnreachable(str(exc)) from None
     except httpx.TimeoutException:
         raise SourceUnreachable(f"{request.url}: timed out") from None
     except httpx.HTTPError as exc:
