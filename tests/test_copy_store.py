@@ -11,7 +11,7 @@ from sqlalchemy import select
 from newsletter import app
 from newsletter.config import DatabaseSettings
 from newsletter.store.copy import row_counts
-from newsletter.store.schema import meta
+from newsletter.store.schema import leases, meta
 from newsletter.subscribers import preferences
 from tests.conftest import API_2024_08_01, FIXED_NOW
 
@@ -129,3 +129,25 @@ def test_a_database_driver_that_is_not_installed_is_named(run_cli, tmp_path):
     assert as_store.exit_code == 2 and f"error: database.url: {hint}" in as_store.stderr
     as_target = run_cli("copy-store", "--to", url)
     assert as_target.exit_code == 2 and f"error: --to: {hint}" in as_target.stderr
+
+
+def test_the_copy_holds_the_scheduler_lease_and_gives_it_back_whatever_happens(run_cli, db_url, tmp_path):
+    # While the copy runs, a scheduler started by mistake only stands by; after it, one starts at once.
+    lived_in(run_cli)
+    store = app.open_store(DatabaseSettings(url=db_url))
+    try:
+        for target, code in (("full.db", 2), ("empty.db", 0)):
+            if target == "full.db":
+                full = app.open_store(DatabaseSettings(url=f"sqlite:///{tmp_path / target}"))
+                zed = preferences(["speech"], timezone="UTC", hour=7)
+                full.subscribers.add("zed@example.org", zed, "active", FIXED_NOW)
+                full.dispose()
+            result = run_cli("copy-store", "--to", f"sqlite:///{tmp_path / target}")
+            assert result.exit_code == code, result.output
+            with store.read() as conn:
+                (row,) = conn.execute(select(leases)).mappings().all()
+            assert row["holder"].startswith("copy-store:"), target  # it held the lease
+            assert store.leases.holder("scheduler", FIXED_NOW) is None, target  # and gave it back
+        assert store.leases.acquire("scheduler", "host:123:abc", FIXED_NOW, 60)
+    finally:
+        store.dispose()
