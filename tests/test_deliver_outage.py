@@ -49,7 +49,11 @@ def test_a_worker_waits_out_a_store_outage_and_then_sends(
         store.engine.dispose()
         for journal in ("-wal", "-shm"):
             Path(f"{path}{journal}").unlink(missing_ok=True)
-        path.write_bytes(healthy)
+        # Written over in place, never emptied first: a worker connecting to an empty file would find
+        # a new, empty database there (and switch it to WAL), a window no real outage has.
+        with path.open("r+b") as file:
+            file.write(healthy)
+            file.truncate()
         wait_for(lambda: len(list((tmp_path / "outbox").glob("*.eml"))) == 3, "three emails written")
     finally:
         svc.stopping.set()
