@@ -28,7 +28,7 @@ def test_schema_is_created_at_first_use_and_versioned(db_url, tmp_path, caplog):
     store.dispose()
     # A new database says so once, not once per migration step.
     assert [r.getMessage() for r in caplog.records if "schema" in r.getMessage()] == [
-        f"store: created the schema (version {len(MIGRATIONS)})"
+        f"store: created the schema (version {len(MIGRATIONS)}) in a new database, {db_url}"
     ]
     caplog.clear()
     # Reopening applies nothing twice, and says nothing.

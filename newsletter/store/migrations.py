@@ -103,7 +103,9 @@ def migrate(conn: Connection) -> int:
         step(conn)
         conn.execute(schema_version.update().values(version=number))
     if current == 0:
-        log.info("store: created the schema (version %d)", latest)
+        # Named in full: a new database where one was expected is most often a mistyped path.
+        where = conn.engine.url.render_as_string(hide_password=True)
+        log.info("store: created the schema (version %d) in a new database, %s", latest, where)
     elif current < latest:
         log.info("store: migrated the schema from version %d to %d", current, latest)
     return latest
