@@ -50,9 +50,16 @@ def check_address(where: str, value: str) -> None:
         raise ConfigError(f"{where}: must be an email address like papers@example.org, got {value!r}")
 
 
+# An issue can go out up to two days after its date: a reader west of UTC is still in yesterday,
+# and an issue that had started stays due past the reader's midnight.
+LATE_ISSUE_DAYS = 2
+MAX_KEEP_DAYS = 3650  # ten years
+
+
 @dataclass(frozen=True)
 class DatabaseSettings:
     url: str = url_field("sqlite:///newsletter.db")
+    keep_days: int = bounded(180, 0, MAX_KEEP_DAYS)  # 0 keeps everything
 
 
 @dataclass(frozen=True)
@@ -287,6 +294,23 @@ class Settings:
     schedule: ScheduleSettings = field(default_factory=ScheduleSettings)
     log: LogSettings = field(default_factory=LogSettings)
     dkim: DkimSettings = field(default_factory=DkimSettings)
+
+    def validate(self) -> None:
+        """Rules across sections: the history kept must outlast what an issue can still hold."""
+        keep, needed = self.database.keep_days, self.issue.pool_days + LATE_ISSUE_DAYS
+        if 0 < keep < needed:
+            # The sent history must cover every paper an issue could still hold, or a reader gets it twice.
+            widest = (
+                "weekly_window_days"
+                if self.issue.weekly_window_days >= self.issue.window_days
+                else "window_days"
+            )
+            raise ConfigError(
+                f"database.keep_days: {keep} is too short: readers could be sent papers they already had, "
+                f"since an issue's papers reach back {self.issue.pool_days} days (issue.{widest}) and an "
+                f"issue can go out {LATE_ISSUE_DAYS} days after its date; use 0 (keep everything) or at "
+                f"least {needed}"
+            )
 
 
 def load_settings(path: Path | None, environ: Mapping[str, str] = os.environ) -> Settings:

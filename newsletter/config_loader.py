@@ -101,7 +101,12 @@ def build_settings(root: type[T], data: dict[str, Any], environ: Mapping[str, st
         known.update(env_name(name, f.name) for f in dataclasses.fields(cls))
     for line in unknown_env(environ, known):
         log.warning("config: %s", line)
-    return root(**built)
+    settings = root(**built)
+    # Rules that tie two sections together, checked once every section is read.
+    validate = getattr(settings, "validate", None)
+    if validate is not None:
+        validate()
+    return settings
 
 
 def env_name(section: str, key: str) -> str:

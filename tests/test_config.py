@@ -213,6 +213,7 @@ def test_a_real_admin_password_hash_is_accepted(tmp_path):
 
 # Every numeric setting with its range: (key, lowest, highest, whether lowest itself is refused, range said).
 RANGES: list[tuple[str, float, float, bool, str]] = [
+    ("database.keep_days", 0, 3650, False, "between 0 and 3650"),
     ("sources.timeout_s", 0.0, 300.0, True, "more than 0 and at most 300"),
     ("sources.retries", 0, 10, False, "between 0 and 10"),
     ("sources.backoff_s", 0.0, 60.0, False, "between 0 and 60"),
