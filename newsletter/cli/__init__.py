@@ -8,6 +8,7 @@ from newsletter.cli.bounces import bounces
 from newsletter.cli.collect import fetch, papers
 from newsletter.cli.common import cli
 from newsletter.cli.deliver import issue_status, preview, send
+from newsletter.cli.prune import prune
 from newsletter.cli.rank import picks, rank_eval
 from newsletter.cli.service import admin_hash, run, serve, worker
 from newsletter.cli.store import copy_store
@@ -28,6 +29,7 @@ for _command in (
     worker,
     bounces,
     copy_store,
+    prune,
 ):
     cli.add_command(_command)
 

@@ -1,0 +1,354 @@
+"""Retention: `newsletter prune` removes old history, and nothing a reader
+would miss: no paper comes twice, no queued email is lost, and old dates still answer clearly.
+
+The core scenario runs on a real SQLite file and on PostgreSQL (skipped with the reason when there is none).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from xml.etree import ElementTree
+
+import pytest
+from sqlalchemy import func, select, update
+
+from newsletter import app
+from newsletter.config import ConfigError, DatabaseSettings, load_settings
+from newsletter.scrape import parse_api
+from newsletter.signup import request_signup
+from newsletter.store import Store
+from newsletter.store.retention import prune
+from newsletter.store.schema import deliveries, fetches, issue_papers, issues, sent_papers
+from newsletter.subscribers import preferences
+from tests.conftest import HF_API, CliRunnerFn
+from tests.web_support import make_world
+
+NOW = datetime(2026, 6, 10, 9, 0, tzinfo=UTC)
+TODAY = NOW.date()
+OLD = TODAY - timedelta(days=220)  # sent, and its papers never listed again
+OLD_RELISTED = TODAY - timedelta(days=205)  # sent; one of its papers is listed again this week
+OLD_QUEUED = TODAY - timedelta(days=190)  # queued, never sent
+YESTERDAY = TODAY - timedelta(days=1)
+DAYS = {
+    OLD: "daily_papers_2025-10-03.json",
+    OLD_RELISTED: "daily_papers_2025-07-22.json",
+    OLD_QUEUED: "daily_papers_2025-05-30.json",
+    YESTERDAY: "daily_papers_2026-06-03.json",
+}
+TOPICS = ["LLM reasoning", "video generation", "agents", "diffusion", "robotics"]
+TABLES = {
+    "deliveries": deliveries,
+    "sent_papers": sent_papers,
+    "issue_papers": issue_papers,
+    "fetches": fetches,
+}
+
+
+def at(day: date, hour: int = 8) -> datetime:
+    return datetime(day.year, day.month, day.day, hour, tzinfo=UTC)
+
+
+def list_papers(store: Store, fixture: str, day: date) -> None:
+    """List a saved API response's papers under `day`, with the fetch that brought them."""
+    found = parse_api((HF_API / fixture).read_text()).listings
+    with store.write() as conn:
+        store.papers.upsert(conn, [(li.paper, day) for li in found], "hf-api", at(day, 6))
+        store.papers.record_fetch(conn, at(day, 6), at(day, 6), None, "hf-api")
+
+
+def rows(store: Store) -> dict[str, int]:
+    with store.read() as conn:
+        return {
+            name: conn.execute(select(func.count()).select_from(t)).scalar_one() for name, t in TABLES.items()
+        }
+
+
+def had(store: Store, email: str) -> set[str]:
+    """The papers the sent history says `email` already had."""
+    sub = store.subscribers.by_email(email)
+    assert sub is not None
+    with store.read() as conn:
+        query = select(sent_papers.c.arxiv_id).where(sent_papers.c.subscriber_id == sub.id)
+        return set(conn.execute(query).scalars())
+
+
+def picks(run: CliRunnerFn, email: str) -> list[str]:
+    result = run("picks", "--email", email, "--date", TODAY.isoformat(), "--json", clock=lambda: NOW)
+    assert result.exit_code == 0, result.output
+    return [json.loads(line)["arxiv_id"] for line in result.stdout.splitlines()]
+
+
+@dataclass
+class History:
+    """A store with 220 days of history: what ada got, day by day."""
+
+    url: str
+    store: Store
+    run: CliRunnerFn
+    outbox: Path
+    got: dict[date, set[str]]
+    relisted: str
+
+
+def build_history(url: str, tmp_path: Path) -> History:
+    store = app.open_store(DatabaseSettings(url=url))
+    outbox = tmp_path / "outbox"
+    run = CliRunnerFn(env={"NEWSLETTER_DATABASE_URL": url, "NEWSLETTER_DELIVERY_OUTBOX": str(outbox)})
+    prefs = preferences(TOPICS, timezone="UTC", hour=7, per_email=5)
+    store.subscribers.add("ada@example.org", prefs, "active", at(OLD - timedelta(days=1)))
+    got: dict[date, set[str]] = {}
+    for day, fixture in DAYS.items():
+        list_papers(store, fixture, day)
+        before = had(store, "ada@example.org")
+        queue_only = ("--queue-only",) if day == OLD_QUEUED else ()
+        result = run("send", "--date", day.isoformat(), *queue_only, clock=lambda day=day: at(day))
+        assert result.exit_code == 0, result.output
+        got[day] = had(store, "ada@example.org") - before
+    # A failed fetch long ago: the fetch log forgets it.
+    with store.write() as conn:
+        store.papers.record_fetch(conn, at(OLD, 7), at(OLD, 7), None, "hf-api", error="timed out")
+    # The first paper picked for ada 205 days ago trends again this week.
+    ada = store.subscribers.by_email("ada@example.org")
+    assert ada is not None
+    relisted = next(
+        chosen[0]["arxiv_id"]
+        for day, chosen, *_rest in store.history.sent_digests(ada.id)
+        if day == OLD_RELISTED
+    )
+    paper = store.papers.by_ids({relisted})[relisted]
+    with store.write() as conn:
+        store.papers.upsert(conn, [(paper, TODAY - timedelta(days=2))], "hf-api", NOW)
+    # Bob joins today with ada's topics: what he is offered, ada would be too, but for her history.
+    store.subscribers.add(
+        "bob@example.org", preferences(TOPICS, timezone="UTC", hour=7, per_email=30), "active", NOW
+    )
+    return History(url, store, run, outbox, got, relisted)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def history(request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.chdir(tmp_path)
+    url = (
+        f"sqlite:///{tmp_path / 'newsletter.db'}"
+        if request.param == "sqlite"
+        else request.getfixturevalue("pg_url")
+    )
+    world = build_history(url, tmp_path)
+    yield world
+    world.store.dispose()
+
+
+def test_prune_forgets_old_history_but_never_what_keeps_a_paper_from_coming_twice(history: History) -> None:
+    store, run, got = history.store, history.run, history.got
+    assert all(got[day] for day in (OLD, OLD_RELISTED, YESTERDAY)) and not got[OLD_QUEUED]
+    before = rows(store)
+
+    result = run("prune", clock=lambda: NOW)
+
+    assert result.exit_code == 0, result.output
+    # Ada's email of 220 days ago goes; 205 days ago stays while one of its papers is listed again.
+    pooled = before["issue_papers"] - pool_size(store, OLD_QUEUED) - pool_size(store, YESTERDAY)
+    assert result.stdout == (
+        f"prune: 1 delivery, {len(got[OLD])} sent-paper records, {pooled} pooled papers of old issues, "
+        "4 fetches, 0 pending sign-ups removed; 1 delivery kept while its papers are still listed\n"
+    )
+    after = rows(store)
+    assert after["deliveries"] == before["deliveries"] - 1
+    assert had(store, "ada@example.org") == got[OLD_RELISTED] | got[YESTERDAY]
+    # The four fetches of over 180 days ago go; yesterday's, the last that succeeded, stays.
+    assert after["fetches"] == before["fetches"] - 4 == 1
+
+    # What a reader would check: nothing she had yesterday, or 205 days ago and trending again, comes again.
+    offered_to_bob = set(picks(run, "bob@example.org"))
+    already = got[YESTERDAY] | {history.relisted}
+    assert offered_to_bob & got[YESTERDAY] and history.relisted in offered_to_bob
+    assert not set(picks(run, "ada@example.org")) & already
+
+
+def pool_size(store: Store, day: date) -> int:
+    with store.read() as conn:
+        query = select(func.count()).select_from(issue_papers.join(issues)).where(issues.c.issue_date == day)
+        return int(conn.execute(query).scalar_one())
+
+
+def test_a_queued_email_survives_the_prune_and_still_goes_out(history: History) -> None:
+    store, run = history.store, history.run
+    pool = pool_size(store, OLD_QUEUED)
+    assert run("prune", clock=lambda: NOW).exit_code == 0
+    assert pool_size(store, OLD_QUEUED) == pool > 0
+    issue = store.issues.find_issue(OLD_QUEUED)
+    assert issue is not None and store.ledger.counts(issue)["queued"] == 1
+
+    result = run("send", "--date", OLD_QUEUED.isoformat(), clock=lambda: NOW)
+
+    assert result.exit_code == 0, result.output
+    ada = store.subscribers.by_email("ada@example.org")
+    assert ada is not None and [d.status for d in store.ledger.deliveries_of(issue, ada.id)] == ["sent"]
+
+
+def test_a_pruned_day_answers_clearly_and_is_never_sent_again(history: History) -> None:
+    store, run = history.store, history.run
+    assert run("prune", clock=lambda: NOW).exit_code == 0
+    emails = sorted(history.outbox.iterdir())
+
+    shown = run("preview", "--email", "ada@example.org", "--date", OLD.isoformat(), clock=lambda: NOW)
+    chosen = run("picks", "--email", "ada@example.org", "--date", OLD.isoformat(), clock=lambda: NOW)
+    status = run("issue", "--date", OLD.isoformat(), clock=lambda: NOW)
+    again = run("send", "--date", OLD.isoformat(), clock=lambda: NOW)
+
+    # One line, no traceback: the day's papers are gone (the line still says "no papers listed").
+    for result in (shown, chosen):
+        assert result.exit_code == 1
+        assert result.stderr.startswith(f"error: no papers listed for the issue of {OLD}")
+        assert result.stderr.count("\n") == 1
+    assert status.exit_code == 0
+    assert status.stdout.startswith(f"issue {OLD}: frozen at {at(OLD):%Y-%m-%d %H:%M} UTC; 0 papers")
+    # The issue's row is kept: a send for that day finds it sent, and sends nobody the old papers again.
+    assert again.exit_code == 0, again.output
+    assert sorted(history.outbox.iterdir()) == emails
+    assert had(store, "ada@example.org") == history.got[OLD_RELISTED] | history.got[YESTERDAY]
+
+
+def test_dry_run_removes_nothing_and_counts_what_prune_then_removes(history: History) -> None:
+    store, run = history.store, history.run
+    before = rows(store)
+
+    dry = run("prune", "--dry-run", clock=lambda: NOW)
+
+    assert dry.exit_code == 0, dry.output
+    assert rows(store) == before
+    real = run("prune", clock=lambda: NOW)
+    assert dry.stdout.startswith("prune: dry run: would remove ") and dry.stdout.endswith(
+        "; nothing removed\n"
+    )
+    counts = dry.stdout.removeprefix("prune: dry run: would remove ").removesuffix("; nothing removed\n")
+    assert real.stdout == f"prune: {counts.replace('; 1 delivery kept', ' removed; 1 delivery kept')}\n"
+    assert rows(store) != before
+    # A second prune finds nothing more to remove.
+    assert run("prune", clock=lambda: NOW).stdout.startswith(
+        "prune: 0 deliveries, 0 sent-paper records, 0 pooled"
+    )
+
+
+def test_keep_days_0_keeps_everything(history: History) -> None:
+    store, run = history.store, history.run
+    before = rows(store)
+
+    result = run("prune", clock=lambda: NOW, env={"NEWSLETTER_DATABASE_KEEP_DAYS": "0"})
+
+    assert result.exit_code == 0
+    assert result.stdout == "prune: [database] keep_days is 0, so everything is kept; nothing removed\n"
+    assert rows(store) == before
+    assert prune(store, 0, NOW + timedelta(days=3650)).line() == (
+        "prune: 0 deliveries, 0 sent-paper records, 0 pooled papers of old issues, 0 fetches, "
+        "0 pending sign-ups removed"
+    )
+    assert rows(store) == before
+
+
+@pytest.mark.parametrize(
+    ("env", "least"),
+    [
+        ({"NEWSLETTER_DATABASE_KEEP_DAYS": "10"}, 11),
+        ({"NEWSLETTER_DATABASE_KEEP_DAYS": "30", "NEWSLETTER_ISSUE_WEEKLY_WINDOW_DAYS": "30"}, 32),
+        ({"NEWSLETTER_DATABASE_KEEP_DAYS": "12", "NEWSLETTER_ISSUE_WINDOW_DAYS": "14"}, 16),
+    ],
+)
+def test_keep_days_shorter_than_an_issues_reach_is_refused(env: dict[str, str], least: int) -> None:
+    with pytest.raises(ConfigError) as info:
+        load_settings(None, env)
+    said = str(info.value)
+    assert said.startswith(f"database.keep_days: {env['NEWSLETTER_DATABASE_KEEP_DAYS']} is too short: ")
+    assert said.endswith(f"use 0 (keep everything) or at least {least}")
+    assert ("issue.window_days" in said) == ("NEWSLETTER_ISSUE_WINDOW_DAYS" in env)
+    assert (
+        load_settings(None, {**env, "NEWSLETTER_DATABASE_KEEP_DAYS": str(least)}).database.keep_days == least
+    )
+
+
+def test_a_keep_days_too_short_stops_prune_with_one_line(run_cli: CliRunnerFn) -> None:
+    result = run_cli("prune", env={"NEWSLETTER_DATABASE_KEEP_DAYS": "5"})
+    assert result.exit_code == 2
+    assert result.stderr == (
+        "error: database.keep_days: 5 is too short: readers could be sent papers they already had, since "
+        "an issue's papers reach back 9 days (issue.weekly_window_days) and an issue can go out 2 days after "
+        "its date; use 0 (keep everything) or at least 11\n"
+    )
+
+
+def test_a_sign_up_never_confirmed_goes_a_week_after_its_link_expired(store: Store) -> None:
+    prefs = preferences(["agents"], timezone="UTC", hour=7)
+    # The link lives 48 hours; a week after that, the address a stranger typed is forgotten.
+    request_signup(store, "stranger@example.org", prefs, NOW - timedelta(days=9, minutes=1))
+    request_signup(store, "recent@example.org", prefs, NOW - timedelta(days=8, hours=23))
+    # One who signed up long ago and again last week: the row is re-used, and its clock restarts.
+    request_signup(store, "again@example.org", prefs, NOW - timedelta(days=60))
+    request_signup(store, "again@example.org", prefs, NOW - timedelta(days=7))
+    # Readers who once confirmed are kept, whatever their status and however long ago.
+    for email, status in [("left@example.org", "unsubscribed"), ("back@example.org", "pending")]:
+        sub = store.subscribers.add(email, prefs, "active", NOW - timedelta(days=400))
+        store.subscribers.set_status(sub.id, status, NOW - timedelta(days=300))
+    gone = store.subscribers.add("bounced@example.org", prefs, "pending", NOW - timedelta(days=400))
+    store.subscribers.set_status(gone.id, "bounced", NOW - timedelta(days=400))
+
+    pruned = prune(store, 180, NOW)
+
+    assert pruned.pending == 1
+    assert store.subscribers.by_email("stranger@example.org") is None
+    kept = {s.email for s in store.subscribers.listed()}
+    assert kept == {
+        "recent@example.org",
+        "again@example.org",
+        "left@example.org",
+        "back@example.org",
+        "bounced@example.org",
+    }
+    # The address can sign up again, and gets a fresh confirmation link.
+    result = request_signup(store, "stranger@example.org", prefs, NOW)
+    assert result.mail == "confirm" and result.subscriber.status == "pending"
+
+
+def test_the_last_successful_fetch_is_kept_however_old(store: Store) -> None:
+    long_ago = NOW - timedelta(days=400)
+    with store.write() as conn:
+        store.papers.record_fetch(conn, long_ago, long_ago, None, "hf-api")
+        store.papers.record_fetch(
+            conn, long_ago + timedelta(days=1), long_ago, None, "hf-api", error="HTTP 503"
+        )
+    assert prune(store, 180, NOW).fetches == 1
+    assert store.papers.last_success() == long_ago
+
+
+def test_the_feed_lists_the_digests_that_are_kept(history: History) -> None:
+    assert history.run("prune", clock=lambda: NOW).exit_code == 0
+    web = make_world(history.url, smtp_port=1)  # reading a feed sends no mail
+    ada = web.store.subscribers.by_email("ada@example.org")
+    assert ada is not None
+
+    feed = web.client.get(f"/feed/{web.svc.signer().mint('feed', ada)}.xml")
+
+    web.client.close()
+    web.store.dispose()
+    assert feed.status_code == 200
+    atom = "{http://www.w3.org/2005/Atom}"
+    entries = ElementTree.fromstring(feed.content).findall(f"{atom}entry")
+    days = [entry.findtext(f"{atom}id", "").rsplit("#", 1)[1] for entry in entries]
+    assert days == [YESTERDAY.isoformat(), OLD_RELISTED.isoformat()]
+    # A kept digest still lists its papers: papers are never pruned.
+    assert history.relisted in feed.text
+
+
+def test_finished_rows_go_but_deferred_and_claimed_ones_stay(history: History) -> None:
+    store = history.store
+    # Make ada's old email of 220 days ago one that is still being retried, then one being sent.
+    for status in ("deferred", "sending"):
+        with store.write() as conn:
+            old_issue = select(issues.c.id).where(issues.c.issue_date == OLD).scalar_subquery()
+            conn.execute(update(deliveries).where(deliveries.c.issue_id == old_issue).values(status=status))
+        pruned = prune(store, 180, NOW)
+        assert pruned.deliveries == 0
+        assert had(store, "ada@example.org") >= history.got[OLD]
+        assert pool_size(store, OLD) > 0
