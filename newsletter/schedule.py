@@ -21,6 +21,7 @@ from newsletter.deliver.send import SendLoop, worker_name
 from newsletter.edition import Edition, EmptyPool
 from newsletter.models import Schedule, Subscriber, gets_issue
 from newsletter.services import Services
+from newsletter.store.retention import Pruned, prune, pruned_on
 from newsletter.store.subscribers import SubscriberStore
 
 log = logging.getLogger(__name__)
@@ -224,6 +225,19 @@ class Runner:
         report = delivery_tick(self.svc, self.alerter, self.holder, self.waiting)
         self.waiting = {date.fromisoformat(day) for day in report.waiting}
         return report
+
+    def prune_job(self) -> Pruned | None:
+        """Once a UTC day, under the lease: remove the history `[database] keep_days` no longer keeps."""
+        keep_days, now = self.svc.settings.database.keep_days, self.svc.clock()
+        if (
+            keep_days == 0
+            or not self.holds_lease()
+            or pruned_on(self.svc.store) == now.astimezone(UTC).date()
+        ):
+            return None
+        pruned = prune(self.svc.store, keep_days, now)
+        log.info(pruned.line())
+        return pruned
 
     def fetch_job(self) -> object:
         if not self.holds_lease():

@@ -1,4 +1,4 @@
-"""The APScheduler timetable of `newsletter run`: the fetch times, the delivery tick and the lease."""
+"""The APScheduler timetable of `newsletter run`: fetch times, delivery tick, daily prune and the lease."""
 
 from __future__ import annotations
 
@@ -31,9 +31,10 @@ def _outlasting(job: Callable[[], object]) -> Callable[[], object]:
 
 
 def build_scheduler(runner: Runner) -> BackgroundScheduler:
-    """APScheduler 3 with the fetch times and the delivery tick; coalesced, one instance, misfire grace.
+    """APScheduler 3 with the fetch times, the delivery tick, the daily prune and the lease.
 
-    The tick runs at once on start; after a start, a takeover or a dropped fetch it fetches first.
+    Coalesced, one instance, misfire grace. The tick runs at once on start; after a start, a
+    takeover or a dropped fetch it fetches first.
     """
     settings = runner.svc.settings.schedule
     scheduler = BackgroundScheduler(
@@ -53,6 +54,8 @@ def build_scheduler(runner: Runner) -> BackgroundScheduler:
         id="delivery-tick",
         next_run_time=runner.svc.clock(),
     )
+    # Hourly, pruning once a day: a restart or a takeover of the lease still prunes that day.
+    scheduler.add_job(_outlasting(runner.prune_job), IntervalTrigger(hours=1, timezone="UTC"), id="prune")
     scheduler.add_listener(runner.job_missed, EVENT_JOB_MISSED)
     scheduler.add_job(
         _outlasting(runner.holds_lease),

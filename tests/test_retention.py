@@ -1,4 +1,4 @@
-"""Retention: `newsletter prune` removes old history, and nothing a reader
+"""Retention: `newsletter prune` and the scheduler's daily prune remove old history, and nothing a reader
 would miss: no paper comes twice, no queued email is lost, and old dates still answer clearly.
 
 The core scenario runs on a real SQLite file and on PostgreSQL (skipped with the reason when there is none).
@@ -7,6 +7,7 @@ The core scenario runs on a real SQLite file and on PostgreSQL (skipped with the
 from __future__ import annotations
 
 import json
+import logging
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -17,13 +18,15 @@ from sqlalchemy import func, select, update
 
 from newsletter import app
 from newsletter.config import ConfigError, DatabaseSettings, load_settings
+from newsletter.schedule import Runner
 from newsletter.scrape import parse_api
 from newsletter.signup import request_signup
 from newsletter.store import Store
 from newsletter.store.retention import prune
 from newsletter.store.schema import deliveries, fetches, issue_papers, issues, sent_papers
 from newsletter.subscribers import preferences
-from tests.conftest import HF_API, CliRunnerFn
+from newsletter.timetable import build_scheduler
+from tests.conftest import HF_API, CliRunnerFn, MovableClock
 from tests.web_support import make_world
 
 NOW = datetime(2026, 6, 10, 9, 0, tzinfo=UTC)
@@ -320,6 +323,71 @@ def test_the_last_successful_fetch_is_kept_however_old(store: Store) -> None:
         )
     assert prune(store, 180, NOW).fetches == 1
     assert store.papers.last_success() == long_ago
+
+
+def scheduler_for(url: str, clock: MovableClock, **env: str) -> Runner:
+    settings = load_settings(
+        None,
+        {"NEWSLETTER_DATABASE_URL": url, "NEWSLETTER_WEB_SECRET_KEY": "retention-test-secret-key", **env},
+    )
+    store = app.open_store(DatabaseSettings(url=url))
+    return Runner(app.build_services(settings, store, clock=clock), fetch=lambda: None)
+
+
+def test_the_scheduler_prunes_once_a_day_with_one_line(db_url: str, store: Store, caplog) -> None:
+    caplog.set_level(logging.INFO, logger="newsletter")
+    request_signup(
+        store,
+        "stranger@example.org",
+        preferences(["agents"], timezone="UTC", hour=7),
+        NOW - timedelta(days=30),
+    )
+    clock = MovableClock(NOW)
+    runner = scheduler_for(db_url, clock)
+    job = build_scheduler(runner).get_job("prune").func
+
+    job()
+    job()  # the same day: nothing
+    clock.now += timedelta(days=1)
+    job()
+
+    lines = [r.getMessage() for r in caplog.records if r.getMessage().startswith("prune:")]
+    nothing = "prune: 0 deliveries, 0 sent-paper records, 0 pooled papers of old issues, 0 fetches"
+    assert lines == [f"{nothing}, 1 pending sign-up removed", f"{nothing}, 0 pending sign-ups removed"]
+    off = scheduler_for(db_url, clock, NEWSLETTER_DATABASE_KEEP_DAYS="0")
+    clock.now += timedelta(days=1)
+    assert off.prune_job() is None
+    runner.svc.store.dispose()
+    off.svc.store.dispose()
+
+
+def test_a_store_outage_during_the_prune_is_one_line_and_the_next_day_prunes(tmp_path: Path, caplog) -> None:
+    path = tmp_path / "outage.db"
+    url = f"sqlite:///{path}"
+    clock = MovableClock(NOW)
+    runner = scheduler_for(url, clock)
+    runner.holds_lease()
+    store = runner.svc.store
+    request_signup(
+        store,
+        "stranger@example.org",
+        preferences(["agents"], timezone="UTC", hour=7),
+        NOW - timedelta(days=30),
+    )
+    job = build_scheduler(runner).get_job("prune").func
+    store.engine.dispose()
+    healthy = path.read_bytes()
+    path.write_bytes(b"not a database, as a disk or server gone wrong reads" * 100)
+
+    assert job() is None  # nothing for APScheduler to print
+
+    outages = [r for r in caplog.records if "store unreachable" in r.getMessage()]
+    assert len(outages) == 1 and outages[0].exc_info is None
+    store.engine.dispose()
+    path.write_bytes(healthy)
+    pruned = job()
+    assert pruned is not None and pruned.pending == 1
+    store.dispose()
 
 
 def test_the_feed_lists_the_digests_that_are_kept(history: History) -> None:
