@@ -61,6 +61,16 @@ def _widen(table: Table, name: str) -> Callable[[Connection], None]:
     return step
 
 
+def _create_index(table: Table, name: str) -> Callable[[Connection], None]:
+    """Create an index schema.py now declares; a database created since already has it."""
+
+    def step(conn: Connection) -> None:
+        (index,) = [index for index in table.indexes if index.name == name]
+        index.create(conn, checkfirst=True)
+
+    return step
+
+
 def _sql(statement: str) -> Callable[[Connection], None]:
     def step(conn: Connection) -> None:
         conn.execute(text(statement))
@@ -80,6 +90,8 @@ MIGRATIONS: list[Callable[[Connection], None]] = [
     _add_column(fetches, "relisted"),
     # A sender's name (host:pid:random) outgrew 64 characters on long host names: every claim failed.
     _widen(deliveries, "claimed_by"),
+    # A reader's manage page and feed, and deleting a reader, scanned the whole ledger.
+    _create_index(deliveries, "ix_deliveries_subscriber"),
 ]
 
 

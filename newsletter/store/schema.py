@@ -209,6 +209,8 @@ deliveries = Table(
     Column("updated_at", UTCDateTime, nullable=False),
     UniqueConstraint("issue_id", "subscriber_id", name="uq_deliveries_issue_subscriber"),
     Index("ix_deliveries_due", "issue_id", "status", "next_attempt_at"),
+    # A reader's history (the manage page, the feed) and deleting a reader go by subscriber alone.
+    Index("ix_deliveries_subscriber", "subscriber_id"),
 )
 
 meta = Table(
