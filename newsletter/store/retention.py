@@ -7,23 +7,18 @@ expired. Kept: papers, listings, embeddings, every reader who ever confirmed, an
 row (its date and when it froze, a few bytes a day), so that `send --date` for a pruned day finds
 the issue already sent rather than sending it again.
 
-A sent-paper record is what keeps a reader from getting a paper twice, so it goes only with its
-ledger row, and only once the paper has not been listed for keep_days: no issue still to come can
-hold it (config.py refuses a keep_days shorter than an issue's reach). A ledger row whose papers
-are still listed is kept, and looked at again the next day.
+The ledger's part, and why a sent-paper record may go, is in retention_ledger.py.
 """
 
 from __future__ import annotations
 
-import functools
-from collections.abc import Iterator, Sequence
-from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Connection, Date, Executable, bindparam, delete, exists, func, or_, select, update
+from sqlalchemy import Connection, delete, exists, func, select, update
 
+from newsletter.store.retention_ledger import FINISHED, prune_ledger, transaction
 from newsletter.store.schema import (
     deliveries,
     fetches,
@@ -31,9 +26,7 @@ from newsletter.store.schema import (
     issue_papers,
     issue_skips,
     issues,
-    listings,
     meta,
-    sent_papers,
     subscribers,
 )
 from newsletter.tokens import MAX_AGE_S
@@ -41,12 +34,7 @@ from newsletter.tokens import MAX_AGE_S
 if TYPE_CHECKING:
     from newsletter.store import Store
 
-T = TypeVar("T")
-FINISHED = ("sent", "failed", "skipped")  # ledger rows nothing will send again
 BATCH = 1000  # rows read (and deleted) per transaction: short locks, bounded memory
-KEYS_PER_QUERY = 400  # values per IN list, well under every driver's limit
-READERS_PER_QUERY = 25  # sent-paper terms per statement: at most 25 x (30 picks + 3 trending) values
-PENDING_BATCH = 100
 CONFIRM_LINK = timedelta(seconds=MAX_AGE_S["confirm"])
 PENDING_GRACE = timedelta(days=7)  # after the link expired: a late click says "expired", not "unknown"
 PRUNED_ON = "retention:pruned-on"
@@ -63,6 +51,18 @@ class Pruned:
     fetches: int = 0
     pending: int = 0
     held: int = 0  # finished ledger rows kept because a paper of theirs is still listed
+
+    @property
+    def removed(self) -> int:
+        """How many rows went (or would go), all tables together."""
+        return (
+            self.deliveries
+            + self.sent_papers
+            + self.issue_papers
+            + self.issue_skips
+            + self.fetches
+            + self.pending
+        )
 
     def line(self, dry_run: bool = False) -> str:
         """The one count line of `newsletter prune` and of the scheduler."""
@@ -94,7 +94,8 @@ def prune(
     if keep_days == 0:  # keep everything
         return pruned
     horizon = now.astimezone(UTC).date() - timedelta(days=keep_days)
-    _prune_ledger(store, horizon, pruned, dry_run, batch)
+    ledger = prune_ledger(store, horizon, dry_run, batch)
+    pruned.deliveries, pruned.sent_papers, pruned.held = ledger.deliveries, ledger.sent_papers, ledger.held
     _prune_pools(store, horizon, pruned, dry_run)
     _prune_fetches(store, now - timedelta(days=keep_days), pruned, dry_run, batch)
     _prune_pending(store, now - CONFIRM_LINK - PENDING_GRACE, pruned, dry_run, batch)
@@ -111,107 +112,6 @@ def pruned_on(store: Store) -> date | None:
     return None if found is None else date.fromisoformat(found)
 
 
-def _transaction(store: Store, dry_run: bool) -> AbstractContextManager[Connection]:
-    return store.read() if dry_run else store.write()
-
-
-def _prune_ledger(store: Store, horizon: date, pruned: Pruned, dry_run: bool, batch: int) -> None:
-    """Finished ledger rows of issues before `horizon`, each with the sent-paper records it wrote."""
-    with store.read() as conn:
-        old = select(issues.c.id).where(
-            issues.c.issue_date < horizon, exists().where(deliveries.c.issue_id == issues.c.id)
-        )
-        issue_ids = list(conn.execute(old.order_by(issues.c.issue_date)).scalars())
-    listed: dict[str, bool] = {}  # paper -> listed on or after the horizon, for the whole run
-    for issue_id in issue_ids:
-        last = 0
-        while True:
-            with _transaction(store, dry_run) as conn:
-                # By (issue, subscriber): the unique key's index, whatever the ledger's size.
-                rows = conn.execute(
-                    select(
-                        deliveries.c.id,
-                        deliveries.c.subscriber_id,
-                        deliveries.c.status,
-                        deliveries.c.picks,
-                        deliveries.c.trending,
-                    )
-                    .where(deliveries.c.issue_id == issue_id, deliveries.c.subscriber_id > last)
-                    .order_by(deliveries.c.subscriber_id)
-                    .limit(batch)
-                ).all()
-                if not rows:
-                    break
-                last = rows[-1].subscriber_id
-                _prune_rows(conn, [r for r in rows if r.status in FINISHED], horizon, listed, pruned, dry_run)
-            if len(rows) < batch:
-                break
-
-
-def _prune_rows(
-    conn: Connection,
-    rows: Sequence[Any],
-    horizon: date,
-    listed: dict[str, bool],
-    pruned: Pruned,
-    dry_run: bool,
-) -> None:
-    """Delete these finished ledger rows and their sent-paper records, keeping those whose papers are live."""
-    # What a sent row recorded, as LedgerStore.record wrote it: its picks and its trending papers.
-    shown = {
-        r.id: list(dict.fromkeys([*(p["arxiv_id"] for p in r.picks), *r.trending]))
-        for r in rows
-        if r.status == "sent"
-    }
-    _note_listed(conn, {a for ids in shown.values() for a in ids}, horizon, listed)
-    gone = [r for r in rows if not any(listed[a] for a in shown.get(r.id, ()))]
-    pruned.held += len(rows) - len(gone)
-    recorded = [(r.subscriber_id, shown[r.id]) for r in gone if shown.get(r.id)]
-    for chunk in _chunks(recorded, READERS_PER_QUERY):
-        values: dict[str, Any] = {"horizon": horizon}
-        for n, (reader, papers) in enumerate(chunk):
-            values[f"s{n}"], values[f"p{n}"] = reader, papers
-        found = conn.execute(_sent_records(len(chunk), count=True), values).scalar_one()
-        if found and not dry_run:
-            conn.execute(_sent_records(len(chunk), count=False), values)
-        pruned.sent_papers += found
-    ids = [r.id for r in gone]
-    if ids and not dry_run:
-        conn.execute(delete(deliveries).where(deliveries.c.id.in_(ids), deliveries.c.status.in_(FINISHED)))
-    pruned.deliveries += len(ids)
-
-
-@functools.cache
-def _sent_records(readers: int, *, count: bool) -> Executable:
-    """Count or delete the sent-paper records of `readers` readers (s0, p0, s1, p1, ...) before `horizon`.
-
-    One term per reader, their papers in one expanding IN: both databases look each pair up in the
-    primary key (pairs compared as rows, a tuple IN, had SQLite scan the whole table). Built once
-    per size: building the expression for every batch cost more than running it.
-    """
-    terms = [
-        (sent_papers.c.subscriber_id == bindparam(f"s{n}"))
-        & sent_papers.c.arxiv_id.in_(bindparam(f"p{n}", expanding=True))
-        for n in range(readers)
-    ]
-    # A paper first sent in a later issue (this row was retried late) keeps that issue's record.
-    match = or_(*terms) & (sent_papers.c.issue_date < bindparam("horizon", type_=Date))
-    if count:
-        return select(func.count()).select_from(sent_papers).where(match)
-    return delete(sent_papers).where(match)
-
-
-def _note_listed(conn: Connection, arxiv_ids: set[str], horizon: date, listed: dict[str, bool]) -> None:
-    """Record in `listed` whether each paper was listed on or after `horizon` (a future issue may hold it)."""
-    unknown = sorted(arxiv_ids - listed.keys())
-    for chunk in _chunks(unknown, KEYS_PER_QUERY):
-        query = select(listings.c.arxiv_id).where(
-            listings.c.arxiv_id.in_(chunk), listings.c.listing_date >= horizon
-        )
-        live = set(conn.execute(query.distinct()).scalars())
-        listed.update((a, a in live) for a in chunk)
-
-
 def _prune_pools(store: Store, horizon: date, pruned: Pruned, dry_run: bool) -> None:
     """The frozen pools and skipped papers of issues before `horizon` that have nothing left to send."""
     unfinished = exists().where(deliveries.c.issue_id == issues.c.id, deliveries.c.status.not_in(FINISHED))
@@ -226,7 +126,7 @@ def _prune_pools(store: Store, horizon: date, pruned: Pruned, dry_run: bool) -> 
         skip_days = list(conn.execute(skipped.distinct().order_by(issue_skips.c.issue_date)).scalars())
     # One issue per transaction: a pool holds the papers of a few days, a few hundred rows at most.
     for issue_id in pool_ids:
-        with _transaction(store, dry_run) as conn:
+        with transaction(store, dry_run) as conn:
             of_issue = issue_papers.c.issue_id == issue_id
             pruned.issue_papers += conn.execute(
                 select(func.count()).select_from(issue_papers).where(of_issue)
@@ -234,7 +134,7 @@ def _prune_pools(store: Store, horizon: date, pruned: Pruned, dry_run: bool) -> 
             if not dry_run:
                 conn.execute(delete(issue_papers).where(of_issue))
     for day in skip_days:
-        with _transaction(store, dry_run) as conn:
+        with transaction(store, dry_run) as conn:
             of_day = issue_skips.c.issue_date == day
             pruned.issue_skips += conn.execute(
                 select(func.count()).select_from(issue_skips).where(of_day)
@@ -270,16 +170,14 @@ def _prune_pending(store: Store, cutoff: datetime, pruned: Pruned, dry_run: bool
         & subscribers.c.confirmed_at.is_(None)
         & (subscribers.c.updated_at < cutoff)
     )
-    # Fewer per transaction: on PostgreSQL each deleted reader costs a scan of deliveries, whose
-    # subscriber_id has no index of its own, to cascade the (empty) ledger of a never-confirmed one.
-    pruned.pending += _prune_by_id(store, subscribers, stale, dry_run, min(batch, PENDING_BATCH))
+    pruned.pending += _prune_by_id(store, subscribers, stale, dry_run, batch)
 
 
 def _prune_by_id(store: Store, table: Any, condition: Any, dry_run: bool, batch: int) -> int:
     """Delete the rows of `table` that meet `condition`, `batch` ids per transaction; how many."""
     removed, last = 0, 0
     while True:
-        with _transaction(store, dry_run) as conn:
+        with transaction(store, dry_run) as conn:
             query = select(table.c.id).where(condition, table.c.id > last).order_by(table.c.id).limit(batch)
             ids = list(conn.execute(query).scalars())
             if not ids:
@@ -297,8 +195,3 @@ def _prune_by_id(store: Store, table: Any, condition: Any, dry_run: bool, batch:
 def _set_meta(conn: Connection, key: str, value: str) -> None:
     insert_ignore(conn, meta, [{"key": key, "value": value}])
     conn.execute(update(meta).where(meta.c.key == key).values(value=value))
-
-
-def _chunks(items: Sequence[T], size: int) -> Iterator[Sequence[T]]:
-    for start in range(0, len(items), size):
-        yield items[start : start + size]
