@@ -214,10 +214,25 @@ class Edition:
             choices.append({"kind": kind, "picks": picks, "trending": trending})
         return choices
 
+    @property
+    def pruned(self) -> bool:
+        """Whether the issue went out and its papers were pruned since (an issue freezes only with papers)."""
+        return not self.pool and self.issue is not None and self.issue.frozen_at is not None
+
+    def empty_line(self) -> str:
+        """Why this edition holds no paper: none listed for it yet, or, once sent, pruned since."""
+        if not self.pruned:
+            return no_papers_line(self.issue_date)
+        assert self.issue is not None and self.issue.frozen_at is not None
+        return (
+            f"the issue of {self.issue_date} went out {self.issue.frozen_at:%Y-%m-%d}; its papers were "
+            f"removed since ([database] keep_days = {self.settings.database.keep_days})"
+        )
+
     def no_email_reason(self) -> str:
         """Why a reader whose plan is "skip" gets no email from this edition."""
         if not self.pool:
-            return no_papers_line(self.issue_date)
+            return self.empty_line()
         if self.settings.issue.empty_day == "skip":
             return "nothing on their topics (empty_day = skip)"
         return "nothing on their topics, and no trending paper they have not had"
@@ -262,7 +277,7 @@ def subscriber_picks(
     """
     edition = Edition.open(store, settings, issue_date, now, freeze=False, ranker=ranker or "")
     if not edition.pool:
-        raise EmptyPool(no_papers_line(issue_date))
+        raise EmptyPool(edition.empty_line())
     if ranker:
         return list(edition.plan([subscriber])[0].picks)
     return list(edition.preview_plan(subscriber).picks)

@@ -11,9 +11,12 @@ import logging
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+from typing import Any
 from xml.etree import ElementTree
 
+import httpx
 import pytest
+from bs4 import BeautifulSoup
 from sqlalchemy import func, select, update
 
 from newsletter import app
@@ -202,17 +205,39 @@ def test_a_pruned_day_answers_clearly_and_is_never_sent_again(history: History) 
     status = run("issue", "--date", OLD.isoformat(), clock=lambda: NOW)
     again = run("send", "--date", OLD.isoformat(), clock=lambda: NOW)
 
-    # One line, no traceback: the day's papers are gone (the line still says "no papers listed").
-    for result in (shown, chosen):
-        assert result.exit_code == 1
-        assert result.stderr.startswith(f"error: no papers listed for the issue of {OLD}")
+    # One line, no traceback, saying what happened: the day went out, its papers were pruned since.
+    gone = f"error: the issue of {OLD} went out {at(OLD):%Y-%m-%d}; its papers were removed since"
+    for result in (shown, chosen, again):
+        assert result.exit_code == 1, result.output
+        assert result.stderr.startswith(gone), result.stderr
         assert result.stderr.count("\n") == 1
     assert status.exit_code == 0
     assert status.stdout.startswith(f"issue {OLD}: frozen at {at(OLD):%Y-%m-%d %H:%M} UTC; 0 papers")
-    # The issue's row is kept: a send for that day finds it sent, and sends nobody the old papers again.
-    assert again.exit_code == 0, again.output
+    # The issue's row is kept: a send for that day finds it, and sends nobody anything, nor queues a row.
     assert sorted(history.outbox.iterdir()) == emails
+    issue = store.issues.find_issue(OLD)
+    assert issue is not None and sum(store.ledger.counts(issue).values()) == 0
     assert had(store, "ada@example.org") == history.got[OLD_RELISTED] | history.got[YESTERDAY]
+
+
+def test_the_admin_preview_of_a_pruned_day_says_its_papers_were_removed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, smtp: tuple[Any, Any]
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    history = build_history(f"sqlite:///{tmp_path / 'newsletter.db'}", tmp_path)
+    assert history.run("prune", clock=lambda: NOW).exit_code == 0
+    world = make_world(history.url, smtp[1].port, clock=lambda: NOW)
+    world.login()
+    page = world.client.get("/admin/preview", params={"date": OLD.isoformat(), "email": "ada@example.org"})
+    assert page.status_code == 200
+    said = BeautifulSoup(page.text, "html.parser").select_one("#no-email")
+    assert said is not None
+    assert said.get_text(" ", strip=True).startswith(
+        f"The issue of {OLD} went out long ago; its papers were removed"
+    )
+    assert "Fetch them" not in said.get_text()  # fetching would not bring an old issue's pool back
+    world.store.dispose()
+    history.store.dispose()
 
 
 def test_dry_run_removes_nothing_and_counts_what_prune_then_removes(history: History) -> None:
@@ -353,12 +378,30 @@ def test_the_scheduler_prunes_once_a_day_with_one_line(db_url: str, store: Store
 
     lines = [r.getMessage() for r in caplog.records if r.getMessage().startswith("prune:")]
     nothing = "prune: 0 deliveries, 0 sent-paper records, 0 pooled papers of old issues, 0 fetches"
-    assert lines == [f"{nothing}, 1 pending sign-up removed", f"{nothing}, 0 pending sign-ups removed"]
+    # The next day found nothing to remove: that is no news, so no line.
+    assert lines == [f"{nothing}, 1 pending sign-up removed"]
     off = scheduler_for(db_url, clock, NEWSLETTER_DATABASE_KEEP_DAYS="0")
     clock.now += timedelta(days=1)
     assert off.prune_job() is None
     runner.svc.store.dispose()
     off.svc.store.dispose()
+
+
+def test_run_once_from_cron_prunes_once_a_day_too(run_cli: CliRunnerFn, store: Store) -> None:
+    request_signup(
+        store,
+        "stranger@example.org",
+        preferences(["agents"], timezone="UTC", hour=7),
+        NOW - timedelta(days=30),
+    )
+    offline = httpx.MockTransport(lambda request: httpx.Response(503))
+    env = {"NEWSLETTER_SOURCES_RETRIES": "0", "NEWSLETTER_WEB_SECRET_KEY": "s" * 32}
+    first = run_cli("run", "--once", transport=offline, env=env, clock=lambda: NOW)
+    assert first.exit_code == 3  # nothing fetched (offline), but the day's prune still ran
+    assert "prune: 0 deliveries" in first.stderr and "1 pending sign-up removed" in first.stderr
+    assert store.subscribers.by_email("stranger@example.org") is None
+    again = run_cli("run", "--once", transport=offline, env=env, clock=lambda: NOW + timedelta(hours=1))
+    assert "prune:" not in again.stderr  # once a day
 
 
 def test_a_store_outage_during_the_prune_is_one_line_and_the_next_day_prunes(tmp_path: Path, caplog) -> None:

@@ -25,7 +25,7 @@ from newsletter.cli.common import (
 )
 from newsletter.deliver.run import queue_issue, send_issue, waiting_line
 from newsletter.deliver.send import retry_line
-from newsletter.edition import Edition, EmptyPool, no_papers_line
+from newsletter.edition import Edition, EmptyPool
 from newsletter.letters import sender_of
 from newsletter.mime import message_id
 from newsletter.models import Subscriber, counted, gets_issue, not_sent_note
@@ -108,7 +108,7 @@ def _dry_run(runtime: Runtime, issue_date: date, only: Subscriber | None) -> int
     store, settings = runtime.store(), runtime.settings()
     edition = Edition.open(store, settings, issue_date, runtime.clock(), freeze=False)
     if not edition.pool:
-        fail(no_papers_line(issue_date), Exit.NOTHING_NEW)
+        fail(edition.empty_line(), Exit.NOTHING_NEW)
     if edition.issue is None or edition.issue.frozen_at is None:
         # The verdict the real send would reach when it freezes the pool.
         pool = {p.arxiv_id for p in edition.pool}
@@ -167,7 +167,7 @@ def preview(
     store, settings = runtime.store(), runtime.settings()
     edition = Edition.open(store, settings, day, runtime.clock(), freeze=False)
     if not edition.pool:
-        fail(no_papers_line(day), Exit.NOTHING_NEW)
+        fail(edition.empty_line(), Exit.NOTHING_NEW)
     plan = edition.preview_plan(sub)
     note = not_sent_note(sub, day)
     if note:

@@ -48,7 +48,9 @@ def services(runtime: Runtime) -> Services:
 
 
 @click.command()
-@click.option("--once", is_flag=True, help="One fetch and one delivery tick, then exit (for cron).")
+@click.option(
+    "--once", is_flag=True, help="One fetch, one delivery tick and the day's prune, then exit (for cron)."
+)
 @click.option("--host", help="Listen address (default [web] host).")
 @click.option("--port", type=PORT, help="Listen port, 1-65535 (default [web] port).")
 @command
@@ -67,6 +69,9 @@ def run(runtime: Runtime, once: bool, host: str | None, port: int | None) -> int
             outcome = run_fetch(svc)
             click.echo(outcome.line(), err=True)
             report = runner.tick()
+            # Once a UTC day, as `run` does: a cron install keeps no more history than a service.
+            if not svc.stopping.is_set():  # stopping (a cron job's timeout): only what was in flight
+                runner.prune_job()
         if report is None:
             click.echo("run: another scheduler holds the lease; the tick was left to it", err=True)
         runner.release()

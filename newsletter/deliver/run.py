@@ -13,7 +13,7 @@ from datetime import date, datetime
 from newsletter.config import Settings
 from newsletter.deliver import Transport
 from newsletter.deliver.send import SendLoop, SendSummary
-from newsletter.edition import Edition, Reader
+from newsletter.edition import Edition, EmptyPool, Reader
 from newsletter.models import Subscriber, counted, gets_issue
 from newsletter.store import Store
 from newsletter.store.ledger import Outcome
@@ -103,6 +103,8 @@ def _queue(
 ) -> tuple[Queued, Edition]:
     started = time.perf_counter()
     edition = Edition.open(store, settings, issue_date, clock(), freeze=True)
+    if not edition.pool:  # sent long ago and pruned since: nobody gets a row, let alone its papers
+        raise EmptyPool(edition.empty_line(), listed=True)
     other_day = 0
 
     def on_the_day(readers: Iterable[Reader]) -> Iterator[Reader]:

@@ -210,7 +210,11 @@ def build_router(ctx: WebContext) -> APIRouter:
                 plan, note = result.plan, result.note
                 context.update(rendered=result.rendered, picks=list(plan.picks), kind=plan.kind, note=note)
                 if result.rendered is None:
-                    context.update(no_email=result.edition.no_email_reason(), pool=len(result.edition.pool))
+                    context.update(
+                        no_email=result.edition.no_email_reason(),
+                        pool=len(result.edition.pool),
+                        pruned=result.edition.pruned,
+                    )
         except InvalidInput as exc:
             if "issue_date" not in context:
                 # The date itself was refused: kept in its field to correct, named by no heading.
