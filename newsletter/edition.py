@@ -95,14 +95,15 @@ class Edition:
         self.issue_date = issue_date
         scored = [p.paper for p in pool]
         self.pool = [p for p in scored if p.arxiv_id not in skipped]  # what readers can get
-        self.papers = {p.arxiv_id: p for p in self.pool}
+        # Every paper of the pool, skipped ones too: an email queued before a skip keeps its papers.
+        self.papers = {p.arxiv_id: p for p in scored}
         # The pool reaches back far enough for weekly readers; daily ones get only its last days.
         daily_from = settings.issue.daily_from(issue_date)
         older = {p.paper.arxiv_id for p in pool if p.listed_on < daily_from}
         rules = PickRules(settings.rank.threshold, settings.rank.popularity_weight)
         self.picker = Picker(scorer, scored, rules, older, withheld=skipped)
         # Each reader's plan as an email: rendered with their signed links, and as MIME bytes.
-        self.letters = Letters(settings, issue_date, self.pool, links_date)
+        self.letters = Letters(settings, issue_date, scored, links_date)
 
     @classmethod
     def open(
@@ -217,7 +218,7 @@ class Edition:
     @property
     def pruned(self) -> bool:
         """Whether the issue went out and its papers were pruned since (an issue freezes only with papers)."""
-        return not self.pool and self.issue is not None and self.issue.frozen_at is not None
+        return not self.papers and self.issue is not None and self.issue.frozen_at is not None
 
     def empty_line(self) -> str:
         """Why this edition holds no paper: none listed for it yet, or, once sent, pruned since."""

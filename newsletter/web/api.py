@@ -208,13 +208,14 @@ def build_router(ctx: WebContext) -> APIRouter:
                 "model": MessageOut,
                 "description": "Unknown paper, a paper not in the issue's pool, or (undo) one not skipped",
             },
-            409: {"model": MessageOut, "description": "The issue is already being sent: nothing changed"},
         },
     )
     def skip(body: SkipIn) -> MessageOut | JSONResponse:
-        """Keep a paper out of an issue that has not started sending, or with `undo` put it back.
+        """Keep a paper out of an issue, or with `undo` put it back.
 
-        200 only when the paper was skipped (or put back); 404 or 409 say why nothing changed.
+        Once the issue is sending, the skip holds for the emails not queued yet; those already
+        queued or sent keep the paper. 200 only when the paper was skipped (or put back); 404 says
+        why nothing changed.
         """
         try:
             issue_date = parse_issue_date(body.date, ctx)

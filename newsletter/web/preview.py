@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from urllib.parse import urlencode
 
 from newsletter import dates
@@ -67,7 +67,7 @@ def parse_issue_date(text: str, ctx: WebContext) -> date:
 
 
 def is_frozen(ctx: WebContext, issue_date: date) -> bool:
-    """Whether the issue has started sending: its papers are fixed, none can be skipped."""
+    """Whether the issue has started sending: its pool is fixed, and queued emails keep their papers."""
     issue = ctx.svc.store.issues.find_issue(issue_date)
     return issue is not None and issue.frozen_at is not None
 
@@ -81,28 +81,58 @@ class SkipRefused(Exception):
 
 
 def skip_paper(ctx: WebContext, issue_date: date, arxiv_id: str, undo: bool = False) -> str:
-    """Keep a paper out of an issue not yet sending, or with `undo` put it back; says what happened.
+    """Keep a paper out of an issue, or with `undo` put it back; says what happened.
 
-    SkipRefused (404 or 409) when nothing changed: the API must not answer 200 to a skip that failed.
+    Once the issue is sending, a skip still keeps the paper from every email not queued yet (the
+    readers whose morning has not come); those already queued or sent keep it. SkipRefused (404)
+    when nothing changed: the API must not answer 200 to a skip that failed.
     """
     svc = ctx.svc
     shown = arxiv_id[:40]
-    if is_frozen(ctx, issue_date):
-        raise SkipRefused(409, f"The issue of {issue_date} is already being sent; it can no longer change.")
+    issue = svc.store.issues.find_issue(issue_date)
+    frozen = issue is not None and issue.frozen_at is not None
+    already = " Emails already queued or sent keep it." if frozen else ""
     if arxiv_id not in svc.store.papers.by_ids({arxiv_id}):
         raise SkipRefused(404, f"No paper {shown} in the store.")
     if undo:
         if not svc.store.issues.unskip_paper(issue_date, arxiv_id):
             raise SkipRefused(404, f"{shown} was not skipped from the issue of {issue_date}.")
-        return f"{arxiv_id} is back in the issue of {issue_date}."
-    # A paper outside the issue's window would never be sent anyway: "skipped" would mislead.
-    pool = svc.store.papers.pool(issue_date, svc.settings.issue.pool_days)
+        back = " for the emails not queued yet" if frozen else ""
+        return f"{arxiv_id} is back in the issue of {issue_date}{back}."
+    # A paper outside the issue's pool would never be sent anyway: "skipped" would mislead.
+    if issue is not None and frozen:
+        pool = svc.store.issues.snapshot(issue)
+    else:
+        pool = svc.store.papers.pool(issue_date, svc.settings.issue.pool_days)
     if all(p.paper.arxiv_id != arxiv_id for p in pool):
         raise SkipRefused(
             404, f"{shown} is not in the issue of {issue_date}: it was not listed in the days it draws on."
         )
     svc.store.issues.skip_paper(issue_date, arxiv_id, svc.clock())
-    return f"{arxiv_id} will not be in the issue of {issue_date}."
+    also = _also_sending(ctx, issue_date, arxiv_id)
+    return f"{arxiv_id} will not be in the issue of {issue_date}.{already}{also}"
+
+
+def _also_sending(ctx: WebContext, issue_date: date, arxiv_id: str) -> str:
+    """A note when the day before's issue, still being sent to the west's readers, holds the paper too.
+
+    Readers whose morning has not come yet get that issue later today: skipping the paper from
+    tomorrow's issue alone would not keep it from them.
+    """
+    store = ctx.svc.store
+    earlier = store.issues.find_issue(issue_date - timedelta(days=1))
+    if (
+        earlier is None
+        or earlier.frozen_at is None
+        or arxiv_id in store.issues.skipped_papers(earlier.issue_date)
+    ):
+        return ""
+    if all(p.paper.arxiv_id != arxiv_id for p in store.issues.snapshot(earlier)):
+        return ""
+    return (
+        f" It is also in the issue of {earlier.issue_date}, being sent now: skip it there too to keep it"
+        " from the readers whose morning has not come yet."
+    )
 
 
 def skipped_from(ctx: WebContext, issue_date: date) -> list[Paper]:
