@@ -36,27 +36,46 @@ def lease_is_free(db_url: str) -> bool:
         store.dispose()
 
 
+def _started(db_url: str, tmp_path, command: str) -> subprocess.Popen[str]:
+    """`newsletter <command>` in a process of its own, once its web app answers."""
+    port = free_port()
+    env = {**os.environ, **QUIET, "NEWSLETTER_DATABASE_URL": db_url, "NEWSLETTER_WEB_PORT": str(port)}
+    args = [sys.executable, "-m", "newsletter", command]
+    process = subprocess.Popen(args, cwd=tmp_path, env=env, stderr=subprocess.PIPE, text=True)
+    # Wait until the app answers (a startup wait, not a timing assertion).
+    deadline = time.monotonic() + 60
+    while True:
+        assert process.poll() is None, process.communicate()[1]
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
+                return process
+        except httpx.TransportError:
+            pass
+        assert time.monotonic() < deadline, "the service did not start"
+        time.sleep(0.1)
+
+
+def test_a_second_scheduler_says_it_stands_by(db_url, tmp_path):
+    # README: "the lease lets only one act"; the operator who starts a second one is told so.
+    assert lease_is_free(db_url)  # now held by "another-process", for 60 s
+    process = _started(db_url, tmp_path, "run")
+    process.send_signal(signal.SIGTERM)
+    _, stderr = process.communicate(timeout=60)
+    assert process.returncode == 0, stderr
+    said = "run: another scheduler holds the lease (another-process): this one stands by and takes over"
+    assert said in stderr and "scheduler started" not in stderr and "tick:" not in stderr
+    store = app.open_store(DatabaseSettings(url=db_url))
+    assert store.leases.holder(LEASE, datetime.now(UTC)) == "another-process"  # left alone
+    store.dispose()
+
+
 @pytest.mark.parametrize("command", ["run", "serve"])
 @pytest.mark.parametrize("stop", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
 def test_the_service_stops_cleanly_on_a_signal_and_hands_the_lease_over_at_once(
     db_url, tmp_path, command, stop
 ):
-    port = free_port()
-    env = {**os.environ, **QUIET, "NEWSLETTER_DATABASE_URL": db_url, "NEWSLETTER_WEB_PORT": str(port)}
-    args = [sys.executable, "-m", "newsletter", command]
-    process = subprocess.Popen(args, cwd=tmp_path, env=env, stderr=subprocess.PIPE, text=True)
+    process = _started(db_url, tmp_path, command)
     try:
-        # Wait until the app answers (a startup wait, not a timing assertion).
-        deadline = time.monotonic() + 60
-        while True:
-            assert process.poll() is None, process.communicate()[1]
-            try:
-                if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert time.monotonic() < deadline, "the service did not start"
-            time.sleep(0.1)
         if command == "run":
             assert not lease_is_free(db_url)  # the running scheduler holds it
         process.send_signal(stop)

@@ -29,7 +29,7 @@ from newsletter.cli.common import (
 from newsletter.collect import run_fetch
 from newsletter.deliver.send import retry_line
 from newsletter.deliver.worker import Worker
-from newsletter.schedule import Runner
+from newsletter.schedule import LEASE, Runner
 from newsletter.services import Services
 from newsletter.timetable import build_scheduler
 from newsletter.web import create_app
@@ -91,8 +91,18 @@ def run(runtime: Runtime, once: bool, host: str | None, port: int | None) -> int
     scheduler = build_scheduler(runner)
     stop_on_sigterm()
     try:
+        other = svc.store.leases.holder(LEASE, svc.clock())
         scheduler.start()
-        log.info("run: scheduler started; web app on %s", web_url(*address))
+        if other is None or other == runner.holder:
+            log.info("run: scheduler started; web app on %s", web_url(*address))
+        else:
+            # Only one scheduler acts on a store: this one waits, and takes over if that one stops.
+            log.info(
+                "run: another scheduler holds the lease (%s): this one stands by and takes over if it "
+                "stops; web app on %s",
+                other,
+                web_url(*address),
+            )
         serve_on(app, sock, *address)
     finally:
         # A running tick finishes the messages in flight and hands the rest back; the lease goes
