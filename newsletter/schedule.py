@@ -55,6 +55,22 @@ def confirmed_by(sub: Subscriber, start: datetime) -> bool:
     return sub.confirmed_at is None or sub.confirmed_at <= start
 
 
+def first_slot(sub: Subscriber, now: datetime) -> tuple[date, datetime]:
+    """The issue date and slot of the first digest `due_subscribers` queues for `sub`, by its rules.
+
+    The first slot, from the local day they confirmed, that `schedule_date` gives on reaching it and
+    `confirmed_by` lets through. A reader not confirmed (or from before confirmations) counts from `now`.
+    """
+    zone, since = ZoneInfo(sub.timezone), sub.confirmed_at or now
+    day = since.astimezone(zone).date()
+    for _ in range(8):  # a weekly reader's weekday comes round within a week
+        due = schedule_date(sub.schedule, slot(day, sub.hour, zone))
+        if due is not None and since <= due[1] and confirmed_by(sub, due[1]):
+            return due
+        day += timedelta(days=1)
+    raise AssertionError(f"no slot within eight days for {sub.schedule}")
+
+
 def due_subscribers(
     store: SubscriberStore, now: datetime, started: Callable[[date], bool] = lambda day: False
 ) -> dict[date, list[Subscriber]]:

@@ -11,22 +11,18 @@ from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Resp
 from starlette.concurrency import run_in_threadpool
 
 from newsletter.deliver import SendError, TransportUnusable
-from newsletter.models import WEEKDAY_NAMES, Subscriber
+from newsletter.models import Subscriber
 from newsletter.notices import deliver_notice, signup_notice
 from newsletter.schedule import LEASE
 from newsletter.signup import confirm, request_signup, subscriber_for, unsubscribe
 from newsletter.subscribers import InvalidInput, normalize_email
 from newsletter.tokens import MAX_AGE_S, InvalidToken
 from newsletter.web import feed, topic_preview
+from newsletter.web.arrival import arrival
 from newsletter.web.context import PersonalRoute, WebContext, client_ip, limit_key, zone_names
 from newsletter.web.forms import PostedForm, form_defaults, page_errors, posted_form, read_preferences
 
 log = logging.getLogger(__name__)
-
-
-def first_day(sub: Subscriber) -> str:
-    """The ' on Friday' of a weekly reader's confirmation page; a daily reader's digest comes daily."""
-    return f" on {WEEKDAY_NAMES[sub.weekday]}" if sub.cadence == "weekly" else ""
 
 
 # The sign-up's answer page reads the address from this cookie, never from its URL, where browser
@@ -194,8 +190,7 @@ def build_router(ctx: WebContext) -> APIRouter:
             return ctx.message(
                 request,
                 "You are subscribed",
-                f"{sub.email} is already confirmed. Your digest arrives{first_day(sub)} at "
-                f"{sub.hour:02d}:00 ({sub.timezone}).",
+                f"{sub.email} is already confirmed. {arrival(sub, svc.clock())}",
                 link={"url": f"/manage/{svc.signer().mint('manage', sub)}", "text": "Change your topics"},
             )
         return ctx.page(request, "confirm.html.j2", email=sub.email, topics=sub.topics, excludes=sub.excludes)
@@ -209,7 +204,7 @@ def build_router(ctx: WebContext) -> APIRouter:
         return ctx.message(
             request,
             "You are subscribed",
-            f"Your first digest arrives{first_day(sub)} at {sub.hour:02d}:00 ({sub.timezone}).",
+            arrival(sub, svc.clock()),
             link={"url": manage, "text": "Change your topics"},
         )
 
