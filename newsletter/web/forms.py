@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -15,6 +17,10 @@ from newsletter.subscribers import (
     MAX_TOPICS,
     InvalidInput,
     Preferences,
+    check_cadence,
+    check_hour,
+    check_per_email,
+    parse_weekday,
     preferences,
     split_topic_lines,
 )
@@ -93,6 +99,34 @@ def read_preferences(form: dict[str, str], ctx: WebContext, current: Subscriber 
         weekday=_int(form.get("weekday", str(shown["weekday"])), "weekday"),
         per_email=_int(form.get("per_email", str(shown["per_email"])), "per_email"),
     )
+
+
+# The fields a page shows as a select or a number input, each read as `read_preferences` reads it.
+CHOICES: dict[str, Callable[[str], object]] = {
+    "hour": lambda value: check_hour(_int(value, "hour")),
+    "cadence": check_cadence,
+    "weekday": lambda value: parse_weekday(_int(value, "weekday")),
+    "per_email": lambda value: check_per_email(_int(value, "per_email")),
+}
+
+
+def form_shown(typed: dict[str, str], ctx: WebContext, current: Subscriber | None = None) -> dict[str, Any]:
+    """What a reader form shows: the saved values (the defaults for a sign-up), with what was `typed`
+    over them, except a select or number field's refused value: the saved one stays there.
+
+    A select shown with a value none of its options has falls back to its first option (a number
+    input, to empty): Save would then send a valid value the reader never chose, such as hour 0.
+    A valid choice is shown as read ("07" as 7), so its option is the one selected.
+    """
+    shown = form_defaults(ctx, current)
+    for key, value in typed.items():
+        if key in shown and key not in CHOICES:
+            shown[key] = value
+        elif key in shown:
+            # Refused: the page marks the field and names why, over the saved value.
+            with contextlib.suppress(InvalidInput):
+                shown[key] = CHOICES[key](value)
+    return shown
 
 
 class TooLong(InvalidInput):

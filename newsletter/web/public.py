@@ -20,7 +20,7 @@ from newsletter.tokens import MAX_AGE_S, InvalidToken
 from newsletter.web import feed, topic_preview
 from newsletter.web.arrival import arrival
 from newsletter.web.context import PersonalRoute, WebContext, client_ip, limit_key, zone_names
-from newsletter.web.forms import PostedForm, form_defaults, page_errors, posted_form, read_preferences
+from newsletter.web.forms import PostedForm, form_shown, page_errors, posted_form, read_preferences
 
 log = logging.getLogger(__name__)
 
@@ -62,7 +62,7 @@ def build_router(ctx: WebContext) -> APIRouter:
     @get("/", response_class=HTMLResponse)
     def home(request: Request) -> HTMLResponse:
         return ctx.page(
-            request, "subscribe.html.j2", form=form_defaults(ctx), zones=zone_names(), form_submitted=False
+            request, "subscribe.html.j2", form=form_shown({}, ctx), zones=zone_names(), form_submitted=False
         )
 
     @router.post("/subscribe", response_class=HTMLResponse)
@@ -80,7 +80,7 @@ def build_router(ctx: WebContext) -> APIRouter:
             prefs = read_preferences(form, ctx)
         except InvalidInput as exc:
             # What was typed (what fits), to fix and send again.
-            shown = {**form_defaults(ctx), **{k: v for k, v in form.items() if k in form_defaults(ctx)}}
+            shown = form_shown(form, ctx)
             return ctx.page(
                 request,
                 "subscribe.html.j2",
@@ -219,7 +219,7 @@ def build_router(ctx: WebContext) -> APIRouter:
         context: dict[str, Any] = {
             "email": sub.email,
             "sub_status": sub.status,
-            "form": form_defaults(ctx, sub),
+            "form": form_shown({}, ctx, sub),
             "zones": zone_names(),
             "digests": digests,
             "saved": False,
@@ -249,7 +249,7 @@ def build_router(ctx: WebContext) -> APIRouter:
             prefs = read_preferences(form, ctx, sub)
         except InvalidInput as exc:
             # Shown again at once, with what was typed: nothing was stored, so a reload changes nothing.
-            shown = {**form_defaults(ctx, sub), **{k: v for k, v in form.items() if k in form_defaults(ctx)}}
+            shown = form_shown(form, ctx, sub)
             return manage_view(request, token, sub, 422, form=shown, errors=page_errors(exc))
         svc.store.subscribers.set_preferences(sub.id, prefs, svc.clock())
         # Post/redirect/get: reloading the page after Save must not ask to send the form again.
