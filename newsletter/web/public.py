@@ -99,6 +99,9 @@ def build_router(ctx: WebContext) -> APIRouter:
             return ctx.message(request, "Too many requests", "Please wait a while before trying again.", 429)
         now = svc.clock()
         result = request_signup(svc.store, email, prefs, now)
+        if result.mail is None:
+            # Nothing to mail (the address hard-bounced), but the answer every other address gets.
+            return sent_redirect(svc.signer().mint_address("sent", email), settings.secure_cookies)
         notice = signup_notice(ctx.env, svc.settings, svc.signer(), result.subscriber, result.mail, now)
         try:
             deliver_notice(svc.transport, svc.settings, notice)
