@@ -127,6 +127,25 @@ class Schedule(NamedTuple):
 
 
 @dataclass(frozen=True, slots=True)
+class SignupRequest:
+    """A sign-up for a reader already known (who unsubscribed), waiting for its confirmation link.
+
+    It changes nothing about the reader until that link, and no other, is followed: `nonce` is in
+    that link alone, and a newer sign-up replaces it. What it asks for is the reader's choices then.
+    """
+
+    nonce: str
+    requested_at: datetime
+    topics: tuple[str, ...]
+    excludes: tuple[str, ...]
+    timezone: str
+    hour: int
+    cadence: str
+    weekday: int
+    per_email: int
+
+
+@dataclass(frozen=True, slots=True)
 class Subscriber:
     """A reader: where to send, what they want, and when."""
 
@@ -142,6 +161,8 @@ class Subscriber:
     per_email: int
     created_at: datetime
     confirmed_at: datetime | None = None
+    # A sign-up waiting for its link; the fields above stay as they are until it is followed.
+    request: SignupRequest | None = None
 
     @property
     def schedule(self) -> Schedule:

@@ -92,6 +92,8 @@ MIGRATIONS: list[Callable[[Connection], None]] = [
     _widen(deliveries, "claimed_by"),
     # A reader's manage page and feed, and deleting a reader, scanned the whole ledger.
     _create_index(deliveries, "ix_deliveries_subscriber"),
+    # A sign-up for a reader who unsubscribed overwrote their settings before its link was followed.
+    _add_column(subscribers, "requested"),
 ]
 
 

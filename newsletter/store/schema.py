@@ -131,6 +131,10 @@ subscribers = Table(
     Column("created_at", UTCDateTime, nullable=False),
     Column("confirmed_at", UTCDateTime),
     Column("updated_at", UTCDateTime, nullable=False),
+    # A sign-up for a reader already known, waiting for its link: the choices it asks for, the
+    # nonce its link carries and when; NULL when none waits. Nothing above changes until the link is
+    # followed. Added by migration 10.
+    Column("requested", JSON(none_as_null=True)),
     Index("ix_subscribers_status_topics", "status", "topics_key"),
 )
 

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import hashlib
-import json
 from collections import defaultdict
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any, NamedTuple
 
@@ -14,6 +12,17 @@ from sqlalchemy.exc import IntegrityError
 
 from newsletter.models import Schedule, Subscriber
 from newsletter.store.schema import deliveries, insert_ignore, issues, sent_papers, subscribers
+from newsletter.store.subscriber_rows import (
+    new_row,
+    preference_values,
+    request_from_value,
+    request_value,
+    requested_preferences,
+)
+
+# Re-exported: these lived here before subscriber_rows.py, and the ledger and tests import them from here.
+from newsletter.store.subscriber_rows import subscriber_from_row as subscriber_from_row
+from newsletter.store.subscriber_rows import topics_key as topics_key
 from newsletter.subscribers import Preferences, email_key
 
 if TYPE_CHECKING:
@@ -39,59 +48,6 @@ class DuplicateSubscriber(ValueError):
     """The address is already subscribed (compared case-insensitively)."""
 
 
-def topics_key(topics: Sequence[str], excludes: Sequence[str]) -> str:
-    """One key per distinct (topics, excludes) set, whatever the order or case."""
-    canonical = json.dumps(
-        [sorted(t.casefold() for t in topics), sorted(e.casefold() for e in excludes)],
-        ensure_ascii=False,
-    )
-    return hashlib.sha256(canonical.encode()).hexdigest()
-
-
-def subscriber_from_row(row: Mapping[str, Any]) -> Subscriber:
-    """A stored row as a Subscriber."""
-    return Subscriber(
-        id=row["id"],
-        email=row["email"],
-        status=row["status"],
-        topics=tuple(row["topics"]),
-        excludes=tuple(row["excludes"]),
-        timezone=row["timezone"],
-        hour=row["hour"],
-        cadence=row["cadence"],
-        weekday=row["weekday"],
-        per_email=row["per_email"],
-        created_at=row["created_at"],
-        confirmed_at=row["confirmed_at"],
-    )
-
-
-def _preference_values(prefs: Preferences) -> dict[str, Any]:
-    return {
-        "topics": list(prefs.topics),
-        "excludes": list(prefs.excludes),
-        "topics_key": topics_key(prefs.topics, prefs.excludes),
-        "timezone": prefs.timezone,
-        "hour": prefs.hour,
-        "cadence": prefs.cadence,
-        "weekday": prefs.weekday,
-        "per_email": prefs.per_email,
-    }
-
-
-def _new_row(email: str, prefs: Preferences, status: str, now: datetime) -> dict[str, Any]:
-    """The row of a new subscriber; an active one counts as confirmed now."""
-    return {
-        "email": email,
-        "email_key": email_key(email),
-        "status": status,
-        "created_at": now,
-        "updated_at": now,
-        "confirmed_at": now if status == "active" else None,
-        **_preference_values(prefs),
-    }
-
-
 class SubscriberStore:
     """Queries and writes for subscribers and their sent history."""
 
@@ -100,7 +56,7 @@ class SubscriberStore:
 
     def add(self, email: str, prefs: Preferences, status: str, now: datetime) -> Subscriber:
         """Create a subscriber; raises DuplicateSubscriber if the address is known."""
-        values = _new_row(email, prefs, status, now)
+        values = new_row(email, prefs, status, now)
         try:
             with self._store.write() as conn:
                 new_id = conn.execute(insert(subscribers).values(**values)).inserted_primary_key
@@ -116,7 +72,7 @@ class SubscriberStore:
         added = 0
         rows: list[dict[str, Any]] = []
         for email, prefs in entries:
-            rows.append(_new_row(email, prefs, status, now))
+            rows.append(new_row(email, prefs, status, now))
             if len(rows) == batch:
                 added += self._insert(rows)
                 rows = []
@@ -245,15 +201,54 @@ class SubscriberStore:
             conn.execute(
                 update(subscribers)
                 .where(subscribers.c.id == subscriber_id)
-                .values(updated_at=now, **_preference_values(prefs))
+                .values(updated_at=now, **preference_values(prefs))
+            )
+            return self._get(conn, subscriber_id)
+
+    def keep_request(self, subscriber_id: int, prefs: Preferences, nonce: str, now: datetime) -> Subscriber:
+        """Keep a sign-up for a known reader until the link carrying `nonce` is followed; it replaces
+        any sign-up that waited, and changes nothing else about the reader."""
+        with self._store.write() as conn:
+            conn.execute(
+                update(subscribers)
+                .where(subscribers.c.id == subscriber_id)
+                .values(requested=request_value(prefs, nonce, now))
+            )
+            return self._get(conn, subscriber_id)
+
+    def apply_request(self, subscriber_id: int, nonce: str, now: datetime) -> Subscriber | None:
+        """Activate the reader with the choices of the waiting sign-up whose link carries `nonce`;
+        None, changing nothing, if that sign-up no longer waits (replaced, confirmed, or undone)."""
+        with self._store.write() as conn:
+            # Locked until commit on PostgreSQL (SQLite's write lock is already held): a sign-up
+            # replacing this one meanwhile either waits for it or is seen.
+            query = select(subscribers.c.requested).where(subscribers.c.id == subscriber_id).with_for_update()
+            request = request_from_value(conn.execute(query).scalar())
+            if request is None or request.nonce != nonce:
+                return None
+            # confirmed_at: this confirmation, as set_status("active") stamps it.
+            conn.execute(
+                update(subscribers)
+                .where(subscribers.c.id == subscriber_id)
+                .values(
+                    status="active",
+                    confirmed_at=now,
+                    updated_at=now,
+                    requested=None,
+                    **preference_values(requested_preferences(request)),
+                )
             )
             return self._get(conn, subscriber_id)
 
     def set_status(
         self, subscriber_id: int, status: str, now: datetime, conn: Connection | None = None
     ) -> None:
-        """Change a subscriber's status; confirming stamps confirmed_at with this confirmation."""
-        values: dict[str, Any] = {"status": status, "updated_at": now}
+        """Change a subscriber's status; confirming stamps confirmed_at with this confirmation.
+
+        A sign-up that waited is dropped: it was asked of the reader as they were, and a later
+        unsubscribe or bounce must not be undone by its link.
+        """
+        values: dict[str, Any] = {"status": status, "updated_at": now, "requested": None}
         if status == "active":
             # This confirmation's time, not the first one's: a reader back after unsubscribing gets
             # their first digest from their next slot, as a new one does, not today's and yesterday's.
