@@ -42,6 +42,8 @@ class TokenClaim:
 
     subscriber_id: int
     fingerprint: str
+    # A confirmation link of a sign-up for a reader already known names that sign-up; else None.
+    request: str | None = None
 
 
 def fingerprint(email: str) -> str:
@@ -88,6 +90,9 @@ class Signer:
         preview, the send and any retry.
         """
         payload: dict[str, Any] = {"s": subscriber.id, "f": fingerprint(subscriber.email)}
+        if purpose == "confirm" and subscriber.request is not None:
+            # It confirms that sign-up alone: not one it replaced, nor one that replaces it.
+            payload["r"] = subscriber.request.nonce
         serializer = self._serializer(purpose, None if at is None else int(at.timestamp()))
         return str(serializer.dumps(payload))
 
@@ -134,4 +139,9 @@ class Signer:
     def claim(self, purpose: str, token: str) -> TokenClaim:
         """The subscriber a token names; the caller must compare the fingerprint with the stored address."""
         payload = self.check(purpose, token)
-        return TokenClaim(subscriber_id=payload["s"], fingerprint=str(payload.get("f", "")))
+        request = payload.get("r")
+        return TokenClaim(
+            subscriber_id=payload["s"],
+            fingerprint=str(payload.get("f", "")),
+            request=request if isinstance(request, str) else None,
+        )
