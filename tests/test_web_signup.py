@@ -119,12 +119,21 @@ def _sent_answer(world: WebWorld, email: str) -> tuple[str, SimpleCookie, str]:
     return location, cookie, world.client.get(location).text
 
 
-def test_the_answer_to_the_form_does_not_reveal_whether_an_address_was_known(world):
+@pytest.mark.parametrize("status", ["pending", "active", "unsubscribed", "bounced"])
+def test_the_answer_to_the_form_does_not_reveal_whether_an_address_was_known(world, smtp, status):
+    # Known in each status: pending, a reader (mailed a manage link), one who unsubscribed (mailed a
+    # link that would bring them back), one whose mail hard-bounced (mailed nothing at all).
+    handler, _ = smtp
     _sent_answer(world, "Ada.Lovelace@example.org")  # the first sign-up: now a known reader
+    known_reader = world.store.subscribers.by_email("ada.lovelace@example.org")
+    if status != "pending":
+        world.store.subscribers.set_status(known_reader.id, status, world.svc.clock())
     for _ in range(3):
         _sent_answer(world, "someone-else@example.org")
+    mailed = len(handler.received)
     # Typed in another case: the page shows it as typed, not as stored, exactly as for a new address.
     known_link, known_cookie, known_page = _sent_answer(world, "ADA.LOVELACE@example.org")
+    assert len(handler.received) == mailed + (status != "bounced")
     new_link, new_cookie, new_page = _sent_answer(world, "NEW.READER@example.org")
     assert "We sent a message to ADA.LOVELACE@example.org." in known_page
     assert known_page.replace("ADA.LOVELACE", "NEW.READER") == new_page
@@ -137,6 +146,7 @@ def test_the_answer_to_the_form_does_not_reveal_whether_an_address_was_known(wor
     for morsel, typed in ((known, "ADA.LOVELACE@example.org"), (new, "NEW.READER@example.org")):
         payload = json.loads(base64.urlsafe_b64decode(morsel.value.split(".")[0] + "=="))
         assert payload == {"e": typed}
+    assert world.store.subscribers.by_email("ada.lovelace@example.org").status == status
 
 
 def _longest_topics(width: int = 200) -> str:

@@ -274,4 +274,6 @@ def subscriber_json(sub: Subscriber) -> dict[str, object]:
         "per_email": sub.per_email,
         "created_at": sub.created_at.isoformat(),
         "confirmed_at": sub.confirmed_at.isoformat() if sub.confirmed_at else None,
+        # A sign-up waiting for its link, which changes none of the above until it is followed.
+        "requested_at": sub.request.requested_at.isoformat() if sub.request else None,
     }
