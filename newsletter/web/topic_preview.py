@@ -6,7 +6,8 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
-from newsletter.rank.picks import TopicSet
+from newsletter.models import Pick
+from newsletter.rank.picks import Picker, TopicSet
 from newsletter.subscribers import (
     InvalidInput,
     check_cadence,
@@ -16,6 +17,37 @@ from newsletter.subscribers import (
 )
 from newsletter.web.context import WebContext, client_ip, limit_key
 from newsletter.web.forms import form_error, posted_form
+
+# How many papers the preview lists: a few for one topic, one for each of several, and never many.
+FEW, MOST = 5, 8
+
+
+def spread(picker: Picker, wanted: TopicSet, weekly: bool) -> tuple[list[Pick], list[str]]:
+    """Papers taken in turn from each topic's own best matches, and the topics that match nothing.
+
+    The email ranks all of a reader's topics together, so one popular topic can fill a preview and hide
+    whether the others match anything: here each topic with matches gets its turn, the one whose best
+    match scores highest first, and a paper shown for one topic is not shown again for another.
+    """
+    alone = [TopicSet((topic,), wanted.excludes) for topic in wanted.topics]
+    ranked = picker.rank(alone)
+    found = [picker.picks(ranked[single], MOST, set(), weekly) for single in alone]
+    unmatched = [single.topics[0] for single, picks in zip(alone, found, strict=True) if not picks]
+    turns = [iter(picks) for picks in sorted(filter(None, found), key=lambda picks: -picks[0].score)]
+    limit = max(FEW, min(MOST, len(turns)))
+    chosen: list[Pick] = []
+    shown: set[str] = set()
+    while turns and len(chosen) < limit:
+        for turn in list(turns):
+            pick = next((p for p in turn if p.paper.arxiv_id not in shown), None)
+            if pick is None:
+                turns.remove(turn)
+                continue
+            shown.add(pick.paper.arxiv_id)
+            chosen.append(pick)
+            if len(chosen) == limit:
+                break
+    return chosen, unmatched
 
 
 def build_router(ctx: WebContext) -> APIRouter:
@@ -50,9 +82,15 @@ def build_router(ctx: WebContext) -> APIRouter:
         edition = ctx.live_edition(ctx.svc.clock().date())
         # What the reader's email would choose from: the daily window, or for a weekly reader the
         # whole pool, older days included.
-        picks = edition.picker.picks(edition.picker.rank([topic_set])[topic_set], 5, set(), weekly)
-        matches = [{"title": p.paper.title, "url": p.paper.hf_url, "reason": p.reason()} for p in picks]
+        picks, unmatched = spread(edition.picker, topic_set, weekly)
+        matches = [
+            {"title": p.paper.title, "url": p.paper.hf_url, "reason": p.reason(), "topic": p.topic}
+            for p in picks
+        ]
         # "pool": papers the preview chose from; 0 means none fetched yet, not "no match".
-        return JSONResponse({"matches": matches, "cadence": cadence, "pool": len(edition.pool)})
+        # "unmatched": the topics with no match among them, for the reader to reword.
+        return JSONResponse(
+            {"matches": matches, "cadence": cadence, "pool": len(edition.pool), "unmatched": unmatched}
+        )
 
     return router

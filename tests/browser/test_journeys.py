@@ -102,10 +102,21 @@ def test_subscribe_with_live_preview_then_confirm(
     assert shown and set(shown) <= pool_titles(live_app)
     assert any("survey" in title.casefold() for title in shown), shown
 
+    # Several topics take turns in the list, and the one that matches nothing is named, to reword.
+    unmatched = page.locator("#unmatched")
+    arabic = "\u0627\u0644\u062a\u0639\u0644\u0645 \u0627\u0644\u0622\u0644\u064a"  # "machine learning"
+    page.locator("#topics").fill(f"LLM reasoning\nvideo diffusion\n{arabic}")
+    expect(unmatched).to_have_text(f"No match yet for: {arabic}. Other words for it may find papers.")
+    expect(unmatched.locator("bdi")).to_have_text([arabic])
+    reasons = matches.locator(".why").all_text_contents()
+    assert "your topic “video diffusion”" in reasons[1], reasons
+    assert {"LLM reasoning", "video diffusion"} == {r.split("“")[1].split("”")[0] for r in reasons}
+
     # An exclusion line drops the papers that mention it.
     page.locator("#topics").fill("LLM reasoning\n-survey")
     expect(matches.first.locator(".why")).to_contain_text("matches your topic “LLM reasoning”")
     expect(page.locator("#matches")).not_to_contain_text("Survey")
+    expect(unmatched).to_be_hidden()  # every topic matches
     shown = matches.locator("a").all_text_contents()
     assert shown and set(shown) <= pool_titles(live_app)
     assert all("survey" not in title.casefold() for title in shown), shown

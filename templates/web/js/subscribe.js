@@ -3,6 +3,7 @@
   var form = document.getElementById("subscribe"), zone = document.getElementById("timezone");
   var topics = document.getElementById("topics"), cadence = document.getElementById("cadence");
   var list = document.getElementById("matches"), heading = document.getElementById("matches-heading");
+  var unmatched = document.getElementById("unmatched");
   var timer = null, asked = 0, zoneTouched = false;
   zone.addEventListener("input", function () { zoneTouched = true; });
   // The browser's time zone replaces only the server's default that nobody touched: never a zone the
@@ -17,9 +18,23 @@
   function hint(text) {
     var li = document.createElement("li"); li.className = "hint"; li.textContent = text; list.appendChild(li);
   }
+  // Each topic in its own <bdi>: a right-to-left topic must not reorder the sentence around it.
+  function noMatchFor(topics) {
+    unmatched.textContent = "";
+    unmatched.hidden = !topics.length;
+    if (!topics.length) { return; }
+    unmatched.appendChild(document.createTextNode("No match yet for: "));
+    topics.forEach(function (topic, i) {
+      var name = document.createElement("bdi"); name.textContent = topic;
+      if (i) { unmatched.appendChild(document.createTextNode(", ")); }
+      unmatched.appendChild(name);
+    });
+    unmatched.appendChild(document.createTextNode(". Other words for " + (topics.length === 1 ? "it" : "them") + " may find papers."));
+  }
   function show(data) {
     var items = data.matches || [];
     list.textContent = "";
+    noMatchFor([]);
     if (data.error) { hint(data.error.charAt(0).toUpperCase() + data.error.slice(1) + "."); return; }
     if (data.pool === 0) { hint("No papers have been fetched for " + when() + " digest yet: the preview fills in after the next fetch."); return; }
     if (!items.length) { hint("No match among " + when() + " papers yet."); return; }
@@ -28,9 +43,11 @@
       a.href = m.url; a.textContent = m.title; why.className = "why"; why.textContent = m.reason;
       li.appendChild(a); li.appendChild(why); list.appendChild(li);
     });
+    // Matches for some topics only: name the others (with none at all, the hint above says so).
+    noMatchFor(data.unmatched || []);
   }
   function failed(status) {
-    list.textContent = "";
+    list.textContent = ""; noMatchFor([]);
     if (status === 403) {
       hint("The preview could not be checked: this page has been open a long time, or the browser did not keep its cookie. Reload the page to see it.");
     } else {
@@ -39,7 +56,7 @@
   }
   function refresh() {
     clearTimeout(timer);
-    if (!topics.value.trim()) { list.textContent = ""; hint("Type a topic to see which of the papers it would match."); return; }
+    if (!topics.value.trim()) { list.textContent = ""; noMatchFor([]); hint("Type a topic to see which of the papers it would match."); return; }
     timer = setTimeout(function () {
       var mine = ++asked;
       // Posted with the form's CSRF token, as the form itself is: fifty long topics do not fit in an address.
