@@ -301,19 +301,3 @@ def test_a_version_9_store_keeps_its_readers_and_gains_the_waiting_sign_ups(url:
     assert result.mail == "confirm" and result.subscriber.request is not None
     assert row(store, BOB) == {k: v for k, v in old[1].items() if k != "requested"}
     store.dispose()
-
-
-def test_the_admin_brings_a_bounced_address_back_by_removing_and_adding_it(
-    run_cli: CliRunnerFn, smtp: tuple[ScriptedHandler, Any], db_url: str
-) -> None:
-    store = app.open_store(DatabaseSettings(url=db_url))
-    gone = store.subscribers.add("c@example.org", _prefs(), "active", NOW)
-    store.subscribers.set_status(gone.id, "bounced", NOW)
-    store.dispose()
-    refused = run_cli("subscribers", "add", "c@example.org", "--topic", "graphs")
-    assert refused.exit_code == 2
-    hint = "(bounced); mail to it bounced; if it works again, `newsletter subscribers remove` it, then add it"
-    assert hint in refused.stderr
-    assert run_cli("subscribers", "remove", "c@example.org").exit_code == 0
-    added = run_cli("subscribers", "add", "c@example.org", "--topic", "graphs")
-    assert added.exit_code == 0 and "added c@example.org (active, 1 topic)" in added.stdout

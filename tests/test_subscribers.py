@@ -304,6 +304,10 @@ def test_a_known_address_is_refused_with_its_real_status_and_what_to_do(run_cli,
         assert "already subscribed" not in result.stderr
         assert "`newsletter subscribers remove` it, then add it again" in result.stderr
     assert [s["status"] for s in listed(run_cli)] == ["pending", "unsubscribed", "bounced"]
+    # As it says: once the address works again, the admin brings it back (README, bounces import).
+    assert run_cli("subscribers", "remove", "bounced@example.org").exit_code == 0
+    back = run_cli("subscribers", "add", "bounced@example.org", "--topic", "robotics")
+    assert back.exit_code == 0 and "added bounced@example.org (active, 1 topic)" in back.stdout
 
 
 def test_set_topics_refuses_bad_topics_and_keeps_the_old_ones(run_cli):
