@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
+
+if TYPE_CHECKING:
+    from newsletter.subscribers import Preferences
 
 HF_BASE = "https://huggingface.co"
 STATUSES = ("pending", "active", "unsubscribed", "bounced")
@@ -14,8 +17,8 @@ WEEKDAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturd
 
 
 def counted(n: int, one: str, many: str = "") -> str:
-    """'1 topic', '3 topics': a count with its noun, plural unless n is 1 (`many` for irregular ones)."""
-    return f"{n} {one if n == 1 else many or one + 's'}"
+    """'1 topic', '1,234 topics': a count with its noun, plural unless n is 1 (`many` for irregular ones)."""
+    return f"{n:,} {one if n == 1 else many or one + 's'}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -136,13 +139,7 @@ class SignupRequest:
 
     nonce: str
     requested_at: datetime
-    topics: tuple[str, ...]
-    excludes: tuple[str, ...]
-    timezone: str
-    hour: int
-    cadence: str
-    weekday: int
-    per_email: int
+    prefs: Preferences
 
 
 @dataclass(frozen=True, slots=True)

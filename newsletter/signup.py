@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import secrets
-from dataclasses import dataclass, replace
+from dataclasses import asdict, dataclass, replace
 from datetime import datetime
 
 from newsletter.models import Subscriber
@@ -66,17 +66,7 @@ def as_requested(sub: Subscriber) -> Subscriber:
     request = sub.request
     if request is None:
         return sub
-    return replace(
-        sub,
-        status="pending",
-        topics=request.topics,
-        excludes=request.excludes,
-        timezone=request.timezone,
-        hour=request.hour,
-        cadence=request.cadence,
-        weekday=request.weekday,
-        per_email=request.per_email,
-    )
+    return replace(sub, status="pending", **asdict(request.prefs))
 
 
 def _claimed(store: Store, signer: Signer, purpose: str, token: str) -> tuple[Subscriber, TokenClaim]:

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection, delete, exists, func, select, update
 
+from newsletter.models import counted
 from newsletter.store.retention_ledger import FINISHED, prune_ledger, transaction
 from newsletter.store.schema import (
     deliveries,
@@ -67,23 +68,18 @@ class Pruned:
     def line(self, dry_run: bool = False) -> str:
         """The one count line of `newsletter prune` and of the scheduler."""
         counts = (
-            f"{_many(self.deliveries, 'delivery', 'deliveries')}, "
-            f"{_many(self.sent_papers, 'sent-paper record')}, "
-            f"{_many(self.issue_papers + self.issue_skips, 'pooled paper')} of old issues, "
-            f"{_many(self.fetches, 'fetch', 'fetches')}, {_many(self.pending, 'pending sign-up')}"
+            f"{counted(self.deliveries, 'delivery', 'deliveries')}, "
+            f"{counted(self.sent_papers, 'sent-paper record')}, "
+            f"{counted(self.issue_papers + self.issue_skips, 'pooled paper')} of old issues, "
+            f"{counted(self.fetches, 'fetch', 'fetches')}, {counted(self.pending, 'pending sign-up')}"
         )
         held = ""
         if self.held:
             its = "its papers are" if self.held == 1 else "their papers are"
-            held = f"; {_many(self.held, 'delivery', 'deliveries')} kept while {its} still listed"
+            held = f"; {counted(self.held, 'delivery', 'deliveries')} kept while {its} still listed"
         if dry_run:
             return f"prune: dry run: would remove {counts}{held}; nothing removed"
         return f"prune: {counts} removed{held}"
-
-
-def _many(n: int, one: str, many: str = "") -> str:
-    """'1 fetch', '1,234 fetches': a count with thousands separators and its noun."""
-    return f"{n:,} {one if n == 1 else many or one + 's'}"
 
 
 def prune(

@@ -78,9 +78,7 @@ def request_from_value(value: Mapping[str, Any] | None) -> SignupRequest | None:
     """The `requested` column as a SignupRequest; None when no sign-up waits."""
     if not value:
         return None
-    return SignupRequest(
-        nonce=value["nonce"],
-        requested_at=datetime.fromisoformat(value["requested_at"]),
+    prefs = Preferences(
         topics=tuple(value["topics"]),
         excludes=tuple(value["excludes"]),
         timezone=value["timezone"],
@@ -89,16 +87,4 @@ def request_from_value(value: Mapping[str, Any] | None) -> SignupRequest | None:
         weekday=value["weekday"],
         per_email=value["per_email"],
     )
-
-
-def requested_preferences(request: SignupRequest) -> Preferences:
-    """What a waiting sign-up asks for, as the choices it gives the reader once confirmed."""
-    return Preferences(
-        topics=request.topics,
-        excludes=request.excludes,
-        timezone=request.timezone,
-        hour=request.hour,
-        cadence=request.cadence,
-        weekday=request.weekday,
-        per_email=request.per_email,
-    )
+    return SignupRequest(value["nonce"], datetime.fromisoformat(value["requested_at"]), prefs)

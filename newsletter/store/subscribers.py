@@ -17,7 +17,6 @@ from newsletter.store.subscriber_rows import (
     preference_values,
     request_from_value,
     request_value,
-    requested_preferences,
 )
 
 # Re-exported: these lived here before subscriber_rows.py, and the ledger and tests import them from here.
@@ -235,7 +234,7 @@ class SubscriberStore:
                     confirmed_at=now,
                     updated_at=now,
                     requested=None,
-                    **preference_values(requested_preferences(request)),
+                    **preference_values(request.prefs),
                 )
             )
             return self._get(conn, subscriber_id)
