@@ -253,7 +253,9 @@ class Runner:
             return None
         pruned = prune(self.svc.store, keep_days, now)
         # A day with nothing to remove (every day of a new install) adds no line to the log.
-        log.log(logging.INFO if pruned.removed or pruned.held else logging.DEBUG, pruned.line())
+        log.log(
+            logging.INFO if pruned.removed or pruned.requests or pruned.held else logging.DEBUG, pruned.line()
+        )
         return pruned
 
     def fetch_job(self) -> object:

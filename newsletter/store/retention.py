@@ -2,10 +2,12 @@
 
 Deleted: finished ledger rows (sent, failed, skipped) of issues older than keep_days, with the
 sent-paper records they wrote; the frozen pools and skipped papers of those issues once no row of
-theirs waits to be sent; fetch log rows; and sign-ups never confirmed, a week after their link
-expired. Kept: papers, listings, embeddings, every reader who ever confirmed, and each issue's
-row (its date and when it froze, a few bytes a day), so that `send --date` for a pruned day finds
-the issue already sent rather than sending it again.
+theirs waits to be sent; fetch log rows; sign-ups never confirmed, a week after their link
+expired, and likewise a known reader's waiting sign-up (cleared; the reader stays); and the
+scheduler's notes on old issues (when it began to wait for papers, which alerts it raised).
+Kept: papers, listings, embeddings, every reader who ever confirmed, and each issue's row (its
+date and when it froze, a few bytes a day), so that `send --date` for a pruned day finds the issue
+already sent rather than sending it again.
 
 The ledger's part, and why a sent-paper record may go, is in retention_ledger.py.
 """
@@ -30,6 +32,7 @@ from newsletter.store.schema import (
     meta,
     subscribers,
 )
+from newsletter.store.subscriber_rows import request_from_value
 from newsletter.tokens import MAX_AGE_S
 
 if TYPE_CHECKING:
@@ -51,6 +54,8 @@ class Pruned:
     issue_skips: int = 0
     fetches: int = 0
     pending: int = 0
+    notes: int = 0  # the scheduler's notes (meta rows) on issues before the horizon
+    requests: int = 0  # expired sign-ups waiting on known readers: cleared, not removed
     held: int = 0  # finished ledger rows kept because a paper of theirs is still listed
 
     @property
@@ -63,23 +68,29 @@ class Pruned:
             + self.issue_skips
             + self.fetches
             + self.pending
+            + self.notes
         )
 
     def line(self, dry_run: bool = False) -> str:
         """The one count line of `newsletter prune` and of the scheduler."""
-        counts = (
-            f"{counted(self.deliveries, 'delivery', 'deliveries')}, "
-            f"{counted(self.sent_papers, 'sent-paper record')}, "
-            f"{counted(self.issue_papers + self.issue_skips, 'pooled paper')} of old issues, "
-            f"{counted(self.fetches, 'fetch', 'fetches')}, {counted(self.pending, 'pending sign-up')}"
-        )
-        held = ""
+        counts = [
+            counted(self.deliveries, "delivery", "deliveries"),
+            counted(self.sent_papers, "sent-paper record"),
+            f"{counted(self.issue_papers + self.issue_skips, 'pooled paper')} of old issues",
+            counted(self.fetches, "fetch", "fetches"),
+            counted(self.pending, "pending sign-up"),
+        ]
+        if self.notes:
+            counts.append(f"{counted(self.notes, 'scheduler note')} on old issues")
+        listed = ", ".join(counts)
+        line = f"prune: dry run: would remove {listed}" if dry_run else f"prune: {listed} removed"
+        if self.requests:
+            cleared = "would be cleared" if dry_run else "cleared"
+            line += f"; {counted(self.requests, 'expired sign-up request')} of known readers {cleared}"
         if self.held:
             its = "its papers are" if self.held == 1 else "their papers are"
-            held = f"; {counted(self.held, 'delivery', 'deliveries')} kept while {its} still listed"
-        if dry_run:
-            return f"prune: dry run: would remove {counts}{held}; nothing removed"
-        return f"prune: {counts} removed{held}"
+            line += f"; {counted(self.held, 'delivery', 'deliveries')} kept while {its} still listed"
+        return f"{line}; nothing removed" if dry_run else line
 
 
 def prune(
@@ -95,6 +106,8 @@ def prune(
     _prune_pools(store, horizon, pruned, dry_run)
     _prune_fetches(store, now - timedelta(days=keep_days), pruned, dry_run, batch)
     _prune_pending(store, now - CONFIRM_LINK - PENDING_GRACE, pruned, dry_run, batch)
+    _clear_requests(store, now - CONFIRM_LINK - PENDING_GRACE, pruned, dry_run)
+    _prune_notes(store, horizon, pruned, dry_run)
     if not dry_run:
         with store.write() as conn:
             _set_meta(conn, PRUNED_ON, now.astimezone(UTC).date().isoformat())
@@ -167,6 +180,54 @@ def _prune_pending(store: Store, cutoff: datetime, pruned: Pruned, dry_run: bool
         & (subscribers.c.updated_at < cutoff)
     )
     pruned.pending += _prune_by_id(store, subscribers, stale, dry_run, batch)
+
+
+def _clear_requests(store: Store, cutoff: datetime, pruned: Pruned, dry_run: bool) -> None:
+    """Clear the sign-ups waiting on known readers (subscribers.requested) that were asked before
+    `cutoff`: their link has expired, so nothing can apply them any more. The readers stay as they are.
+    """
+    with transaction(store, dry_run) as conn:
+        # Few rows ever wait (a reader who unsubscribed, then signed up again), and the request's time
+        # lives inside its JSON value: read them all, under the write lock, and compare here.
+        waiting = select(subscribers.c.id, subscribers.c.requested).where(
+            subscribers.c.requested.is_not(None)
+        )
+        stale = [
+            row.id
+            for row in conn.execute(waiting.with_for_update())
+            if _requested_before(row.requested, cutoff)
+        ]
+        pruned.requests += len(stale)
+        if stale and not dry_run:
+            conn.execute(update(subscribers).where(subscribers.c.id.in_(stale)).values(requested=None))
+
+
+def _requested_before(value: Any, cutoff: datetime) -> bool:
+    request = request_from_value(value)
+    return request is not None and request.requested_at < cutoff
+
+
+def _prune_notes(store: Store, horizon: date, pruned: Pruned, dry_run: bool) -> None:
+    """The scheduler's notes on issues before `horizon`: when it began to wait for an issue's papers
+    (`waiting-since:DATE`) and which alerts it raised about it (`alert:KIND:DATE`), a few a day."""
+    with transaction(store, dry_run) as conn:
+        keyed = meta.c.key.like("waiting-since:%") | meta.c.key.like("alert:%")
+        old = [
+            key
+            for key in conn.execute(select(meta.c.key).where(keyed)).scalars()
+            if _dated_before(key, horizon)
+        ]
+        pruned.notes += len(old)
+        if old and not dry_run:
+            conn.execute(delete(meta).where(meta.c.key.in_(old)))
+
+
+def _dated_before(key: str, horizon: date) -> bool:
+    """Whether a note's key ends in a date (":YYYY-MM-DD") before `horizon`."""
+    try:
+        return date.fromisoformat(key.rpartition(":")[2]) < horizon
+    except ValueError:
+        return False  # not a dated note: kept
 
 
 def _prune_by_id(store: Store, table: Any, condition: Any, dry_run: bool, batch: int) -> int:
