@@ -5,7 +5,6 @@ from __future__ import annotations
 import hashlib
 import re
 import time
-from datetime import timedelta
 from xml.etree import ElementTree
 
 import pytest
@@ -421,71 +420,6 @@ def test_openapi_describes_the_admin_api(world):
     assert {"/api/preview", "/api/issues", "/api/skip", "/api/fetch", "/api/subscribers/counts"} <= set(
         schema["paths"]
     )
-
-
-def test_topic_preview_before_any_fetch_says_its_pool_is_empty_and_fills_in_after_one(world, run_cli):
-    params = {"topics": "LLM reasoning"}
-    empty = world.client.get("/api/topic-preview", params=params).json()
-    assert empty == {"matches": [], "cadence": "daily", "pool": 0, "unmatched": ["LLM reasoning"]}
-    # Within the minute the preview is cached for: a successful fetch is seen at once.
-    assert run_cli("fetch", "--file", str(MARCH), "--date", NOW.date().isoformat()).exit_code == 0
-    filled = world.client.get("/api/topic-preview", params=params).json()
-    assert filled["pool"] == len(parse_api(MARCH.read_text()).listings) and filled["matches"]
-
-
-def test_topic_preview_shows_the_window_of_the_chosen_cadence(world):
-    def listed(path, day):
-        papers = [item.paper for item in parse_api(path.read_text(encoding="utf-8")).listings]
-        with world.store.write() as conn:
-            world.store.papers.upsert(conn, [(p, day) for p in papers], "hf-api", NOW)
-        return {p.title for p in papers}
-
-    today = listed(MARCH, NOW.date())
-    # Listed 6 days ago: in the issue's pool for weekly readers, outside the daily window.
-    older = listed(HF_API / "daily_papers_2025-05-30.json", NOW.date() - timedelta(days=6))
-    assert any("reason" in title.lower() for title in older)
-    matches = world.client.get("/api/topic-preview", params={"topics": "reasoning"}).json()["matches"]
-    assert matches and {m["title"] for m in matches} <= today
-    # A weekly reader's email chooses from the older days too, so their preview does.
-    preview = "/api/topic-preview"
-    weekly = world.client.get(preview, params={"topics": "reasoning", "cadence": "weekly"}).json()
-    assert weekly["cadence"] == "weekly"
-    assert {m["title"] for m in weekly["matches"]} & older
-    assert weekly["pool"] > len(matches)
-    refused = world.client.get(preview, params={"topics": "reasoning", "cadence": "hourly"})
-    assert refused.status_code == 200
-    assert refused.json() == {"matches": [], "error": "How often: must be one of daily, weekly"}
-
-
-def test_topic_preview_takes_turns_over_the_topics_and_names_those_without_a_match(world):
-    papers = [item.paper for item in parse_api(MARCH.read_text(encoding="utf-8")).listings]
-    with world.store.write() as conn:
-        world.store.papers.upsert(conn, [(p, NOW.date()) for p in papers], "hf-api", NOW)
-    arabic = "\u0627\u0644\u062a\u0639\u0644\u0645 \u0627\u0644\u0622\u0644\u064a"  # "machine learning"
-    topics = f"LLM reasoning\nvideo diffusion\n{arabic}\n-survey"
-    answer = world.client.get("/api/topic-preview", params={"topics": topics}).json()
-    matches = answer["matches"]
-    # "LLM reasoning" alone has more than enough matches to fill the list; the other topic gets its turns.
-    assert [m["topic"] for m in matches] == ["LLM reasoning", "video diffusion"] * 2 + ["LLM reasoning"]
-    assert all(f"your topic \u201c{m['topic']}\u201d" in m["reason"] for m in matches)
-    assert len({m["url"] for m in matches}) == len(matches)
-    assert all("survey" not in m["title"].casefold() for m in matches)
-    assert answer["unmatched"] == [arabic] and answer["pool"] == len(papers)
-    # Only fields added: what the page and other callers read is still there.
-    assert {"matches", "cadence", "pool"} <= set(answer)
-    assert all({"title", "url", "reason"} <= set(m) for m in matches)
-    # The page's own request, a form post with its token, gets the same answer.
-    posted = {"topics": topics, "cadence": "daily", "csrftoken": world.csrf("/")}
-    assert world.client.post("/topic-preview", data=posted).json() == answer
-
-    # One topic: its five best, as before. Many: one paper for each topic first, and no more than eight.
-    alone = world.client.get("/api/topic-preview", params={"topics": "LLM reasoning"}).json()
-    assert len(alone["matches"]) == 5 and alone["unmatched"] == []
-    assert {m["topic"] for m in alone["matches"]} == {"LLM reasoning"}
-    many = ["video", "robot", "speech", "agents", "diffusion", "3D", "reinforcement learning", "code", "math"]
-    wide = world.client.get("/api/topic-preview", params={"topics": "\n".join(many)}).json()
-    assert len(wide["matches"]) == 8 and wide["unmatched"] == ["speech"]
-    assert len({m["topic"] for m in wide["matches"]}) == 8
 
 
 def test_a_preview_without_an_email_says_why(db_url, smtp, run_cli):

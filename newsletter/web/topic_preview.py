@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
@@ -22,18 +24,30 @@ from newsletter.web.forms import form_error, posted_form
 FEW, MOST = 5, 8
 
 
-def spread(picker: Picker, wanted: TopicSet, weekly: bool) -> tuple[list[Pick], list[str]]:
+@dataclass(frozen=True)
+class Spread:
+    """What the preview lists, and what it says of each of the reader's topics."""
+
+    picks: list[Pick]  # each under the topic it was taken for
+    also: dict[str, list[str]]  # arXiv id -> the reader's other topics that paper matches too
+    unmatched: list[str]  # topics that match no paper: to reword
+    unlisted: list[str]  # topics with matches of their own that the list had no room for
+
+
+def spread(picker: Picker, wanted: TopicSet, weekly: bool) -> Spread:
     """Papers taken in turn from each topic's own best matches, and the topics that match nothing.
 
     The email ranks all of a reader's topics together, so one popular topic can fill a preview and hide
     whether the others match anything: here each topic with matches gets its turn, the one whose best
-    match scores highest first, and a paper shown for one topic is not shown again for another.
+    match scores highest first, and a paper shown for one topic is not shown again for another. Every
+    topic is accounted for: a paper listed for one topic names the others it matches too, and topics
+    that match but found no room in the list are named apart.
     """
     alone = [TopicSet((topic,), wanted.excludes) for topic in wanted.topics]
     ranked = picker.rank(alone)
-    found = [picker.picks(ranked[single], MOST, set(), weekly) for single in alone]
-    unmatched = [single.topics[0] for single, picks in zip(alone, found, strict=True) if not picks]
-    turns = [iter(picks) for picks in sorted(filter(None, found), key=lambda picks: -picks[0].score)]
+    found = {single.topics[0]: picker.picks(ranked[single], MOST, set(), weekly) for single in alone}
+    unmatched = [topic for topic, picks in found.items() if not picks]
+    turns = [iter(picks) for picks in sorted(filter(None, found.values()), key=lambda picks: -picks[0].score)]
     limit = max(FEW, min(MOST, len(turns)))
     chosen: list[Pick] = []
     shown: set[str] = set()
@@ -47,7 +61,16 @@ def spread(picker: Picker, wanted: TopicSet, weekly: bool) -> tuple[list[Pick], 
             chosen.append(pick)
             if len(chosen) == limit:
                 break
-    return chosen, unmatched
+    matching = {topic: {p.paper.arxiv_id for p in picks} for topic, picks in found.items()}
+    also = {
+        pick.paper.arxiv_id: [
+            t for t, ids in matching.items() if t != pick.topic and pick.paper.arxiv_id in ids
+        ]
+        for pick in chosen
+    }
+    named = {pick.topic for pick in chosen} | {t for topics in also.values() for t in topics}
+    unlisted = [topic for topic, picks in found.items() if picks and topic not in named]
+    return Spread(chosen, also, unmatched, unlisted)
 
 
 def build_router(ctx: WebContext) -> APIRouter:
@@ -82,15 +105,28 @@ def build_router(ctx: WebContext) -> APIRouter:
         edition = ctx.live_edition(ctx.svc.clock().date())
         # What the reader's email would choose from: the daily window, or for a weekly reader the
         # whole pool, older days included.
-        picks, unmatched = spread(edition.picker, topic_set, weekly)
+        shown = spread(edition.picker, topic_set, weekly)
         matches = [
-            {"title": p.paper.title, "url": p.paper.hf_url, "reason": p.reason(), "topic": p.topic}
-            for p in picks
+            {
+                "title": p.paper.title,
+                "url": p.paper.hf_url,
+                "reason": p.reason(),
+                "topic": p.topic,
+                "also": shown.also[p.paper.arxiv_id],  # the reader's other topics this paper matches
+            }
+            for p in shown.picks
         ]
         # "pool": papers the preview chose from; 0 means none fetched yet, not "no match".
         # "unmatched": the topics with no match among them, for the reader to reword.
+        # "unlisted": topics with matches of their own that the list had no room for.
         return JSONResponse(
-            {"matches": matches, "cadence": cadence, "pool": len(edition.pool), "unmatched": unmatched}
+            {
+                "matches": matches,
+                "cadence": cadence,
+                "pool": len(edition.pool),
+                "unmatched": shown.unmatched,
+                "unlisted": shown.unlisted,
+            }
         )
 
     return router

@@ -112,6 +112,21 @@ def test_subscribe_with_live_preview_then_confirm(
     assert "your topic “video diffusion”" in reasons[1], reasons
     assert {"LLM reasoning", "video diffusion"} == {r.split("“")[1].split("”")[0] for r in reasons}
 
+    # A topic whose only paper is listed under another is named beside it; topics the list has no
+    # room for are named apart.
+    page.locator("#topics").fill("federated learning\nprivacy")
+    expect(matches.locator(".why")).to_have_text(
+        ["matches your topic “federated learning”: federated learning; also matches your topic “privacy”"]
+    )
+    expect(unmatched).to_be_hidden()
+    page.locator("#topics").fill(
+        "video\nrobot\nspeech\nagents\ndiffusion\n3D\ncode\nmath\ntime series\nfederated learning"
+    )
+    unlisted = page.locator("#unlisted")
+    expect(unlisted).to_contain_text("Also matching papers, not listed here for want of room: ")
+    expect(matches).to_have_count(8)
+    expect(unlisted).to_be_visible()
+
     # An exclusion line drops the papers that mention it.
     page.locator("#topics").fill("LLM reasoning\n-survey")
     expect(matches.first.locator(".why")).to_contain_text("matches your topic “LLM reasoning”")

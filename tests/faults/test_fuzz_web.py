@@ -460,9 +460,11 @@ def test_topic_preview_answers_json_for_any_topics(world: WebWorld, topics: str)
     assert isinstance(body["matches"], list) and len(body["matches"]) <= 8
     assert all(isinstance(topic, str) for topic in body.get("unmatched", []))  # not in an error
     event("matches" if body["matches"] else "no match")
+    assert all(isinstance(topic, str) for topic in body.get("unlisted", []))
     for match in body["matches"]:
-        assert set(match) == {"title", "url", "reason", "topic"}
-        assert all(isinstance(v, str) for v in match.values())
+        assert set(match) == {"title", "url", "reason", "topic", "also"}
+        assert all(isinstance(match[key], str) for key in ("title", "url", "reason", "topic"))
+        assert all(isinstance(topic, str) for topic in match["also"])
         assert match["url"].startswith("https://huggingface.co/papers/")
     if topics == "LLM reasoning\nspeech":
         assert body["matches"], "the store holds papers on LLM reasoning: the preview must find some"

@@ -3,7 +3,7 @@
   var form = document.getElementById("subscribe"), zone = document.getElementById("timezone");
   var topics = document.getElementById("topics"), cadence = document.getElementById("cadence");
   var list = document.getElementById("matches"), heading = document.getElementById("matches-heading");
-  var unmatched = document.getElementById("unmatched");
+  var unmatched = document.getElementById("unmatched"), unlisted = document.getElementById("unlisted");
   var timer = null, asked = 0, zoneTouched = false;
   zone.addEventListener("input", function () { zoneTouched = true; });
   // The browser's time zone replaces only the server's default that nobody touched: never a zone the
@@ -19,35 +19,47 @@
     var li = document.createElement("li"); li.className = "hint"; li.textContent = text; list.appendChild(li);
   }
   // Each topic in its own <bdi>: a right-to-left topic must not reorder the sentence around it.
-  function noMatchFor(topics) {
-    unmatched.textContent = "";
-    unmatched.hidden = !topics.length;
+  function named(element, topics, lead, tail, quoted) {
+    element.textContent = "";
+    element.hidden = !topics.length;
     if (!topics.length) { return; }
-    unmatched.appendChild(document.createTextNode("No match yet for: "));
+    element.appendChild(document.createTextNode(lead));
     topics.forEach(function (topic, i) {
-      var name = document.createElement("bdi"); name.textContent = topic;
-      if (i) { unmatched.appendChild(document.createTextNode(", ")); }
-      unmatched.appendChild(name);
+      var name = document.createElement("bdi"); name.textContent = quoted ? "“" + topic + "”" : topic;
+      if (i) { element.appendChild(document.createTextNode(", ")); }
+      element.appendChild(name);
     });
-    unmatched.appendChild(document.createTextNode(". Other words for " + (topics.length === 1 ? "it" : "them") + " may find papers."));
+    element.appendChild(document.createTextNode(tail(topics.length)));
+  }
+  function noMatchFor(topics) {
+    named(unmatched, topics, "No match yet for: ", function (n) { return ". Other words for " + (n === 1 ? "it" : "them") + " may find papers."; });
+  }
+  function noRoomFor(topics) {
+    named(unlisted, topics, "Also matching papers, not listed here for want of room: ", function () { return "."; });
   }
   function show(data) {
     var items = data.matches || [];
     list.textContent = "";
-    noMatchFor([]);
+    noMatchFor([]); noRoomFor([]);
     if (data.error) { hint(data.error.charAt(0).toUpperCase() + data.error.slice(1) + "."); return; }
     if (data.pool === 0) { hint("No papers have been fetched for " + when() + " digest yet: the preview fills in after the next fetch."); return; }
     if (!items.length) { hint("No match among " + when() + " papers yet."); return; }
     items.forEach(function (m) {
       var li = document.createElement("li"), a = document.createElement("a"), why = document.createElement("div");
       a.href = m.url; a.textContent = m.title; why.className = "why"; why.textContent = m.reason;
+      // The reader's other topics this paper matches: each topic is seen to match, even when its
+      // papers are all listed under another one.
+      var others = m.also || [], also = document.createElement("span");
+      named(also, others, "; also matches your topic" + (others.length === 1 ? " " : "s "), function () { return ""; }, true);
+      why.appendChild(also);
       li.appendChild(a); li.appendChild(why); list.appendChild(li);
     });
     // Matches for some topics only: name the others (with none at all, the hint above says so).
     noMatchFor(data.unmatched || []);
+    noRoomFor(data.unlisted || []);
   }
   function failed(status) {
-    list.textContent = ""; noMatchFor([]);
+    list.textContent = ""; noMatchFor([]); noRoomFor([]);
     if (status === 403) {
       hint("The preview could not be checked: this page has been open a long time, or the browser did not keep its cookie. Reload the page to see it.");
     } else {
@@ -56,7 +68,7 @@
   }
   function refresh() {
     clearTimeout(timer);
-    if (!topics.value.trim()) { list.textContent = ""; noMatchFor([]); hint("Type a topic to see which of the papers it would match."); return; }
+    if (!topics.value.trim()) { list.textContent = ""; noMatchFor([]); noRoomFor([]); hint("Type a topic to see which of the papers it would match."); return; }
     timer = setTimeout(function () {
       var mine = ++asked;
       // Posted with the form's CSRF token, as the form itself is: fifty long topics do not fit in an address.
