@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import threading
 from collections.abc import Iterable, Sequence
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
@@ -91,6 +92,10 @@ class Picker:
         self._row_of: dict[str, int] = {}
         self._scored: list[npt.NDArray[np.float32]] = []
         self._stacked: npt.NDArray[np.float32] | None = None
+        # The web app's live preview shares one Picker between requests in its thread pool: scoring
+        # new topics and reading the score matrix happen under this lock, so no two threads can give
+        # their topics the same row.
+        self._scoring = threading.Lock()
         self._ids = [p.arxiv_id for p in self.papers]
         self._by_popularity: list[int] = np.lexsort((self._id_rank, -self._popularity)).tolist()
 
@@ -101,7 +106,9 @@ class Picker:
         papers, and none over topics within a set.
         """
         sets = list(dict.fromkeys(topic_sets))
-        self._score_missing([t for ts in sets for t in ts.topics])
+        with self._scoring:
+            self._score_missing([t for ts in sets for t in ts.topics])
+            matrix = self._matrix()  # holds every row of these topics; rows are only ever added
         if not self.papers:
             empty = np.zeros(0)
             return {ts: Ranked([], [], empty, empty, np.zeros(0, dtype=np.intp), ts.topics) for ts in sets}
@@ -110,7 +117,6 @@ class Picker:
             by_size.setdefault(len(ts.topics), []).append(ts)
         weight = self.rules.popularity_weight
         ranked: dict[TopicSet, Ranked] = {}
-        matrix = self._matrix()
         no_exclusions = np.zeros(len(self.papers), dtype=bool)
         for group in by_size.values():
             # Shape (sets, topics per set, papers), gathered in one indexing operation.
