@@ -188,7 +188,9 @@ def apply_bounces(store: Store, messages: Iterable[Message], now: datetime) -> B
             sub = store.subscribers.by_email(notice.recipient)
             if sub is None:
                 report.unknown.append(notice.recipient)
-            elif sub.status in ("active", "pending"):
+            elif sub.status in ("active", "pending") or (sub.status == "unsubscribed" and sub.request):
+                # An unsubscribed reader who signed up again was mailed a confirmation link: the
+                # bounce is most likely that email's, and the address cannot take the digests asked for.
                 store.subscribers.set_status(sub.id, "bounced", now)
                 report.suppressed.append(email_key(sub.email))
                 log.warning(

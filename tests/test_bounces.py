@@ -244,3 +244,37 @@ def test_the_api_suppresses_an_international_address_reported_in_idna(world):
     assert response.status_code == 200, response.text
     assert response.json()["suppressed"] == [DORTE]
     assert world.store.subscribers.by_email(DORTE).status == "bounced"
+
+
+def test_a_bounced_confirmation_to_an_unsubscribed_reader_signing_up_again_suppresses_the_address(
+    world, run_cli, tmp_path
+):
+    prefs = preferences(["speech"], timezone="UTC", hour=7)
+    for email in ("back@example.org", "left@example.org"):
+        sub = world.store.subscribers.add(email, prefs, "active", NOW)
+        world.store.subscribers.set_status(sub.id, "unsubscribed", NOW)
+    # back@ signs up again on the web: a confirmation link is mailed, and the request waits for it.
+    form = {"email": "back@example.org", "topics": "robotics", "timezone": "UTC", "hour": "7"}
+    posted = world.client.post(
+        "/subscribe", data={**form, "csrftoken": world.csrf("/")}, follow_redirects=False
+    )
+    assert posted.status_code == 303, posted.text
+    waiting = world.store.subscribers.by_email("back@example.org")
+    assert waiting is not None and waiting.request is not None
+    path = tmp_path / "bounces.mbox"
+    write_mbox(
+        path,
+        [
+            dsn("back@example.org", "failed", "5.1.1", "550 5.1.1 User unknown"),
+            # A late report on an old digest to a reader who left and asked for nothing since.
+            dsn("left@example.org", "failed", "5.1.1", "550 5.1.1 User unknown"),
+        ],
+    )
+
+    result = run_cli("bounces", "import", str(path))
+
+    assert "2 hard, 0 soft, 1 address suppressed, 0 not subscribers" in result.stdout
+    back = world.store.subscribers.by_email("back@example.org")
+    assert back is not None and back.status == "bounced" and back.request is None  # the link applies nothing
+    left = world.store.subscribers.by_email("left@example.org")
+    assert left is not None and left.status == "unsubscribed"
