@@ -7,29 +7,24 @@ The core scenario runs on a real SQLite file and on PostgreSQL (skipped with the
 from __future__ import annotations
 
 import json
-import logging
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from xml.etree import ElementTree
 
-import httpx
 import pytest
 from bs4 import BeautifulSoup
 from sqlalchemy import func, select, update
 
 from newsletter import app
-from newsletter.config import ConfigError, DatabaseSettings, load_settings
-from newsletter.schedule import Runner
+from newsletter.config import DatabaseSettings
 from newsletter.scrape import parse_api
-from newsletter.signup import request_signup
 from newsletter.store import Store
 from newsletter.store.retention import prune
 from newsletter.store.schema import deliveries, fetches, issue_papers, issues, sent_papers
 from newsletter.subscribers import preferences
-from newsletter.timetable import build_scheduler
-from tests.conftest import HF_API, CliRunnerFn, MovableClock
+from tests.conftest import HF_API, CliRunnerFn
 from tests.web_support import make_world
 
 NOW = datetime(2026, 6, 10, 9, 0, tzinfo=UTC)
@@ -275,162 +270,6 @@ def test_keep_days_0_keeps_everything(history: History) -> None:
         "0 pending sign-ups removed"
     )
     assert rows(store) == before
-
-
-@pytest.mark.parametrize(
-    ("env", "least"),
-    [
-        ({"NEWSLETTER_DATABASE_KEEP_DAYS": "10"}, 11),
-        ({"NEWSLETTER_DATABASE_KEEP_DAYS": "30", "NEWSLETTER_ISSUE_WEEKLY_WINDOW_DAYS": "30"}, 32),
-        ({"NEWSLETTER_DATABASE_KEEP_DAYS": "12", "NEWSLETTER_ISSUE_WINDOW_DAYS": "14"}, 16),
-    ],
-)
-def test_keep_days_shorter_than_an_issues_reach_is_refused(env: dict[str, str], least: int) -> None:
-    with pytest.raises(ConfigError) as info:
-        load_settings(None, env)
-    said = str(info.value)
-    assert said.startswith(f"database.keep_days: {env['NEWSLETTER_DATABASE_KEEP_DAYS']} is too short: ")
-    assert said.endswith(f"use 0 (keep everything) or at least {least}")
-    assert ("issue.window_days" in said) == ("NEWSLETTER_ISSUE_WINDOW_DAYS" in env)
-    assert (
-        load_settings(None, {**env, "NEWSLETTER_DATABASE_KEEP_DAYS": str(least)}).database.keep_days == least
-    )
-
-
-def test_a_keep_days_too_short_stops_prune_with_one_line(run_cli: CliRunnerFn) -> None:
-    result = run_cli("prune", env={"NEWSLETTER_DATABASE_KEEP_DAYS": "5"})
-    assert result.exit_code == 2
-    assert result.stderr == (
-        "error: database.keep_days: 5 is too short: readers could be sent papers they already had, since "
-        "an issue's papers reach back 9 days (issue.weekly_window_days) and an issue can go out 2 days after "
-        "its date; use 0 (keep everything) or at least 11\n"
-    )
-
-
-def test_a_sign_up_never_confirmed_goes_a_week_after_its_link_expired(store: Store) -> None:
-    prefs = preferences(["agents"], timezone="UTC", hour=7)
-    # The link lives 48 hours; a week after that, the address a stranger typed is forgotten.
-    request_signup(store, "stranger@example.org", prefs, NOW - timedelta(days=9, minutes=1))
-    request_signup(store, "recent@example.org", prefs, NOW - timedelta(days=8, hours=23))
-    # One who signed up long ago and again last week: the row is re-used, and its clock restarts.
-    request_signup(store, "again@example.org", prefs, NOW - timedelta(days=60))
-    request_signup(store, "again@example.org", prefs, NOW - timedelta(days=7))
-    # Readers who once confirmed are kept, whatever their status and however long ago.
-    for email, status in [("left@example.org", "unsubscribed"), ("back@example.org", "pending")]:
-        sub = store.subscribers.add(email, prefs, "active", NOW - timedelta(days=400))
-        store.subscribers.set_status(sub.id, status, NOW - timedelta(days=300))
-    gone = store.subscribers.add("bounced@example.org", prefs, "pending", NOW - timedelta(days=400))
-    store.subscribers.set_status(gone.id, "bounced", NOW - timedelta(days=400))
-
-    pruned = prune(store, 180, NOW)
-
-    assert pruned.pending == 1
-    assert store.subscribers.by_email("stranger@example.org") is None
-    kept = {s.email for s in store.subscribers.listed()}
-    assert kept == {
-        "recent@example.org",
-        "again@example.org",
-        "left@example.org",
-        "back@example.org",
-        "bounced@example.org",
-    }
-    # The address can sign up again, and gets a fresh confirmation link.
-    result = request_signup(store, "stranger@example.org", prefs, NOW)
-    assert result.mail == "confirm" and result.subscriber.status == "pending"
-
-
-def test_the_last_successful_fetch_is_kept_however_old(store: Store) -> None:
-    long_ago = NOW - timedelta(days=400)
-    with store.write() as conn:
-        store.papers.record_fetch(conn, long_ago, long_ago, None, "hf-api")
-        store.papers.record_fetch(
-            conn, long_ago + timedelta(days=1), long_ago, None, "hf-api", error="HTTP 503"
-        )
-    assert prune(store, 180, NOW).fetches == 1
-    assert store.papers.last_success() == long_ago
-
-
-def scheduler_for(url: str, clock: MovableClock, **env: str) -> Runner:
-    settings = load_settings(
-        None,
-        {"NEWSLETTER_DATABASE_URL": url, "NEWSLETTER_WEB_SECRET_KEY": "retention-test-secret-key", **env},
-    )
-    store = app.open_store(DatabaseSettings(url=url))
-    return Runner(app.build_services(settings, store, clock=clock), fetch=lambda: None)
-
-
-def test_the_scheduler_prunes_once_a_day_with_one_line(db_url: str, store: Store, caplog) -> None:
-    caplog.set_level(logging.INFO, logger="newsletter")
-    request_signup(
-        store,
-        "stranger@example.org",
-        preferences(["agents"], timezone="UTC", hour=7),
-        NOW - timedelta(days=30),
-    )
-    clock = MovableClock(NOW)
-    runner = scheduler_for(db_url, clock)
-    job = build_scheduler(runner).get_job("prune").func
-
-    job()
-    job()  # the same day: nothing
-    clock.now += timedelta(days=1)
-    job()
-
-    lines = [r.getMessage() for r in caplog.records if r.getMessage().startswith("prune:")]
-    nothing = "prune: 0 deliveries, 0 sent-paper records, 0 pooled papers of old issues, 0 fetches"
-    # The next day found nothing to remove: that is no news, so no line.
-    assert lines == [f"{nothing}, 1 pending sign-up removed"]
-    off = scheduler_for(db_url, clock, NEWSLETTER_DATABASE_KEEP_DAYS="0")
-    clock.now += timedelta(days=1)
-    assert off.prune_job() is None
-    runner.svc.store.dispose()
-    off.svc.store.dispose()
-
-
-def test_run_once_from_cron_prunes_once_a_day_too(run_cli: CliRunnerFn, store: Store) -> None:
-    request_signup(
-        store,
-        "stranger@example.org",
-        preferences(["agents"], timezone="UTC", hour=7),
-        NOW - timedelta(days=30),
-    )
-    offline = httpx.MockTransport(lambda request: httpx.Response(503))
-    env = {"NEWSLETTER_SOURCES_RETRIES": "0", "NEWSLETTER_WEB_SECRET_KEY": "s" * 32}
-    first = run_cli("run", "--once", transport=offline, env=env, clock=lambda: NOW)
-    assert first.exit_code == 3  # nothing fetched (offline), but the day's prune still ran
-    assert "prune: 0 deliveries" in first.stderr and "1 pending sign-up removed" in first.stderr
-    assert store.subscribers.by_email("stranger@example.org") is None
-    again = run_cli("run", "--once", transport=offline, env=env, clock=lambda: NOW + timedelta(hours=1))
-    assert "prune:" not in again.stderr  # once a day
-
-
-def test_a_store_outage_during_the_prune_is_one_line_and_the_next_day_prunes(tmp_path: Path, caplog) -> None:
-    path = tmp_path / "outage.db"
-    url = f"sqlite:///{path}"
-    clock = MovableClock(NOW)
-    runner = scheduler_for(url, clock)
-    runner.holds_lease()
-    store = runner.svc.store
-    request_signup(
-        store,
-        "stranger@example.org",
-        preferences(["agents"], timezone="UTC", hour=7),
-        NOW - timedelta(days=30),
-    )
-    job = build_scheduler(runner).get_job("prune").func
-    store.engine.dispose()
-    healthy = path.read_bytes()
-    path.write_bytes(b"not a database, as a disk or server gone wrong reads" * 100)
-
-    assert job() is None  # nothing for APScheduler to print
-
-    outages = [r for r in caplog.records if "store unreachable" in r.getMessage()]
-    assert len(outages) == 1 and outages[0].exc_info is None
-    store.engine.dispose()
-    path.write_bytes(healthy)
-    pruned = job()
-    assert pruned is not None and pruned.pending == 1
-    store.dispose()
 
 
 def test_the_feed_lists_the_digests_that_are_kept(history: History) -> None:

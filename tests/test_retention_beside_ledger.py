@@ -1,5 +1,6 @@
-"""Retention of the small things beside the ledger: sign-ups waiting on known readers, and the
-scheduler's notes on old issues. Without a prune both only ever grow; a reader's own settings never go.
+"""Retention of what lies beside the ledger: sign-ups never confirmed, sign-ups waiting on known readers,
+the fetch log and the scheduler's notes on old issues. Without a prune each only ever grows; a reader
+who once confirmed, and their own settings, never go.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from sqlalchemy import select
 
 from newsletter.signup import request_signup
 from newsletter.store import Store
+from newsletter.store.retention import prune
 from newsletter.store.schema import meta
 from newsletter.subscribers import preferences
 from tests.conftest import CliRunnerFn
@@ -83,3 +85,46 @@ def test_the_scheduler_notes_on_issues_older_than_keep_days_go(run_cli: CliRunne
     assert {f"alert:stale:{kept_day}", "secret_key", "alert:undated"} <= keys
     # An alert on a day that was pruned could be raised again, and would be mailed once more.
     assert store.claim_once(f"alert:stale:{old_day}", NOW.isoformat())
+
+
+def test_a_sign_up_never_confirmed_goes_a_week_after_its_link_expired(store: Store) -> None:
+    prefs = preferences(["agents"], timezone="UTC", hour=7)
+    # The link lives 48 hours; a week after that, the address a stranger typed is forgotten.
+    request_signup(store, "stranger@example.org", prefs, NOW - timedelta(days=9, minutes=1))
+    request_signup(store, "recent@example.org", prefs, NOW - timedelta(days=8, hours=23))
+    # One who signed up long ago and again last week: the row is re-used, and its clock restarts.
+    request_signup(store, "again@example.org", prefs, NOW - timedelta(days=60))
+    request_signup(store, "again@example.org", prefs, NOW - timedelta(days=7))
+    # Readers who once confirmed are kept, whatever their status and however long ago.
+    for email, status in [("left@example.org", "unsubscribed"), ("back@example.org", "pending")]:
+        sub = store.subscribers.add(email, prefs, "active", NOW - timedelta(days=400))
+        store.subscribers.set_status(sub.id, status, NOW - timedelta(days=300))
+    gone = store.subscribers.add("bounced@example.org", prefs, "pending", NOW - timedelta(days=400))
+    store.subscribers.set_status(gone.id, "bounced", NOW - timedelta(days=400))
+
+    pruned = prune(store, 180, NOW)
+
+    assert pruned.pending == 1
+    assert store.subscribers.by_email("stranger@example.org") is None
+    kept = {s.email for s in store.subscribers.listed()}
+    assert kept == {
+        "recent@example.org",
+        "again@example.org",
+        "left@example.org",
+        "back@example.org",
+        "bounced@example.org",
+    }
+    # The address can sign up again, and gets a fresh confirmation link.
+    result = request_signup(store, "stranger@example.org", prefs, NOW)
+    assert result.mail == "confirm" and result.subscriber.status == "pending"
+
+
+def test_the_last_successful_fetch_is_kept_however_old(store: Store) -> None:
+    long_ago = NOW - timedelta(days=400)
+    with store.write() as conn:
+        store.papers.record_fetch(conn, long_ago, long_ago, None, "hf-api")
+        store.papers.record_fetch(
+            conn, long_ago + timedelta(days=1), long_ago, None, "hf-api", error="HTTP 503"
+        )
+    assert prune(store, 180, NOW).fetches == 1
+    assert store.papers.last_success() == long_ago
