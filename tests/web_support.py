@@ -78,10 +78,15 @@ def link_in(text: str, kind: str) -> str:
     return match.group(1)
 
 
-def reader(world: WebWorld, status: str = "active", timezone: str = "Asia/Tokyo") -> Subscriber:
-    """reader@example.org, reading about LLM reasoning at 07:00, with `status`."""
+def reader(
+    world: WebWorld,
+    status: str = "active",
+    timezone: str = "Asia/Tokyo",
+    email: str = "reader@example.org",
+) -> Subscriber:
+    """A reader (reader@example.org unless `email` says) of LLM reasoning at 07:00, with `status`."""
     prefs = preferences(["LLM reasoning"], timezone=timezone, hour=7)
-    return world.store.subscribers.add("reader@example.org", prefs, status, NOW)
+    return world.store.subscribers.add(email, prefs, status, NOW)
 
 
 def manage_form(world: WebWorld, path: str, **fields: str) -> dict[str, str]:
