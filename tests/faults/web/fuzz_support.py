@@ -13,7 +13,7 @@ from starlette.testclient import TestClient
 from newsletter.models import Subscriber
 from newsletter.subscribers import Preferences
 from tests.conftest import HF_API
-from tests.faults.test_fuzz_input import EMOJI, RTL, ZERO_WIDTH
+from tests.faults.fuzz_input_support import EMOJI, RTL, ZERO_WIDTH
 from tests.web_support import WebWorld
 
 GENEROUS = {

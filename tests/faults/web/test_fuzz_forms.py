@@ -21,8 +21,8 @@ from hypothesis import strategies as st
 
 from newsletter.models import Subscriber
 from newsletter.subscribers import normalize_email
+from tests.faults.fuzz_input_support import assert_valid_preferences
 from tests.faults.hypothesis_profiles import NO_SHRINK, budget
-from tests.faults.test_fuzz_input import assert_valid_preferences
 from tests.faults.web.fuzz_support import (
     HEALTH,
     MARKERS,
