@@ -239,3 +239,40 @@ def test_a_form_whose_cookie_was_lost_gets_a_page_that_leads_back_to_it(world):
     assert world.store.subscribers.get(sub.id).topics == ("LLM reasoning",)
     # The page it leads back to works: its fresh form goes through.
     assert world.client.post(path, data=manage_form(world, path)).status_code == 200
+
+
+def test_the_manage_page_lists_the_emails_sent_or_on_their_way_and_says_a_queued_one_keeps_old_choices(
+    world, run_cli
+):
+    def listed(fixture, day):
+        assert run_cli("fetch", "--file", str(HF_API / fixture), "--date", day).exit_code == 0
+
+    sub = reader(world, timezone="UTC")
+    path = f"/manage/{world.svc.signer().mint('manage', sub)}"
+    listed("daily_papers_2025-03-11.json", "2025-03-11")
+    assert "1 sent" in run_cli("send", "--date", "2025-03-11").stdout
+    # A day with nothing on their topics, where empty days send nothing: the reader is skipped (no
+    # email), which the page does not list.
+    world.store.subscribers.set_preferences(
+        sub.id, preferences(["medieval falconry"], timezone="UTC", hour=7), NOW
+    )
+    skipped = run_cli("send", "--date", "2025-03-12", env={"NEWSLETTER_ISSUE_EMPTY_DAY": "skip"})
+    assert "1 skipped" in skipped.stdout, skipped.output
+    world.store.subscribers.set_preferences(
+        sub.id, preferences(["LLM reasoning"], timezone="UTC", hour=7), NOW
+    )
+    listed("daily_papers_2025-05-30.json", "2025-03-13")
+    assert "queue: 1 digest" in run_cli("send", "--date", "2025-03-13", "--queue-only").stdout
+
+    page = world.client.get(path).text
+    assert "<td>2025-03-13</td>" in page and "<td>on its way</td>" in page
+    assert "<td>2025-03-11</td>" in page and "<td>sent</td>" in page
+    assert "2025-03-12" not in page and "skipped" not in page
+
+    saved = world.client.post(path, data=manage_form(world, path))
+    assert saved.status_code == 200
+    assert (
+        "Saved. Your email of 2025-03-13 is already on its way with your earlier choices; "
+        "the digests after it use these." in saved.text
+    )
+    assert "Your next digest uses these choices" not in saved.text

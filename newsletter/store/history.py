@@ -39,8 +39,9 @@ class HistoryStore:
     def __init__(self, store: Store) -> None:
         self._store = store
 
-    def digests_for(self, subscriber_id: int, limit: int = 5) -> list[Digest]:
-        """A subscriber's latest digests, newest first, with what kind of email each was."""
+    def digests_for(self, subscriber_id: int, limit: int = 5, *, emails_only: bool = False) -> list[Digest]:
+        """A subscriber's latest ledger rows, newest first, with what kind of email each was;
+        `emails_only` leaves out the days they were skipped (no email: nothing to send, or cancelled)."""
         query = (
             select(
                 issues.c.issue_date,
@@ -55,6 +56,8 @@ class HistoryStore:
             .order_by(issues.c.issue_date.desc())
             .limit(limit)
         )
+        if emails_only:
+            query = query.where(deliveries.c.status != "skipped")
         with self._store.read() as conn:
             return [
                 # A trending-only email has no picks: what it listed are its trending papers.

@@ -215,9 +215,10 @@ def build_router(ctx: WebContext) -> APIRouter:
         request: Request, token: str, sub: Subscriber, status: int = 200, **extra: Any
     ) -> HTMLResponse:
         signer = svc.signer()
+        # The emails the reader was sent, or that are on their way: not the days they were skipped.
         digests = [
             {"date": d.issue_date.isoformat(), "status": d.status, "papers": d.papers, "kind": d.kind}
-            for d in svc.store.history.digests_for(sub.id, 5)
+            for d in svc.store.history.digests_for(sub.id, 5, emails_only=True)
         ]
         context: dict[str, Any] = {
             "email": sub.email,
