@@ -229,17 +229,10 @@ def check_per_email(count: int) -> int:
     return count
 
 
-def preferences(
-    topics: Sequence[str],
-    excludes: Sequence[str] = (),
-    *,
-    timezone: str,
-    hour: int,
-    cadence: str = "daily",
-    weekday: str | int = 0,
-    per_email: int = 10,
-) -> Preferences:
-    """Validate every preference at once; the first problem raises InvalidInput."""
+def clean_topic_set(
+    topics: Sequence[str], excludes: Sequence[str]
+) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """Topics and exclusions cleaned, and refused where an exclusion would exclude a topic itself."""
     cleaned, terms = clean_topics(topics), clean_excludes(excludes)
     for term in terms:
         for topic in cleaned:
@@ -252,6 +245,21 @@ def preferences(
                     f"{term!r} reads as part of the topic {topic!r} (word forms match alike): "
                     "a paper on it would be excluded",
                 )
+    return cleaned, terms
+
+
+def preferences(
+    topics: Sequence[str],
+    excludes: Sequence[str] = (),
+    *,
+    timezone: str,
+    hour: int,
+    cadence: str = "daily",
+    weekday: str | int = 0,
+    per_email: int = 10,
+) -> Preferences:
+    """Validate every preference at once; the first problem raises InvalidInput."""
+    cleaned, terms = clean_topic_set(topics, excludes)
     return Preferences(
         topics=cleaned,
         excludes=terms,

@@ -106,3 +106,15 @@ def test_topic_preview_accounts_for_every_topic_that_matches(world):
     for topic in wide["unlisted"]:  # each does match papers, on its own
         alone = world.client.get("/api/topic-preview", params={"topics": topic}).json()
         assert alone["matches"] and alone["unlisted"] == []
+
+
+def test_topic_preview_refuses_what_the_form_would_refuse(world):
+    # An exclusion that is one of the topics: Subscribe refuses it, so the preview says so too, rather
+    # than "no match yet" as if the topic were merely quiet.
+    for typed in ("agents\n-agents", "LLM reasoning\n-reasoning"):
+        answer = world.client.get("/api/topic-preview", params={"topics": typed}).json()
+        form = {"email": "ivy@example.org", "topics": typed, "timezone": "UTC", "hour": "7"}
+        posted = world.client.post("/subscribe", data={**form, "csrftoken": world.csrf("/")})
+        assert posted.status_code == 422
+        assert answer["matches"] == [] and "a paper on it would be excluded" in answer["error"]
+        assert answer["error"].split(": ", 1)[1] in posted.text.replace("&#39;", "'")

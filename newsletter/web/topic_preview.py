@@ -13,8 +13,7 @@ from newsletter.rank.picks import Picker, TopicSet
 from newsletter.subscribers import (
     InvalidInput,
     check_cadence,
-    clean_excludes,
-    clean_topics,
+    clean_topic_set,
     split_topic_lines,
 )
 from newsletter.web.context import WebContext, client_ip, limit_key
@@ -99,7 +98,8 @@ def build_router(ctx: WebContext) -> APIRouter:
             weekly = check_cadence(cadence) == "weekly"
             # Not cut short first: a cut topic would be refused with a length it does not have.
             lines, excludes = split_topic_lines(topics.replace("\r\n", "\n").split("\n"))
-            topic_set = TopicSet(clean_topics(lines), clean_excludes(excludes))
+            # The same checks as the form's, so the preview refuses what Subscribe would refuse.
+            topic_set = TopicSet(*clean_topic_set(lines, excludes))
         except InvalidInput as exc:
             return JSONResponse({"matches": [], "error": form_error(exc)})
         edition = ctx.live_edition(ctx.svc.clock().date())
