@@ -46,6 +46,9 @@ class TokenClaim:
     request: str | None = None
 
 
+PASTED_AFTER = ".,;:!?)]}>'\"*"  # what can trail a link pasted from prose; never the end of a token
+
+
 def fingerprint(email: str) -> str:
     """A short digest of the address, so a token dies with the address it was minted for."""
     return hashlib.sha256(email_key(email).encode()).hexdigest()[:16]
@@ -120,6 +123,9 @@ class Signer:
 
     def _payload(self, purpose: str, token: str) -> dict[str, Any]:
         serializer = self._serializer(purpose)
+        # A link copied out of a sentence brings its punctuation along ("...<link>." or "(<link>)").
+        # A token ends in its signature, which is base64url: none of these is ever part of it.
+        token = token.rstrip(PASTED_AFTER)
         try:
             if isinstance(serializer, URLSafeTimedSerializer):
                 payload, stamped = serializer.loads(token, return_timestamp=True)

@@ -105,3 +105,17 @@ def test_an_expired_manage_link_leads_to_a_fresh_one(world, smtp):
     fresh = link_in(mail_to(handler, "old@example.org"), "manage")
     assert world.client.get(fresh).status_code == 200
     assert world.store.subscribers.by_email("old@example.org").topics == ("speech",)
+
+
+def test_a_link_copied_with_the_punctuation_after_it_still_opens(world, smtp):
+    manage, unsubscribe = sent_links(world, smtp, real_now().date(), "UTC")
+    for trailing in (".", ")", ">", ").", "',", '"'):
+        page = world.client.get(manage + trailing)
+        assert page.status_code == 200 and "LLM reasoning" in page.text, (trailing, page.status_code)
+        assert world.client.get(unsubscribe + trailing).status_code == 200
+    # A trailing character that could belong to a token is not dropped: the link stays refused.
+    assert world.client.get(manage + "A").status_code == 404
+    # The one-click unsubscribe a mail client posts works through such a link too.
+    clicked = world.client.post(unsubscribe + ".", data={"List-Unsubscribe": "One-Click"})
+    assert clicked.status_code == 200
+    assert world.store.subscribers.by_email("reader@example.org").status == "unsubscribed"
