@@ -1,85 +1,51 @@
-"""DKIM signing of real digests, checked by dkimpy's own verifier against a stub DNS (no network)."""
+"""DKIM signing of real digests, checked by dkimpy's own verifier against a stub DNS (no network): what the
+signature covers, that tampering breaks it while relays' refolding and SMTP dot-stuffing do not, that the
+signing transport signs what it hands on, and what signing costs.
+"""
 
 from __future__ import annotations
 
-import base64
 import email
 import re
-import shutil
-import subprocess
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
-from datetime import UTC, datetime
 from email.message import EmailMessage
 from email.policy import default
 from pathlib import Path
 
-import dkim  # type: ignore[import-untyped]
 import pytest
 from dkim.util import parse_tag_value  # type: ignore[import-untyped]
 
-from newsletter.config import ConfigError, SmtpSettings
+from newsletter.config import SmtpSettings
 from newsletter.deliver.outbox import OutboxTransport
 from newsletter.deliver.smtp import SmtpTransport
-from newsletter.dkim import SIGNED_HEADERS, DkimError, DkimSigner, DkimTransport, load_signer
+from newsletter.dkim import SIGNED_HEADERS, DkimSigner, DkimTransport
 from newsletter.render import Masthead
+from tests import dkim_support
 from tests.digests import CASES, MASTHEAD, SENDER, build
+from tests.dkim_support import (
+    DOMAIN,
+    MODERN,
+    NOW,
+    SELECTOR,
+    Keys,
+    Resolver,
+    dns,
+    make_keys,
+    verifies,
+)
+from tests.dkim_support import OPENSSL as OPENSSL  # test_email_dkim_domains.py takes it from here
 from tests.smtp_server import ScriptedHandler, start_server
 
-OPENSSL = shutil.which("openssl")
-pytestmark = pytest.mark.skipif(
-    OPENSSL is None, reason="the openssl command makes the test keys: apt-get install openssl"
-)
-SELECTOR, DOMAIN = "s2025", "example.org"
-NOW = datetime(2025, 10, 3, 7, 0, tzinfo=UTC)
-MODERN = CASES[0]
-Resolver = Callable[..., bytes | None]
-
-
-@dataclass(frozen=True)
-class Keys:
-    """An RSA key pair made by openssl, as the operator would make one."""
-
-    private_pem: bytes  # PKCS#8, what OpenSSL 3 writes by default
-    path: Path
-    public_b64: str  # SubjectPublicKeyInfo DER in base64: the p= tag of the DNS record
-
-
-def openssl(*args: str) -> bytes:
-    assert OPENSSL is not None
-    return subprocess.run([OPENSSL, *args], capture_output=True, check=True, timeout=60).stdout
-
-
-def make_keys(folder: Path, bits: int = 2048, *extra: str) -> Keys:
-    path = folder / f"dkim-{bits}{''.join(extra)}.pem"
-    openssl("genrsa", *extra, "-out", str(path), str(bits))
-    public = openssl("rsa", "-in", str(path), "-pubout", "-outform", "DER")
-    return Keys(path.read_bytes(), path, base64.b64encode(public).decode("ascii"))
-
-
-@pytest.fixture(scope="module")
-def keys(tmp_path_factory: pytest.TempPathFactory) -> Keys:
-    return make_keys(tmp_path_factory.mktemp("keys"))
+# Without openssl there are no keys to test with; the fixtures are those of the module that holds them.
+pytestmark = dkim_support.pytestmark
+keys = dkim_support.keys
+resolver = dkim_support.resolver
 
 
 @pytest.fixture(scope="module")
 def signer(keys: Keys) -> DkimSigner:
     return DkimSigner(SELECTOR, DOMAIN, keys.private_pem)
-
-
-def dns(records: dict[str, str]) -> Resolver:
-    """A stub for dkimpy's TXT lookup: `records` by name, None (NXDOMAIN) for any other name."""
-
-    def lookup(name: bytes, timeout: int = 5) -> bytes | None:
-        return records[key].encode("ascii") if (key := name.decode("ascii").rstrip(".")) in records else None
-
-    return lookup
-
-
-@pytest.fixture(scope="module")
-def resolver(keys: Keys) -> Resolver:
-    return dns({f"{SELECTOR}._domainkey.{DOMAIN}": f"v=DKIM1; k=rsa; p={keys.public_b64}"})
 
 
 @pytest.fixture(scope="module")
@@ -90,10 +56,6 @@ def digest() -> bytes:
 @pytest.fixture(scope="module")
 def signed(signer: DkimSigner, digest: bytes) -> bytes:
     return signer.sign(digest)
-
-
-def verifies(message: bytes, resolver: Resolver) -> bool:
-    return bool(dkim.verify(message, dnsfunc=resolver))
 
 
 def signature_tags(message: bytes) -> dict[bytes, bytes]:
@@ -255,101 +217,3 @@ def test_signing_cost_per_message(signer: DkimSigner, resolver: Resolver) -> Non
     print(f"\nDKIM rsa-sha256 ({signer.bits}-bit), {size:.1f} KiB digest: {cost * 1e6:.0f} µs a message")
     # Loose: a guard against an accidental order-of-magnitude slowdown, not a benchmark.
     assert cost < 0.1
-
-
-# The loader: settings values in, a signer (or None) out, with one clear line for each way it can go wrong.
-
-
-@dataclass(frozen=True)
-class Settings:
-    key_path: str = ""
-    selector: str = SELECTOR
-    domain: str = ""
-
-
-def test_no_key_path_means_no_signing() -> None:
-    assert load_signer(Settings(key_path=""), "papers@example.org") is None
-
-
-def test_the_loader_defaults_the_domain_to_the_from_address(keys: Keys, resolver: Resolver) -> None:
-    loaded = load_signer(Settings(key_path=str(keys.path)), "papers@example.org")
-    assert loaded is not None
-    assert loaded.domain == DOMAIN and loaded.record_name == f"{SELECTOR}._domainkey.{DOMAIN}"
-    assert loaded.bits == 2048
-    assert verifies(loaded.sign(build(MODERN, NOW)), resolver)
-
-
-def test_an_internationalised_domain_is_signed_in_its_ascii_form(keys: Keys) -> None:
-    loaded = load_signer(Settings(key_path=str(keys.path)), "papers@münchen.de")
-    assert loaded is not None and loaded.domain == "xn--mnchen-3ya.de"
-
-
-def test_a_pkcs1_key_and_crlf_line_ends_both_load(tmp_path: Path) -> None:
-    pkcs1 = make_keys(tmp_path, 2048, "-traditional")
-    assert pkcs1.private_pem.startswith(b"-----BEGIN RSA PRIVATE KEY-----")
-    crlf = tmp_path / "crlf.pem"
-    crlf.write_bytes(pkcs1.private_pem.replace(b"\n", b"\r\n"))
-    record = dns({f"{SELECTOR}._domainkey.{DOMAIN}": f"v=DKIM1; k=rsa; p={pkcs1.public_b64}"})
-    for path in (pkcs1.path, crlf):
-        loaded = load_signer(Settings(key_path=str(path)), "papers@example.org")
-        assert loaded is not None
-        assert verifies(loaded.sign(build(MODERN, NOW)), record)
-
-
-def broken_keys(folder: Path, good: Keys) -> dict[str, tuple[Path, str]]:
-    """Key files that must be refused, with what the error must say."""
-    files = {
-        "missing": (folder / "nope.pem", "no such file"),
-        "a folder": (folder, "is a folder"),
-        "not a key": (folder / "notes.txt", "not an RSA private key"),
-        "a public key": (folder / "public.pem", "this is a public key"),
-        "truncated": (folder / "truncated.pem", "not an RSA private key"),
-        "encrypted": (folder / "encrypted.pem", "encrypted"),
-    }
-    files["not a key"][0].write_text("selector s2025 for example.org\n")
-    files["a public key"][0].write_bytes(openssl("rsa", "-in", str(good.path), "-pubout"))
-    files["truncated"][0].write_bytes(good.private_pem[:300] + b"\n-----END PRIVATE KEY-----\n")
-    openssl("genrsa", "-aes256", "-passout", "pass:secret", "-out", str(files["encrypted"][0]), "2048")
-    return files
-
-
-def test_unusable_key_files_are_refused_with_a_clear_error(keys: Keys, tmp_path: Path) -> None:
-    for what, (path, says) in broken_keys(tmp_path, keys).items():
-        with pytest.raises(DkimError, match=says) as caught:
-            load_signer(Settings(key_path=str(path)), "papers@example.org")
-        assert str(caught.value).startswith("dkim.key_path: "), what
-
-
-def test_a_short_key_is_refused(tmp_path: Path) -> None:
-    short = make_keys(tmp_path, 512)
-    with pytest.raises(DkimError, match="512-bit key is too short"):
-        DkimSigner(SELECTOR, DOMAIN, short.private_pem)
-
-
-def test_a_damaged_key_that_still_parses_is_refused(keys: Keys) -> None:
-    # One base64 character changed near the end of the PEM, in the CRT values dkimpy signs with: the key
-    # still parses, but every signature it made would fail at the receiver.
-    lines = keys.private_pem.split(b"\n")
-    at = len(lines) - 3  # the last full line before "-----END PRIVATE KEY-----" and the final ""
-    line = lines[at]
-    lines[at] = line[:10] + (b"A" if line[10:11] != b"A" else b"B") + line[11:]
-    with pytest.raises(DkimError, match="the RSA key is damaged"):
-        DkimSigner(SELECTOR, DOMAIN, b"\n".join(lines))
-
-
-@pytest.mark.parametrize(
-    ("settings", "says"),
-    [
-        (Settings(selector=""), "dkim.selector: required"),
-        (Settings(selector="my selector"), "dkim.selector: 'my selector' is not a DNS label"),
-        (Settings(domain="exa mple.org"), "dkim.domain: 'exa mple.org' is not a DNS name"),
-    ],
-)
-def test_bad_settings_are_refused(settings: Settings, says: str, keys: Keys) -> None:
-    with pytest.raises(DkimError, match=re.escape(says)):
-        load_signer(Settings(str(keys.path), settings.selector, settings.domain), "papers@example.org")
-
-
-def test_dkim_errors_are_config_errors() -> None:
-    # So the CLI prints them as one line and exits 2, like any other unusable setting.
-    assert issubclass(DkimError, ConfigError)
