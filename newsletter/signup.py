@@ -85,7 +85,9 @@ def _as_linked(sub: Subscriber, claim: TokenClaim) -> Subscriber:
         # by an unsubscribe or a bounce, since: the reader as they are.
         return sub
     if sub.request.nonce != claim.request:
-        raise InvalidToken("a newer sign-up replaced this link; follow the one in the latest email")
+        raise InvalidToken(
+            "a newer sign-up replaced this link; follow the one in the latest email", replaced=True
+        )
     return as_requested(sub)
 
 

@@ -31,9 +31,10 @@ FUTURE_SLACK_S = 2 * 24 * 3600
 class InvalidToken(Exception):
     """A token that is forged, expired, for another purpose, or for a subscriber who is gone."""
 
-    def __init__(self, message: str, expired: bool = False) -> None:
+    def __init__(self, message: str, expired: bool = False, replaced: bool = False) -> None:
         super().__init__(message)
         self.expired = expired
+        self.replaced = replaced  # a valid link that a newer one took the place of
 
 
 @dataclass(frozen=True, slots=True)

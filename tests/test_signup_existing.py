@@ -213,8 +213,9 @@ def test_an_unsubscribed_reader_keeps_everything_until_the_newest_link_is_follow
     # The link from before the unsubscribe, and the link the newest sign-up replaced, subscribe no one.
     assert "Sign up again" in web.client.get(first).text and "Sign up again" in press(web, first)
     replaced = web.client.get(older)
-    assert replaced.status_code == 404 and "newer sign-up replaced this link" in replaced.text
-    assert web.client.post(older, data={"csrftoken": web.csrf("/")}).status_code == 404
+    assert replaced.status_code == 410 and "newer sign-up replaced this link" in replaced.text
+    assert "whole link was copied" not in replaced.text  # it was: a newer one took its place
+    assert web.client.post(older, data={"csrftoken": web.csrf("/")}).status_code == 410
     assert row(web.store, BOB) == before
     # The newest link's page shows what it asks for, and its button makes it so.
     page = web.client.get(newest).text
@@ -270,11 +271,17 @@ def test_a_sign_up_waiting_for_its_link_expires_with_it_and_prune_keeps_the_read
     assert web.client.get(f"/confirm/{stale}").status_code == 410
     assert web.client.post(f"/confirm/{stale}", data={"csrftoken": web.csrf("/")}).status_code == 410
     assert web.store.subscribers.get(bob.id) == waiting
-    # A reader who once confirmed is never a stale sign-up to prune, a waiting sign-up or not.
+    # Until a prune, the sign-up waits for its link.
+    assert web.store.subscribers.get(bob.id).request is not None
+    # A reader who once confirmed is never a stale sign-up to prune, a waiting sign-up or not; the
+    # sign-up itself, asked more than a week before its link expired, is cleared.
     before = row(web.store, BOB)
-    assert prune(web.store, 180, NOW + timedelta(days=30)).pending == 0
+    pruned = prune(web.store, 180, NOW + timedelta(days=30))
+    assert (pruned.pending, pruned.requests) == (0, 1)
     assert row(web.store, BOB) == before
-    assert "You are subscribed" in press(web, confirm_link(handler))
+    assert web.store.subscribers.get(bob.id).request is None
+    assert "You are subscribed" not in press(web, confirm_link(handler))
+    assert web.store.subscribers.get(bob.id).status == "unsubscribed"
 
 
 def test_a_version_9_store_keeps_its_readers_and_gains_the_waiting_sign_ups(url: str) -> None:

@@ -41,6 +41,15 @@ def token_error_handler(ctx: WebContext) -> Callable[[Request, Exception], HTMLR
                 410,
                 link={"url": "/", "text": "Get a fresh link"},
             )
+        if isinstance(exc, InvalidToken) and exc.replaced:
+            # The link was whole and genuine: no advice to check how it was copied.
+            return ctx.message(
+                request,
+                "This link was replaced",
+                f"{reason}. If it did not arrive, signing up again mails a new one.",
+                410,
+                link={"url": "/", "text": "Go to the sign-up page"},
+            )
         return ctx.message(
             request,
             "This link does not work",
