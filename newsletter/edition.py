@@ -177,6 +177,7 @@ class Edition:
                     "subscriber_id": reader.id,
                     "status": "skipped" if skip else "queued",
                     "kind": choice["kind"],
+                    "cadence": reader.cadence,
                     "picks": choice["picks"],
                     "trending": choice["trending"],
                     "message_id": message_id(issue_key, reader.id, sender),

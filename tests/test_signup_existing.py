@@ -300,7 +300,7 @@ def test_a_version_9_store_keeps_its_readers_and_gains_the_waiting_sign_ups(url:
 
     store = app.open_store(DatabaseSettings(url=url))
     with store.read() as conn:
-        assert conn.execute(select(schema_version.c.version)).scalar_one() == len(MIGRATIONS) == 10
+        assert conn.execute(select(schema_version.c.version)).scalar_one() == len(MIGRATIONS) == 11
         rows = [dict(r) for r in conn.execute(select(subscribers).order_by(subscribers.c.id)).mappings()]
     assert [{k: v for k, v in r.items() if k != "requested"} for r in rows] == old
     assert {r["requested"] for r in rows} == {None}

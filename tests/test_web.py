@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import time
-from xml.etree import ElementTree
 
 import pytest
 from itsdangerous import TimestampSigner, URLSafeTimedSerializer
@@ -272,27 +271,3 @@ def test_pages_name_an_inline_icon_and_favicon_ico_is_not_a_404(world):
         assert "img-src * data:" in page.headers["content-security-policy"]  # the policy lets it load
     icon = world.client.get("/favicon.ico")
     assert icon.status_code == 204 and icon.content == b""
-
-
-def test_the_feed_lists_sent_digests_named_by_cadence(world, run_cli):
-    assert run_cli("fetch", "--file", str(MARCH), "--date", "2025-03-11").exit_code == 0
-    daily = reader(world, timezone="UTC", email="d@example.org")
-    # 11 March 2025 is a Tuesday.
-    weekly_prefs = preferences(["LLM reasoning"], timezone="UTC", hour=7, cadence="weekly", weekday="tue")
-    weekly = world.store.subscribers.add("w@example.org", weekly_prefs, "active", NOW)
-    assert "2 sent" in run_cli("send", "--date", "2025-03-11").stdout  # to the outbox
-
-    def titles(sub):
-        feed = world.client.get(f"/feed/{world.svc.signer().mint('feed', sub)}.xml")
-        assert feed.status_code == 200
-        atom = "{http://www.w3.org/2005/Atom}"
-        entries = ElementTree.fromstring(feed.content).findall(f"{atom}entry")
-        for entry in entries:
-            # A feed reader opens the entry's link: the digest's top pick on Hugging Face.
-            link = entry.find(f"{atom}link[@rel='alternate']")
-            assert link is not None and link.get("href", "").startswith("https://huggingface.co/papers/")
-            assert f'href="{link.get("href")}"' in entry.findtext(f"{atom}content", "")
-        return [entry.findtext(f"{atom}title") for entry in entries]
-
-    assert titles(daily) == ["Papers for Tue 11 Mar 2025"]
-    assert titles(weekly) == ["Your week of papers to Tue 11 Mar 2025"]

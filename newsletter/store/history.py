@@ -33,6 +33,16 @@ class Digest(NamedTuple):
     sent_at: datetime | None
 
 
+class SentDigest(NamedTuple):
+    """One delivered email: its issue, what it listed, when it went, and the cadence it was sent under."""
+
+    issue_date: date
+    picks: list[dict[str, Any]]
+    trending: list[str]
+    sent_at: datetime | None
+    cadence: str | None  # None for emails queued before the ledger kept it
+
+
 class HistoryStore:
     """Read-only queries over the delivery ledger: a reader's digests, an issue's troubles."""
 
@@ -65,12 +75,16 @@ class HistoryStore:
                 for d, status, kind, picks, trending, sent_at in conn.execute(query)
             ]
 
-    def sent_digests(
-        self, subscriber_id: int, limit: int = 30
-    ) -> list[tuple[date, list[dict[str, Any]], list[str], datetime | None]]:
-        """A subscriber's delivered digests: (issue date, picks, trending ids, sent at), newest first."""
+    def sent_digests(self, subscriber_id: int, limit: int = 30) -> list[SentDigest]:
+        """A subscriber's delivered digests, newest first."""
         query = (
-            select(issues.c.issue_date, deliveries.c.picks, deliveries.c.trending, deliveries.c.sent_at)
+            select(
+                issues.c.issue_date,
+                deliveries.c.picks,
+                deliveries.c.trending,
+                deliveries.c.sent_at,
+                deliveries.c.cadence,
+            )
             .join(issues, issues.c.id == deliveries.c.issue_id)
             .where(deliveries.c.subscriber_id == subscriber_id, deliveries.c.status == "sent")
             .order_by(issues.c.issue_date.desc())
@@ -78,8 +92,8 @@ class HistoryStore:
         )
         with self._store.read() as conn:
             return [
-                (d, list(picks), list(trending), sent_at)
-                for d, picks, trending, sent_at in conn.execute(query)
+                SentDigest(d, list(picks), list(trending), sent_at, cadence)
+                for d, picks, trending, sent_at, cadence in conn.execute(query)
             ]
 
     def troubles(self, issue_id: int, status: str, limit: int = 20) -> list[Trouble]:

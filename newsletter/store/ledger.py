@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -174,6 +174,8 @@ class LedgerStore:
 
     def _delivery(self, row: Any, issue: IssueRecord) -> Delivery:
         subscriber = subscriber_from_row({c.name: row[f"sub_{c.name}"] for c in subscribers.c})
+        # Named by the cadence it was queued under: a reader who switches since gets it as chosen.
+        subscriber = replace(subscriber, cadence=row["cadence"] or subscriber.cadence)
         return Delivery(
             id=row["id"],
             issue_id=issue.id,

@@ -94,6 +94,8 @@ MIGRATIONS: list[Callable[[Connection], None]] = [
     _create_index(deliveries, "ix_deliveries_subscriber"),
     # A sign-up for a reader who unsubscribed overwrote their settings before its link was followed.
     _add_column(subscribers, "requested"),
+    # A reader who switched to weekly saw their old daily emails renamed weeks in their feed.
+    _add_column(deliveries, "cadence"),
 ]
 
 

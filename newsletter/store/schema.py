@@ -199,6 +199,9 @@ deliveries = Table(
     Column("status", String(16), nullable=False),
     # digest (papers on their topics) or trending (an empty day's "here is what is trending")
     Column("kind", String(16), nullable=False),
+    # The reader's cadence when the row was queued, which names the email ("Your week of papers"),
+    # whatever they choose later; NULL on rows queued before migration 11 (read: their cadence now).
+    Column("cadence", String(8)),
     Column("picks", JSON, nullable=False),
     Column("trending", JSON, nullable=False),
     Column("message_id", String(255), nullable=False),

@@ -34,23 +34,26 @@ def build_router(ctx: WebContext) -> APIRouter:
     return router
 
 
+LEADS = {"daily": "Papers for", "weekly": "Your week of papers to"}
+
+
 def render_feed(ctx: WebContext, sub: Subscriber, self_url: str) -> str:
     """An Atom feed of the subscriber's delivered digests: each lists its picks, then its trending papers."""
     store = ctx.svc.store
     digests = store.history.sent_digests(sub.id, limit=30)
-    wanted = {p["arxiv_id"] for _d, picks, _t, _s in digests for p in picks}
-    papers = store.papers.by_ids(wanted | {a for _d, _p, trending, _s in digests for a in trending})
-    lead = "Your week of papers to" if sub.cadence == "weekly" else "Papers for"
+    wanted = {p["arxiv_id"] for d in digests for p in d.picks}
+    papers = store.papers.by_ids(wanted | {a for d in digests for a in d.trending})
     entries = [
         {
-            "title": f"{lead} {issue_date:%a %d %b %Y}",
-            "id": f"{self_url}#{issue_date.isoformat()}",
-            "updated": (sent_at or ctx.svc.clock()).isoformat(),
+            # Each email as it was named when sent: a reader who switches cadence keeps their history.
+            "title": f"{LEADS[d.cadence or sub.cadence]} {d.issue_date:%a %d %b %Y}",
+            "id": f"{self_url}#{d.issue_date.isoformat()}",
+            "updated": (d.sent_at or ctx.svc.clock()).isoformat(),
             # (paper, topic): a trending paper matched no topic of theirs, and says so instead.
-            "papers": [(papers[p["arxiv_id"]], p["topic"]) for p in picks if p["arxiv_id"] in papers]
-            + [(papers[a], None) for a in trending if a in papers],
+            "papers": [(papers[p["arxiv_id"]], p["topic"]) for p in d.picks if p["arxiv_id"] in papers]
+            + [(papers[a], None) for a in d.trending if a in papers],
         }
-        for issue_date, picks, trending, sent_at in digests
+        for d in digests
     ]
     return ctx.env.get_template("web/feed.xml.j2").render(
         brand=ctx.svc.settings.delivery.from_name,
