@@ -40,7 +40,7 @@ def snapshot(url: str) -> dict[str, object]:
         return {
             "counts": _counts(store),
             "subscribers": [(s.email, s.status, s.topics, s.created_at) for s in store.subscribers.listed()],
-            "ledger": store.ledger.counts(issue),
+            "ledger": store.history.counts(issue),
             "sent": dict(store.subscribers.sent_ids([s.id for s in store.subscribers.listed()], arxiv_ids)),
             "papers": [(p.paper.arxiv_id, p.paper.upvotes, p.first_seen_at) for p in store.papers.listed()],
             "signing_key": signing_key,

@@ -256,6 +256,6 @@ def test_a_send_refused_for_want_of_papers_leaves_no_issue_behind(mail):
     assert "issue 2025-04-20: not started" in status.stdout
     store = mail.store()
     try:
-        assert [r.issue_date for r, _counts in store.ledger.recent_issues()] == []
+        assert [r.issue_date for r, _counts in store.history.recent_issues()] == []
     finally:
         store.dispose()

@@ -95,7 +95,7 @@ def test_three_workers_send_each_reader_exactly_one_message(pg_url, smtp):
     assert set(counts.values()) == {1}
     store = app.open_store(DatabaseSettings(url=pg_url))
     issue = store.issues.find_issue(ISSUE)
-    assert issue is not None and store.ledger.counts(issue)["sent"] == READERS
+    assert issue is not None and store.history.counts(issue)["sent"] == READERS
     store.dispose()
 
 
@@ -120,7 +120,7 @@ def test_a_worker_killed_mid_batch_loses_nothing(pg_url, smtp, capsys):
     assert duplicated <= in_flight
     store = app.open_store(DatabaseSettings(url=pg_url))
     issue = store.issues.find_issue(ISSUE)
-    assert issue is not None and store.ledger.counts(issue)["sent"] == READERS
+    assert issue is not None and store.history.counts(issue)["sent"] == READERS
     store.dispose()
 
 

@@ -181,7 +181,7 @@ def test_a_queued_email_survives_the_prune_and_still_goes_out(history: History) 
     assert run("prune", clock=lambda: NOW).exit_code == 0
     assert pool_size(store, OLD_QUEUED) == pool > 0
     issue = store.issues.find_issue(OLD_QUEUED)
-    assert issue is not None and store.ledger.counts(issue)["queued"] == 1
+    assert issue is not None and store.history.counts(issue)["queued"] == 1
 
     result = run("send", "--date", OLD_QUEUED.isoformat(), clock=lambda: NOW)
 
@@ -211,7 +211,7 @@ def test_a_pruned_day_answers_clearly_and_is_never_sent_again(history: History) 
     # The issue's row is kept: a send for that day finds it, and sends nobody anything, nor queues a row.
     assert sorted(history.outbox.iterdir()) == emails
     issue = store.issues.find_issue(OLD)
-    assert issue is not None and sum(store.ledger.counts(issue).values()) == 0
+    assert issue is not None and sum(store.history.counts(issue).values()) == 0
     assert had(store, "ada@example.org") == history.got[OLD_RELISTED] | history.got[YESTERDAY]
 
 

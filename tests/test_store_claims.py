@@ -58,7 +58,7 @@ def queued_row(store: Store) -> IssueRecord:
 
 
 def status_of(store: Store, issue: IssueRecord) -> dict[str, int]:
-    return {status: n for status, n in store.ledger.counts(issue).items() if n}
+    return {status: n for status, n in store.history.counts(issue).items() if n}
 
 
 def test_a_late_outcome_from_an_expired_claim_does_not_undo_the_next_senders(any_store: Store) -> None:

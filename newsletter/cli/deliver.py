@@ -226,7 +226,7 @@ def issue_status(runtime: Runtime, day: date) -> int:
     if record is None:
         click.echo(f"issue {day}: {waiting or 'not started'}; so far {size}")
         return Exit.OK
-    counts = store.ledger.counts(record)
+    counts = store.history.counts(record)
     state = f"frozen at {record.frozen_at:%Y-%m-%d %H:%M} UTC" if record.frozen_at else waiting or "open"
     click.echo(f"issue {day}: {state}; {size}")
     click.echo("  " + ", ".join(f"{status} {n}" for status, n in counts.items()))

@@ -7,6 +7,8 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 from sqlalchemy import func, select
 
+from newsletter.store.issues import IssueRecord
+from newsletter.store.ledger import STATUSES
 from newsletter.store.schema import deliveries, issues, subscribers
 
 if TYPE_CHECKING:
@@ -44,7 +46,7 @@ class SentDigest(NamedTuple):
 
 
 class HistoryStore:
-    """Read-only queries over the delivery ledger: a reader's digests, an issue's troubles."""
+    """Read-only queries over the delivery ledger: a reader's digests, an issue's counts and troubles."""
 
     def __init__(self, store: Store) -> None:
         self._store = store
@@ -124,3 +126,21 @@ class HistoryStore:
         with self._store.read() as conn:
             count, soonest = conn.execute(query).one()
         return int(count), soonest
+
+    def counts(self, issue: IssueRecord) -> dict[str, int]:
+        """Ledger rows of the issue by status."""
+        query = (
+            select(deliveries.c.status, func.count())
+            .where(deliveries.c.issue_id == issue.id)
+            .group_by(deliveries.c.status)
+        )
+        with self._store.read() as conn:
+            found = {status: int(n) for status, n in conn.execute(query)}
+        return {status: found.get(status, 0) for status in STATUSES}
+
+    def recent_issues(self, limit: int = 10) -> list[tuple[IssueRecord, dict[str, int]]]:
+        """The latest issues with their ledger counts, newest first."""
+        with self._store.read() as conn:
+            rows = conn.execute(select(issues).order_by(issues.c.issue_date.desc()).limit(limit)).mappings()
+            records = [IssueRecord(r["id"], r["issue_date"], r["frozen_at"]) for r in rows]
+        return [(record, self.counts(record)) for record in records]

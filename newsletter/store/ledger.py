@@ -283,21 +283,3 @@ class LedgerStore:
         )
         with self._store.read() as conn:
             return conn.execute(query).first() is not None
-
-    def counts(self, issue: IssueRecord) -> dict[str, int]:
-        """Ledger rows of the issue by status."""
-        query = (
-            select(deliveries.c.status, func.count())
-            .where(deliveries.c.issue_id == issue.id)
-            .group_by(deliveries.c.status)
-        )
-        with self._store.read() as conn:
-            found = {status: int(n) for status, n in conn.execute(query)}
-        return {status: found.get(status, 0) for status in STATUSES}
-
-    def recent_issues(self, limit: int = 10) -> list[tuple[IssueRecord, dict[str, int]]]:
-        """The latest issues with their ledger counts, newest first."""
-        with self._store.read() as conn:
-            rows = conn.execute(select(issues).order_by(issues.c.issue_date.desc()).limit(limit)).mappings()
-            records = [IssueRecord(r["id"], r["issue_date"], r["frozen_at"]) for r in rows]
-        return [(record, self.counts(record)) for record in records]

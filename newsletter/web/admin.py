@@ -153,7 +153,7 @@ def build_router(ctx: WebContext) -> APIRouter:
             request,
             "admin/dashboard.html.j2",
             counts={s: svc.store.subscribers.counts_by_status().get(s, 0) for s in STATUS_ORDER},
-            issues=svc.store.ledger.recent_issues(10),
+            issues=svc.store.history.recent_issues(10),
             scheduler=svc.store.leases.holder(LEASE, svc.clock()),
             fetches=svc.store.papers.recent_fetches(10),
             notice=take_notice(request),
@@ -173,7 +173,7 @@ def build_router(ctx: WebContext) -> APIRouter:
         record = svc.store.issues.find_issue(issue_date)
         if record is None:
             return ctx.message(request, "No such issue", f"No issue of {issue_date} has started.", 404)
-        counts = svc.store.ledger.counts(record)
+        counts = svc.store.history.counts(record)
         history = svc.store.history
         troubles = {s: history.troubles(record.id, s, ISSUE_PAGE_ROWS) for s in ("failed", "deferred")}
         return ctx.page(request, "admin/issue.html.j2", record=record, counts=counts, troubles=troubles)

@@ -156,7 +156,7 @@ def build_router(ctx: WebContext) -> APIRouter:
         """The latest issues with their delivery ledger counts."""
         return [
             IssueOut(issue_date=i.issue_date.isoformat(), frozen=i.frozen_at is not None, counts=c)
-            for i, c in svc.store.ledger.recent_issues(limit)
+            for i, c in svc.store.history.recent_issues(limit)
         ]
 
     @router.get("/preview")

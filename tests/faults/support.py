@@ -75,7 +75,7 @@ def ledger_counts(db_url: str) -> dict[str, int]:
     store = app.open_store(DatabaseSettings(url=db_url))
     try:
         issue = store.issues.find_issue(ISSUE)
-        return store.ledger.counts(issue) if issue else {}
+        return store.history.counts(issue) if issue else {}
     finally:
         store.dispose()
 

@@ -109,7 +109,7 @@ def test_source_down_past_the_deadline_skips_the_day_when_configured(db_url, smt
     )
     run_morning(runner, clock)
     issue = store.issues.find_issue(date(2025, 10, 3))
-    counts = store.ledger.counts(issue)
+    counts = store.history.counts(issue)
     digests = Counter(r.recipient for r in handler.received if r.recipient != "ops@example.org")
     report(capsys, f"source down, on_stale=skip: ledger {counts}, digests {dict(digests)}")
     assert counts["skipped"] == len(READERS) and counts["sent"] == 0
@@ -139,7 +139,7 @@ def test_a_day_listed_before_the_first_fetch_is_skipped_not_waited_for(db_url, s
     assert [r for r in handler.received if r.recipient == "ops@example.org"] == []
     assert fetched == [START], "fetched again on ticks although the sources work"
     skipped = store.issues.find_issue(date(2025, 10, 1))
-    assert skipped is not None and store.ledger.counts(skipped)["skipped"] == len(west)
+    assert skipped is not None and store.history.counts(skipped)["skipped"] == len(west)
     assert any("no papers were ever listed for 2025-10-01" in r.getMessage() for r in caplog.records)
     # Their own 2 October began at 11:00 UTC, and its digest went out (as the UTC readers' at 07:00).
     assert set(sent_on(store, date(2025, 10, 2))) == set(READERS) | set(west)

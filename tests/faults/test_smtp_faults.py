@@ -78,7 +78,7 @@ def test_each_failure_is_deferred_failed_or_bounced_and_retried(db_url, smtp, ca
     [unacked] = handler.unacknowledged
     [retried] = [r for r in handler.received if r.recipient == "r6@example.org"]
     assert retried.message_id == unacked.message_id
-    issue_counts = store.ledger.counts(store.issues.find_issue(ISSUE))
+    issue_counts = store.history.counts(store.issues.find_issue(ISSUE))
     report(
         capsys,
         f"smtp faults: first run {first.line()}; retry {second.line()}; "
@@ -94,7 +94,7 @@ def test_relay_down_trips_the_breaker_and_nothing_is_marked_sent(db_url, capsys)
     port = 9  # nothing listens on the discard port: a relay that is down
     clock = MovableClock(MORNING)
     summary, store = run(db_url, port, clock)
-    counts = store.ledger.counts(store.issues.find_issue(ISSUE))
+    counts = store.history.counts(store.issues.find_issue(ISSUE))
     report(
         capsys,
         f"relay down: {summary.line()}; lost 0, sent {counts['sent']}, deferred {counts['deferred']}, "
