@@ -51,7 +51,7 @@ def signup_notice(
         topics = counted(len(sub.topics), "topic")
         lines = [
             f"Someone, hopefully you, asked to receive trending ML papers on {topics} at this address. "
-            "The link below shows them.",
+            f"The link below shows {'it' if len(sub.topics) == 1 else 'them'}.",
             "Confirm within 48 hours with the link below. Until then nothing else is sent.",
         ]
         action = ("Confirm subscription", f"{base}/confirm/{signer.mint('confirm', sub)}")

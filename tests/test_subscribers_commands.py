@@ -66,7 +66,7 @@ def test_pending_waits_for_confirmation_and_is_mailed_the_link(run_cli, tmp_path
     assert body is not None
     assert re.search(r"https://papers\.example\.org/confirm/\S+", body.get_content())
     # The topics are the sign-up's own words, so the email only counts them; the page shows them.
-    said = "asked to receive trending ML papers on 1 topic at this address. The link below shows them."
+    said = "asked to receive trending ML papers on 1 topic at this address. The link below shows it."
     assert said in " ".join(body.get_content().split())
     assert "robotics" not in body.get_content() and "survey" not in body.get_content()
 

@@ -78,7 +78,7 @@ def test_the_answer_is_the_same_for_known_and_unknown_addresses(world, smtp):
         ({"timezone": "Mars/Base"}, "Time zone: unknown time zone"),
         ({"hour": "25"}, "Delivery hour: must be between 0 and 23"),
         ({"hour": "seven"}, "Delivery hour: must be a whole number"),
-        ({"per_email": "31"}, "Papers per email: must be between 1 and 30"),
+        ({"per_email": "31"}, "Papers on your topics per email: must be between 1 and 30"),
         ({"email": "a@example.org\r\nBcc: b@example.org"}, "control characters"),
     ],
 )

@@ -19,8 +19,8 @@ REFUSED = [
     ("cadence", "monthly", "How often: must be one of daily, weekly"),
     ("weekday", "friday", "Weekly on: must be a whole number"),
     ("weekday", "7", "Weekly on: must be 0 (Monday) to 6 (Sunday)"),
-    ("per_email", "many", "Papers per email: must be a whole number"),
-    ("per_email", "31", "Papers per email: must be between 1 and 30"),
+    ("per_email", "many", "Papers on your topics per email: must be a whole number"),
+    ("per_email", "31", "Papers on your topics per email: must be between 1 and 30"),
 ]
 # The saved reader's choices, none of them a select's first option or a default.
 SAVED = {"hour": "9", "cadence": "weekly", "weekday": "4", "per_email": "12"}

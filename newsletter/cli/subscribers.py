@@ -44,7 +44,7 @@ def subscribers() -> None:
 @click.option("--hour", type=int, help="Local delivery hour 0-23 (default from config).")
 @click.option("--cadence", type=click.Choice(CADENCES), default="daily", show_default=True)
 @click.option("--weekday", help=f"Weekday for weekly digests: {WEEKDAY_NAMES} (default: mon).")
-@click.option("--per-email", type=int, help="Papers per email, 1-30 (default from config).")
+@click.option("--per-email", type=int, help="Papers on the topics per email, 1-30 (default from config).")
 @click.option(
     "--pending",
     is_flag=True,
@@ -175,7 +175,7 @@ def set_topics(runtime: Runtime, email: str, topics: tuple[str, ...], excludes: 
 @click.option("--hour", type=int, help="Local delivery hour 0-23.")
 @click.option("--cadence", type=click.Choice(CADENCES))
 @click.option("--weekday", help=f"Weekday for weekly digests: {WEEKDAY_NAMES}.")
-@click.option("--per-email", type=int, help="Papers per email, 1-30.")
+@click.option("--per-email", type=int, help="Papers on the topics per email, 1-30.")
 @command
 def set_schedule(
     runtime: Runtime,

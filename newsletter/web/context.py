@@ -97,7 +97,7 @@ FIELD_LABELS = {
     "hour": "Delivery hour",
     "cadence": "How often",
     "weekday": "Weekly on",
-    "per_email": "Papers per email",
+    "per_email": "Papers on your topics per email",
     "date": "Issue date",
     "form": "The form",
 }
