@@ -97,8 +97,15 @@ def test_hostile_input_is_reflected_escaped(world):
 
 
 def test_subscribe_rate_limit_per_address_triggers(world):
-    codes = [subscribe(world, email="bomb@example.org").status_code for _ in range(4)]
-    assert codes == [200, 200, 200, 429]
+    answers = [subscribe(world, email="bomb@example.org", topics="tide pools") for _ in range(4)]
+    assert [a.status_code for a in answers] == [200, 200, 200, 429]
+    # The form again, as typed, saying when it may be sent: the limit is 3 an hour, and 3 went just now.
+    refused = answers[-1]
+    assert "Too many sign-ups from this network or for this address: please try again in 60 minutes." in (
+        refused.text
+    )
+    assert 'value="bomb@example.org"' in refused.text and "tide pools" in refused.text
+    assert 3590 <= int(refused.headers["retry-after"]) <= 3600
 
 
 def test_subscribe_rate_limit_per_ip_triggers(world):

@@ -46,6 +46,8 @@ def test_a_confirmation_email_the_relay_refuses_is_not_reported_as_sent(world, s
     assert page.status_code == status
     assert "Nothing was sent to ivy@example.org" in page.text and says in page.text
     assert "Check your inbox" not in page.text
+    # The sign-up form again, as typed: to correct the address, or send it again later.
+    assert 'value="ivy@example.org"' in page.text and 'id="subscribe"' in page.text
     assert not handler.received
     # The sign-up is kept, and the same form sent again mails the link.
     assert world.store.subscribers.by_email("ivy@example.org").status == "pending"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib.util
 import ipaddress
 import logging
+import math
 import threading
 import time
 from collections.abc import Callable, Coroutine
@@ -59,6 +60,18 @@ class RateLimits:
     def allow(self, rule: str, *key: str) -> bool:
         """Count one hit; False once any of the rule's limits is exceeded."""
         return self._all(self._limiter.hit, rule, key)
+
+    def wait_s(self, rule: str, *key: str) -> int:
+        """Seconds until a refused key may try again (0 if it may now, or the store cannot tell)."""
+        waits = [0.0]
+        try:
+            for item in parse_many(rule):
+                stats = self._limiter.get_window_stats(item, self._namespace, *key)
+                if stats.remaining == 0:
+                    waits.append(stats.reset_time - time.time())
+        except StorageError:
+            return 0
+        return max(0, math.ceil(max(waits)))
 
     def has_room(self, rule: str, *key: str) -> bool:
         """Whether one more hit would be allowed, without counting one."""

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import contextlib
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from fastapi import Request
+from fastapi.responses import HTMLResponse
 
 from newsletter.models import Subscriber
 from newsletter.subscribers import (
@@ -24,7 +26,7 @@ from newsletter.subscribers import (
     preferences,
     split_topic_lines,
 )
-from newsletter.web.context import FIELD_LABELS, WebContext
+from newsletter.web.context import FIELD_LABELS, WebContext, zone_names
 
 # A line of the topics box at its longest: a topic or an exclusion ("-" first) of 200 characters,
 # and the CRLF a browser ends it with.
@@ -141,6 +143,40 @@ class TooLong(InvalidInput):
             else ""
         )
         super().__init__(field, f"at most {cap:,} characters{what}, got {length:,}")
+
+
+def signup_again(
+    ctx: WebContext, request: Request, typed: dict[str, str], status: int, errors: list[str]
+) -> HTMLResponse:
+    """The sign-up page again with what was typed (what fits), to fix or send again, and why."""
+    shown = form_shown(typed, ctx)
+    return ctx.page(
+        request,
+        "subscribe.html.j2",
+        status,
+        form=shown,
+        zones=zone_names(),
+        errors=errors,
+        form_submitted=True,
+    )
+
+
+def too_many(ctx: WebContext, request: Request, typed: dict[str, str], wait_s: int) -> HTMLResponse:
+    """The sign-up page for a form over the rate limits: as typed, with when to send it again."""
+    said = f"Too many sign-ups from this network or for this address: {try_again(wait_s)}."
+    refused = signup_again(ctx, request, typed, 429, [said])
+    refused.headers["Retry-After"] = str(max(wait_s, 1))
+    return refused
+
+
+def try_again(wait_s: int) -> str:
+    """When to send a refused form again: "please try again in 12 minutes"."""
+    if wait_s < 60:
+        return "please try again in a minute"
+    minutes = math.ceil(wait_s / 60)
+    if minutes < 90:
+        return f"please try again in {minutes} minutes"
+    return f"please try again in {round(minutes / 60)} hours"
 
 
 def page_errors(exc: InvalidInput) -> list[str]:

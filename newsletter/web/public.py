@@ -20,7 +20,15 @@ from newsletter.tokens import MAX_AGE_S, InvalidToken
 from newsletter.web import feed, topic_preview
 from newsletter.web.arrival import arrival
 from newsletter.web.context import PersonalRoute, WebContext, client_ip, limit_key, zone_names
-from newsletter.web.forms import PostedForm, form_shown, page_errors, posted_form, read_preferences
+from newsletter.web.forms import (
+    PostedForm,
+    form_shown,
+    page_errors,
+    posted_form,
+    read_preferences,
+    signup_again,
+    too_many,
+)
 
 log = logging.getLogger(__name__)
 
@@ -79,24 +87,19 @@ def build_router(ctx: WebContext) -> APIRouter:
             email = normalize_email(form.get("email", ""))
             prefs = read_preferences(form, ctx)
         except InvalidInput as exc:
-            # What was typed (what fits), to fix and send again.
-            shown = form_shown(form, ctx)
-            return ctx.page(
-                request,
-                "subscribe.html.j2",
-                422,
-                form=shown,
-                zones=zone_names(),
-                errors=page_errors(exc),
-                form_submitted=True,
-            )
+            return signup_again(ctx, request, form, 422, page_errors(exc))
         settings = svc.settings.web
         network = limit_key(client_ip(request))
         if not ctx.limits.allow(settings.subscribe_limit_ip, "subscribe-ip", network) or not (
             ctx.limits.allow(settings.subscribe_limit_address, "subscribe-address", email.casefold())
         ):
             log.warning("web: sign-up rate limit hit (ip %s)", client_ip(request))
-            return ctx.message(request, "Too many requests", "Please wait a while before trying again.", 429)
+            # The form again, as typed, with when to send it: not a dead end that loses it.
+            wait = max(
+                ctx.limits.wait_s(settings.subscribe_limit_ip, "subscribe-ip", network),
+                ctx.limits.wait_s(settings.subscribe_limit_address, "subscribe-address", email.casefold()),
+            )
+            return too_many(ctx, request, form, wait)
         now = svc.clock()
         result = request_signup(svc.store, email, prefs, now)
         if result.mail is None:
@@ -113,12 +116,9 @@ def build_router(ctx: WebContext) -> APIRouter:
                 why, status = "refused it. Check the address, or try another one.", 422
             else:
                 why, status = "did not take it just now. Please try again in a few minutes.", 503
-            return ctx.message(
-                request,
-                "We could not send the email",
-                f"Nothing was sent to {email}: our mail server {why}",
-                status,
-                link={"url": "/", "text": "Back to the sign-up page"},
+            # The form again, as typed, to correct the address or send it again.
+            return signup_again(
+                ctx, request, form, status, [f"Nothing was sent to {email}: our mail server {why}"]
             )
         # Post/redirect/get: reloading the answer must not send the form, and a second email, again.
         # The page shows the address as typed, never the stored one, and its token names no
