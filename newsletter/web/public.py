@@ -22,6 +22,7 @@ from newsletter.web.arrival import arrival
 from newsletter.web.context import PersonalRoute, WebContext, client_ip, limit_key, zone_names
 from newsletter.web.forms import (
     PostedForm,
+    form_defaults,
     form_shown,
     page_errors,
     posted_form,
@@ -226,6 +227,7 @@ def build_router(ctx: WebContext) -> APIRouter:
             "form": form_shown({}, ctx, sub),
             "zones": zone_names(),
             "digests": digests,
+            "again": form_defaults(ctx, sub),  # the saved choices, for "Sign up again with these"
             "saved": False,
             "unsubscribe_url": f"/unsubscribe/{signer.mint('unsubscribe', sub)}",
             "feed_url": f"/feed/{signer.mint('feed', sub)}.xml",

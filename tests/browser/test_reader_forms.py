@@ -121,6 +121,32 @@ def test_back_after_unsubscribing_shows_the_manage_page_as_it_is_now(
         browser.close()
 
 
+@pytest.mark.slow
+def test_signing_up_again_from_the_manage_page_keeps_every_choice(
+    live_app: LiveApp, new_page: NewPage
+) -> None:
+    # Several topic lines and an exclusion ride in the button's form: the browser must send them whole.
+    prefs = preferences(
+        ["speech", "robot manipulation"], ["survey"], timezone="Asia/Tokyo", hour=6, per_email=4
+    )
+    sub = live_app.store.subscribers.add("lee@example.org", prefs, "active", NOW)
+    page = new_page()
+    page.goto(f"/manage/{live_app.svc.signer().mint('manage', sub)}")
+    page.get_by_role("button", name="Unsubscribe").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("You are unsubscribed")
+    page.go_back()
+    page.get_by_role("button", name="Sign up again with these choices").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Check your inbox")
+    body = live_app.wait_for_mail("lee@example.org").get_body(("plain",))
+    assert body is not None
+    page.goto(live_app.link_in(body.get_content(), "confirm"))
+    page.get_by_role("button", name="Confirm subscription").click()
+    expect(page.locator(".card")).to_contain_text("(Asia/Tokyo)")
+    back = live_app.store.subscribers.get(sub.id)
+    assert back is not None and back.status == "active"
+    assert (back.topics, back.excludes, back.hour, back.per_email) == (prefs.topics, ("survey",), 6, 4)
+
+
 def overflowing(page: Page) -> list[str]:
     """Elements whose box or content reaches past the viewport's right edge, or past their own box."""
     found: list[str] = page.evaluate(
