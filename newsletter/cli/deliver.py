@@ -106,9 +106,17 @@ def send(runtime: Runtime, day: date | None, dry_run: bool, only_email: str | No
 
 def _dry_run(runtime: Runtime, issue_date: date, only: Subscriber | None) -> int:
     store, settings = runtime.store(), runtime.settings()
+    closed = store.issues.closed_by_retention(issue_date, settings.database.keep_days, runtime.clock())
     edition = Edition.open(store, settings, issue_date, runtime.clock(), freeze=False)
     if not edition.pool:
         fail(edition.empty_line(), Exit.NOTHING_NEW)
+    if closed:  # the real send queues nobody new, and says so
+        assert edition.issue is not None
+        waiting = store.history.unfinished(edition.issue)
+        if not waiting:
+            fail(closed, Exit.NOTHING_NEW)
+        click.echo(f"dry run: {closed}; {counted(waiting, 'email')} queued before would still go")
+        return Exit.OK
     if edition.issue is None or edition.issue.frozen_at is None:
         # The verdict the real send would reach when it freezes the pool.
         pool = {p.arxiv_id for p in edition.pool}

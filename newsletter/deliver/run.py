@@ -38,8 +38,11 @@ class Queued:
     seconds: float = 0.0
     other_day: int = 0  # weekly readers whose weekday the issue is not on: not queued
     already: int = 0  # readers queued for this issue by an earlier run: not queued again
+    closed: str = ""  # why nobody new may be queued (the issue is past keep_days), if so
 
     def line(self) -> str:
+        if self.closed:
+            return f"queue: nobody new: {self.closed}"
         waiting = f"; {waiting_line(self.other_day)}" if self.other_day else ""
         earlier = ""
         if self.already:
@@ -95,16 +98,25 @@ def enqueue(edition: Edition, readers: Iterable[Reader], now: datetime) -> Queue
             counts[row["kind"]] += 1
             if row["kind"] == "skip":
                 log.info("queue: subscriber %d skipped: %s", row["subscriber_id"], row["last_reply"])
-    return Queued(**counts, seconds=time.perf_counter() - started, already=already)
+    return Queued(
+        counts["digest"], counts["trending"], counts["skip"], time.perf_counter() - started, already=already
+    )
 
 
 def _queue(
     store: Store, settings: Settings, issue_date: date, clock: Callable[[], datetime], only: Subscriber | None
 ) -> tuple[Queued, Edition]:
     started = time.perf_counter()
+    closed = store.issues.closed_by_retention(issue_date, settings.database.keep_days, clock())
     edition = Edition.open(store, settings, issue_date, clock(), freeze=True)
     if not edition.pool:  # sent long ago and pruned since: nobody gets a row, let alone its papers
         raise EmptyPool(edition.empty_line(), listed=True)
+    if closed:
+        assert edition.issue is not None
+        if not store.history.unfinished(edition.issue):
+            raise EmptyPool(closed, listed=True)
+        # Rows queued before still go out; nobody new is queued.
+        return Queued(closed=closed), edition
     other_day = 0
 
     def on_the_day(readers: Iterable[Reader]) -> Iterator[Reader]:

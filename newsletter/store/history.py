@@ -127,6 +127,11 @@ class HistoryStore:
             count, soonest = conn.execute(query).one()
         return int(count), soonest
 
+    def unfinished(self, issue: IssueRecord) -> int:
+        """The issue's rows still to send: queued, being sent or deferred."""
+        counts = self.counts(issue)
+        return counts["queued"] + counts["sending"] + counts["deferred"]
+
     def counts(self, issue: IssueRecord) -> dict[str, int]:
         """Ledger rows of the issue by status."""
         query = (

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING
 
 from sqlalchemy import Connection, delete, insert, select, update
@@ -47,6 +47,22 @@ class IssueStore:
             insert_ignore(conn, issues, [{"issue_date": issue_date, "created_at": now}])
             row = conn.execute(select(issues).where(issues.c.issue_date == issue_date)).mappings().one()
             return IssueRecord(row["id"], row["issue_date"], row["frozen_at"])
+
+    def closed_by_retention(self, issue_date: date, keep_days: int, now: datetime) -> str | None:
+        """Why nobody may be queued for this issue any more, or None: it went out (froze) and is older
+        than keep_days, so the prune removes, or will remove, the ledger rows that say who had it; a
+        reader queued now could get it twice. An old issue that never went out (a saved day sent
+        for the first time) is not closed."""
+        record = self.find_issue(issue_date)
+        if keep_days == 0 or record is None or record.frozen_at is None:
+            return None
+        if issue_date >= now.date() - timedelta(days=keep_days):
+            return None
+        return (
+            f"the issue of {issue_date} went out {record.frozen_at:%Y-%m-%d} and is older than "
+            f"[database] keep_days ({keep_days}), so its history is pruned, or soon will be: "
+            "nobody is queued for it again"
+        )
 
     def find_issue(self, issue_date: date) -> IssueRecord | None:
         with self._store.read() as conn:

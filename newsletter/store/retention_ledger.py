@@ -46,8 +46,13 @@ def prune_ledger(store: Store, horizon: date, dry_run: bool, batch: int) -> Ledg
     """Finished ledger rows of issues before `horizon`, each with the sent-paper records it wrote."""
     pruned = LedgerPruned()
     with store.read() as conn:
+        # An issue with rows still to send keeps all of them: its finished rows say who had it while
+        # it is still going out (`issue` counts them), and the next day's prune takes them.
+        unfinished = exists().where(
+            deliveries.c.issue_id == issues.c.id, deliveries.c.status.not_in(FINISHED)
+        )
         old = select(issues.c.id).where(
-            issues.c.issue_date < horizon, exists().where(deliveries.c.issue_id == issues.c.id)
+            issues.c.issue_date < horizon, exists().where(deliveries.c.issue_id == issues.c.id), ~unfinished
         )
         issue_ids = list(conn.execute(old.order_by(issues.c.issue_date)).scalars())
     listed: dict[str, bool] = {}  # paper -> listed on or after the horizon, for the whole run
