@@ -14,6 +14,7 @@ import pytest
 from newsletter.config import ConfigError
 from newsletter.dkim import DkimError, DkimSigner, load_signer
 from tests import dkim_support
+from tests.conftest import HF_API
 from tests.digests import build
 from tests.dkim_support import (
     DOMAIN,
@@ -130,3 +131,13 @@ def test_bad_settings_are_refused(settings: Settings, says: str, keys: Keys) -> 
 def test_dkim_errors_are_config_errors() -> None:
     # So the CLI prints them as one line and exits 2, like any other unusable setting.
     assert issubclass(DkimError, ConfigError)
+
+
+def test_a_dry_run_stops_on_an_unusable_key_as_the_real_send_would(run_cli, tmp_path: Path) -> None:
+    march = HF_API / "daily_papers_2025-03-11.json"
+    assert run_cli("fetch", "--file", str(march), "--date", "2025-03-11").exit_code == 0
+    env = {"NEWSLETTER_DKIM_KEY_PATH": str(tmp_path / "nope.pem"), "NEWSLETTER_DKIM_SELECTOR": SELECTOR}
+    for how in (("--dry-run",), ()):
+        result = run_cli("send", "--date", "2025-03-11", *how, env=env)
+        assert result.exit_code == 2, (how, result.output)
+        assert f"dkim.key_path: no such file: {tmp_path / 'nope.pem'}" in result.output

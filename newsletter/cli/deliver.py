@@ -58,6 +58,8 @@ def send(runtime: Runtime, day: date | None, dry_run: bool, only_email: str | No
     if only is not None and only.status != "active":
         fail(f"{only.email} is {only.status}, not active", Exit.USAGE)
     if dry_run:
+        # What the real send would stop on first: a DKIM key that cannot be read or used.
+        app.build_dkim(settings)
         return _dry_run(runtime, issue_date, only)
     if queue_only:
         try:
