@@ -108,7 +108,8 @@ class RankSettings:
 @dataclass(frozen=True)
 class IssueSettings:
     window_days: int = bounded(3, 0, 30)
-    weekly_window_days: int = bounded(9, 0, 30)
+    # At least 6: the issue date and the 6 days before it are a weekly reader's whole week.
+    weekly_window_days: int = bounded(9, 6, 30)
     empty_day: str = "trending"
     on_stale: str = "late"
     give_up_hours: float = bounded(6.0, 0.0, 168.0, above=True)
@@ -137,6 +138,8 @@ class ScheduleSettings:
     lease_s: int = bounded(60, 10, 3600)
 
     def validate(self) -> None:
+        if not self.fetch_times:  # the scheduler would tick on, never fetch, and send stale issues
+            raise ConfigError("schedule.fetch_times: name at least one time of day (HH:MM, UTC)")
         seen: set[tuple[int, int]] = set()
         for text in self.fetch_times:
             parts = text.split(":")

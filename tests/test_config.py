@@ -225,7 +225,7 @@ RANGES: list[tuple[str, float, float, bool, str]] = [
     ("rank.threshold", 0.0, 1.0, False, "between 0 and 1"),
     ("rank.popularity_weight", 0.0, 1.0, False, "between 0 and 1"),
     ("issue.window_days", 0, 30, False, "between 0 and 30"),
-    ("issue.weekly_window_days", 0, 30, False, "between 0 and 30"),
+    ("issue.weekly_window_days", 6, 30, False, "between 6 and 30"),
     ("issue.give_up_hours", 0.0, 168.0, True, "more than 0 and at most 168"),
     ("delivery.batch_size", 1, 10_000, False, "between 1 and 10000"),
     ("delivery.retry_deadline_hours", 0.0, 720.0, True, "more than 0 and at most 720"),

@@ -27,3 +27,17 @@ def test_a_fetch_time_given_twice_stops_every_command_with_one_line(run_cli: Cli
     result = run_cli("papers", env={"NEWSLETTER_SCHEDULE_FETCH_TIMES": "06:00,06:00"})
     assert result.exit_code == 2, result.output
     assert result.stderr.splitlines() == ["error: schedule.fetch_times: 06:00 is given twice"]
+
+
+@pytest.mark.parametrize("config", ["[schedule]\nfetch_times = []\n", None])
+def test_no_fetch_time_at_all_is_refused(run_cli: CliRunnerFn, tmp_path, config: str | None) -> None:
+    # The scheduler would tick on without ever fetching, and issues would wait on stale papers.
+    env = {"NEWSLETTER_SCHEDULE_FETCH_TIMES": ""}
+    if config is not None:
+        (tmp_path / "config.toml").write_text(config, encoding="utf-8")
+        env = {"NEWSLETTER_CONFIG": str(tmp_path / "config.toml")}
+    result = run_cli("papers", env=env)
+    assert result.exit_code == 2, result.output
+    assert result.stderr.splitlines() == [
+        "error: schedule.fetch_times: name at least one time of day (HH:MM, UTC)"
+    ]
