@@ -182,10 +182,12 @@ def _from_toml(where: str, value: Any, hint: Any) -> Any:
     kind, _optional = _base_type(hint)
     if typing.get_origin(kind) is tuple:
         # Numbers are welcome where the strings are numbers: retry_minutes = [1, 5] reads as ["1", "5"].
-        if not isinstance(value, list) or not all(
+        if not isinstance(value, list):  # retry_minutes = 5: a list of one is written [5]
+            raise ConfigError(f"{where}: expected a list in brackets, got {value!r}")
+        if not all(
             isinstance(v, str) or (isinstance(v, int | float) and not isinstance(v, bool)) for v in value
         ):
-            raise ConfigError(f"{where}: expected a list of strings, got {value!r}")
+            raise ConfigError(f"{where}: expected a list of words or numbers, got {value!r}")
         return tuple(str(v) for v in value)
     if kind is float and isinstance(value, int) and not isinstance(value, bool):
         return float(value)

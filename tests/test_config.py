@@ -96,7 +96,13 @@ def test_environment_beats_the_file(tmp_path):
         ("", {"NEWSLETTER_WEB_ADMIN_PASSWORD_HASH": "=19m=65536,t=3,p=4"}, "web.admin_password_hash: not an"),
         ("", {"NEWSLETTER_DELIVERY_ADMIN_EMAIL": "ops"}, "delivery.admin_email: must be an email address"),
         ("", {"NEWSLETTER_DELIVERY_OUTBOX": ""}, "delivery.outbox: name the folder"),
-        ("[delivery]\nretry_minutes = [1, true]\n", {}, "delivery.retry_minutes: expected a list of strings"),
+        (
+            "[delivery]\nretry_minutes = [1, true]\n",
+            {},
+            "delivery.retry_minutes: expected a list of words or",
+        ),
+        # Found by QA: one number where a list goes was called "a list of strings".
+        ("[delivery]\nretry_minutes = 5\n", {}, "delivery.retry_minutes: expected a list in brackets, got 5"),
         # TOML has its own nan and inf, which must meet the same ranges as the environment's.
         ("[smtp]\ntimeout_s = inf\n", {}, "smtp.timeout_s: must be more than 0 and at most 600, got inf"),
         ("[rank]\nthreshold = nan\n", {}, "rank.threshold: must be between 0 and 1, got nan"),
