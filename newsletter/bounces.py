@@ -182,6 +182,8 @@ def apply_bounces(store: Store, messages: Iterable[Message], now: datetime) -> B
             report.not_dsn += 1
             continue
         for notice in found:
+            if notice.action not in ("failed", "delayed"):
+                continue  # delivered, relayed or expanded: a success report, not a bounce
             (report.hard if notice.hard else report.soft).append(notice.recipient)
             if not notice.hard:
                 continue

@@ -91,12 +91,14 @@ def test_import_suppresses_hard_bounces_only(world, run_cli, tmp_path):
             dsn("full@example.org", "delayed", "4.2.2", "452 4.2.2 Mailbox full"),
             dsn("stranger@example.org", "failed", "5.1.1", "550 5.1.1 User unknown"),
             vacation_reply(),
+            # A report of success (a relay's delivery notice): neither hard nor soft.
+            dsn("fine@example.org", "delivered", "2.0.0", "250 2.0.0 Ok: queued"),
         ],
     )
     result = run_cli("bounces", "import", str(path))
     assert result.exit_code == 0, result.output
     assert (
-        "4 messages, 1 not a delivery report, 2 hard, 1 soft, 1 address suppressed, 1 not a subscriber"
+        "5 messages, 1 not a delivery report, 2 hard, 1 soft, 1 address suppressed, 1 not a subscriber"
         in (result.stdout)
     )
     status = {s.email: s.status for s in world.store.subscribers.listed()}
