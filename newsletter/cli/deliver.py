@@ -239,7 +239,11 @@ def issue_status(runtime: Runtime, day: date) -> int:
     counts = store.history.counts(record)
     state = f"frozen at {record.frozen_at:%Y-%m-%d %H:%M} UTC" if record.frozen_at else waiting or "open"
     click.echo(f"issue {day}: {state}; {size}")
-    click.echo("  " + ", ".join(f"{status} {n}" for status, n in counts.items()))
+    click.echo("  " + ", ".join(f"{status} {n:,}" for status, n in counts.items()))
+    keep_days = runtime.settings().database.keep_days
+    if store.issues.closed_by_retention(day, keep_days, runtime.clock()):
+        # Past keep_days the prune removes finished rows: counts of 0 here are not a failed issue.
+        click.echo(f"  older than [database] keep_days ({keep_days}): the prune removes its finished rows")
     # Who did not get it, and what the relay said: what an operator asks next.
     for status in ("failed", "deferred"):
         shown = store.history.troubles(record.id, status, TROUBLES_SHOWN) if counts[status] else []

@@ -48,8 +48,8 @@ class Queued:
         if self.already:
             earlier = f"; {counted(self.already, 'reader')} already queued by an earlier run"
         return (
-            f"queue: {counted(self.digest, 'digest')}, {self.trending} trending-only, "
-            f"{self.skip} skipped (no match){waiting}{earlier}"
+            f"queue: {counted(self.digest, 'digest')}, {self.trending:,} trending-only, "
+            f"{self.skip:,} skipped (no match){waiting}{earlier}"
         )
 
 
@@ -76,8 +76,8 @@ class TickReport:
         # Their rows are queued as skipped and never sent: without this, queued and sent disagree.
         quiet = f" ({self.no_email} without an email: nothing on their topics)" if self.no_email else ""
         return (
-            f"tick: {self.queued} queued{quiet}, {totals['sent']} sent, {totals['deferred']} deferred, "
-            f"{totals['failed']} failed, {totals['skipped']} skipped{wait}{stopped}"
+            f"tick: {self.queued:,} queued{quiet}, {totals['sent']:,} sent, {totals['deferred']:,} deferred, "
+            f"{totals['failed']:,} failed, {totals['skipped']:,} skipped{wait}{stopped}"
         )
 
 

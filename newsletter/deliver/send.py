@@ -53,9 +53,13 @@ class SendSummary:
         return self.sent + self.deferred + self.failed + self.skipped
 
     def line(self) -> str:
-        text = (
-            f"send: {self.sent} sent, {self.deferred} deferred, {self.failed} failed, {self.skipped} skipped"
-        )
+        counts = {
+            "sent": self.sent,
+            "deferred": self.deferred,
+            "failed": self.failed,
+            "skipped": self.skipped,
+        }
+        text = "send: " + ", ".join(f"{n:,} {what}" for what, n in counts.items())
         return f"{text}; stopped: {self.stopped}" if self.stopped else text
 
 
