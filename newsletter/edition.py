@@ -205,7 +205,8 @@ class Edition:
             picks = self.picker.entries(ranking, chosen)
             # Trending papers, too, are ones the reader has not had: in a picks email or an earlier
             # trending one (a quiet week would otherwise bring the same three every day).
-            outside = self.picker.trending_outside(chain((e["arxiv_id"] for e in picks), had), 3, weekly)
+            seen = chain((e["arxiv_id"] for e in picks), had)
+            outside = self.picker.trending_outside(seen, 3, weekly, topic_set.excludes)
             trending = [p.arxiv_id for p in outside]
             if picks:
                 kind = "digest"

@@ -9,7 +9,9 @@ from datetime import date
 import pytest
 
 from newsletter.app import open_store
-from newsletter.config import DatabaseSettings
+from newsletter.config import DatabaseSettings, load_settings
+from newsletter.edition import Edition
+from newsletter.rank.reading import excluded
 from newsletter.rank.semantic import missing_semantic_package
 from tests.conftest import FIXED_NOW, HF_API
 
@@ -219,3 +221,27 @@ def test_a_topic_picks_the_same_papers_however_its_words_are_ordered(run_cli):
     assert len(set(first) & set(second)) >= 8
     # ExGRPO: "improving the reasoning ability of large language models", no "LLM reasoning" in it.
     assert "2510.02245" in first and "2510.02245" in second
+
+
+def test_an_excluded_word_keeps_a_paper_out_of_the_trending_papers_too(run_cli, db_url):
+    load(run_cli)
+    # Nothing on this topic: each email is the trending papers, the excluded ones left out.
+    subscribe(run_cli, "quiet@example.org", "coral reef ecology")
+    store = open_store(DatabaseSettings(url=db_url))
+    try:
+        edition = Edition.open(store, load_settings(None, {}), date(2025, 3, 11), FIXED_NOW, freeze=False)
+        quiet = store.subscribers.by_email("quiet@example.org")
+        assert quiet is not None
+        (plain,) = edition.plan([quiet])
+        assert plain.kind == "trending" and len(plain.trending) == 3
+        top = plain.trending[0]
+        word = max(re.findall(r"[A-Za-z]{6,}", top.title), key=len).lower()  # a word of the top one's title
+        subscribe(run_cli, "picky@example.org", "coral reef ecology", excludes=[word])
+        picky = store.subscribers.by_email("picky@example.org")
+        assert picky is not None
+        (kept,) = edition.plan([picky])
+    finally:
+        store.dispose()
+    assert kept.kind == "trending" and len(kept.trending) == 3
+    assert top not in kept.trending
+    assert all(excluded(paper, (word,)) is None for paper in kept.trending), word

@@ -195,12 +195,18 @@ class Picker:
             for index in self.choose(ranked, limit, already_sent, weekly)
         ]
 
-    def trending_outside(self, picked: Iterable[str], count: int = 3, weekly: bool = False) -> list[Paper]:
-        """The most popular papers of the pool (of its daily window, unless `weekly`) not among `picked`."""
+    def trending_outside(
+        self, picked: Iterable[str], count: int = 3, weekly: bool = False, excludes: tuple[str, ...] = ()
+    ) -> list[Paper]:
+        """The most popular papers of the pool (of its daily window, unless `weekly`) not among `picked`,
+        and holding none of the reader's `excludes`: an excluded word keeps a paper out of any email."""
         skip = set(picked)
+        barred = self._exclusion_mask(excludes)
         found: list[Paper] = []
         for index in self._by_popularity:
-            if self._ids[index] not in skip and not self._withheld[index] and (weekly or self._daily[index]):
+            if barred[index] or self._ids[index] in skip or self._withheld[index]:
+                continue
+            if weekly or self._daily[index]:
                 found.append(self.papers[index])
                 if len(found) == count:
                     break
