@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 
 from newsletter.models import Paper
 from newsletter.rank import LexicalScorer, excluded
-from newsletter.rank.reading import redefined
+from newsletter.rank.reading import paper_fields, redefined
 from newsletter.rank.text import spell_out, topic_items
 from tests.rank_support import hf_papers, keys, paper, score_of
 
@@ -137,3 +139,14 @@ def test_excluded_names_the_first_term_found_in_any_inflection() -> None:
     assert excluded(survey_paper, ["protein folding"]) is None
     vlm_paper = paper("2503.07603")  # says "VLMs", never spelt out
     assert excluded(vlm_paper, ["vision-language models"]) == "vision-language models"
+
+
+def test_web_addresses_in_a_paper_are_not_its_words() -> None:
+    # A real abstract whose only "ai" is its code's address, https://github.com/naver-ai/merit.
+    (found,) = [p for p in hf_papers() if "github.com/naver-ai" in p.abstract]
+    assert not re.search(r"\bAI\b", found.title + found.abstract.replace("naver-ai", ""), re.I)
+    assert LexicalScorer().explain(found, "AI") == ()
+    assert score_of("AI", found.arxiv_id) == 0.0
+    # Text that only looks like an address stays: "e.g.", "data.Set", a sentence ending before "AI".
+    plain = "e.g. data.Set and co-training.AI helps; U.S. labs"
+    assert paper_fields(Paper("x", "t", plain))["abstract"] == plain

@@ -27,12 +27,19 @@ from newsletter.rank.vocabulary import ABBREVIATIONS, STOPWORDS
 FIELD_WEIGHTS = {"title": 3.0, "keywords": 2.0, "summary": 1.5, "abstract": 1.0}
 
 
+# Web addresses in a paper's text ("code at https://github.com/naver-ai/merit", "xyz.github.io/"):
+# their pieces are not the paper's words, and "ai" or "io" must not match a topic from them.
+_ADDRESS = re.compile(
+    r"(?:\b[a-z][a-z0-9+.-]*://|\bwww\.)\S+|\b[\w-]+(?:\.[\w-]+)*\.(?:com|org|net|io|dev|co|ai)/\S*", re.I
+)
+
+
 def paper_fields(paper: Paper) -> dict[str, str]:
-    """The text fields a ranker reads, by name; absent fields are empty."""
+    """The text fields a ranker reads, by name, their web addresses left out; absent fields are empty."""
     return {
         "title": paper.title,
-        "abstract": paper.abstract,
-        "summary": paper.ai_summary or "",
+        "abstract": _ADDRESS.sub(" ", paper.abstract),
+        "summary": _ADDRESS.sub(" ", paper.ai_summary or ""),
         # One keyword per clause, so no phrase spans two keywords.
         "keywords": " ; ".join(paper.ai_keywords),
     }
