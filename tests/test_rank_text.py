@@ -150,3 +150,21 @@ def test_web_addresses_in_a_paper_are_not_its_words() -> None:
     # Text that only looks like an address stays: "e.g.", "data.Set", a sentence ending before "AI".
     plain = "e.g. data.Set and co-training.AI helps; U.S. labs"
     assert paper_fields(Paper("x", "t", plain))["abstract"] == plain
+
+
+def test_the_words_of_state_of_the_art_and_like_idioms_are_no_topic() -> None:
+    for written in ("state-of-the-art results", "State of the art results", "an off-the-shelf model"):
+        assert not keys(written) & {"state", "art", "shelf", "state art"}, written
+    assert keys("a state space model for art history") >= {"state", "space", "art", "state space"}
+
+    # Real abstracts that claim state-of-the-art results and say nothing else of art, nor of state.
+    def clean(p: Paper) -> str:
+        return re.sub(r"state[- ]of[- ]the[- ]art", "", f"{p.title} {p.abstract} {p.ai_summary}", flags=re.I)
+
+    claims = [p for p in hf_papers() if re.search(r"state-of-the-art", p.abstract, re.I)]
+    plain = [p for p in claims if not re.search(r"\b(art|state)", clean(p), re.I)]
+    assert len(plain) >= 10
+    for p in plain:
+        assert score_of("art", p.arxiv_id) < 0.05, p.title  # "relevant" starts at 0.2
+        why = LexicalScorer().explain(p, "state space models")
+        assert not any("state" in words for words in why), (p.title, why)

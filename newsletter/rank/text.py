@@ -10,7 +10,7 @@ from itertools import pairwise
 
 import snowballstemmer
 
-from newsletter.rank.vocabulary import ABBREVIATIONS, CAPITALS_ONLY, CONJUNCTIONS, STOPWORDS
+from newsletter.rank.vocabulary import ABBREVIATIONS, CAPITALS_ONLY, CONJUNCTIONS, IDIOMS, STOPWORDS
 
 # Letters and digits make words; hyphens, slashes and other punctuation split them, so
 # "vision-language" and "vision language" analyse alike.
@@ -19,6 +19,11 @@ WORD = re.compile(r"[^\W_]+")
 BREAK = re.compile(r"[.,;:!?()\[\]{}\"|]")
 # Two letter-only words joined by one hyphen, alone: "pre-training", not "state-of-the-art" or "GPT-4".
 _COMPOUND = re.compile(r"(?<![\w-])([^\W\d_]+)-([^\W\d_]+)(?![\w-])")
+# An idiom (see IDIOMS) written with spaces or hyphens, in any case.
+_IDIOM = re.compile(
+    r"(?<![\w-])(?:" + "|".join(r"[\s-]+".join(map(re.escape, i.split())) for i in IDIOMS) + r")(?![\w-])",
+    re.IGNORECASE,
+)
 # What separates the items of a topic list: "speech, audio and music".
 _ITEMS = re.compile(r"\s*(?:[,;/&|+]|\band\b|\bor\b)\s*", re.IGNORECASE)
 
@@ -116,11 +121,15 @@ def words_of(text: str, literal: frozenset[str] = frozenset()) -> list[Word]:
     clause = chunk = 0
     last = 0
     expand = long_forms()[0]
+    idioms = [(m.start(), m.end()) for m in _IDIOM.finditer(text)]
     for match in WORD.finditer(text):
         if BREAK.search(text, last, match.start()):
             clause += 1
             chunk += 1
         last = match.end()
+        if any(start <= match.start() < end for start, end in idioms):
+            chunk += 1  # an idiom's words are stopwords, and no phrase spans one
+            continue
         surface = match.group()
         abbrev = abbreviation(surface)
         if abbrev is not None:
