@@ -13,7 +13,7 @@ from bs4 import Tag
 
 from newsletter.models import Paper
 from newsletter.render import EditionRenderer
-from newsletter.render.filters import authors_line, cut_at_sentence, short_date
+from newsletter.render.filters import authors_line, cut_at_sentence, short_date, shorten
 from tests import render_support
 from tests.digests import MASTHEAD, reader
 from tests.render_support import HF_API, ISSUE_DATE, LINKS, card_of, hrefs, load, pick, soup, text_of
@@ -86,10 +86,12 @@ def test_card_leaves_out_what_the_paper_lacks(env: jinja2.Environment, modern: l
     assert "GitHub" not in email.text and "Project:" not in email.text
 
 
-def test_authors_are_shortened_after_six() -> None:
+def test_authors_are_shortened_after_six_or_seven() -> None:
     names = [f"Author {i}" for i in range(1, 34)]
     assert authors_line(names) == "Author 1, Author 2, Author 3, Author 4, Author 5, Author 6 and 27 others"
-    assert authors_line(names[:7]).endswith("Author 6 and 1 other")
+    # A seventh author is named: "and 1 other" would take the room of the name.
+    assert authors_line(names[:7]) == ", ".join(names[:7])
+    assert authors_line(names[:8]).endswith("Author 6 and 2 others")
     assert authors_line(names[:6]) == ", ".join(names[:6])
     assert authors_line([]) == ""
 
@@ -115,6 +117,20 @@ def test_abstract_is_cut_at_a_sentence_when_there_is_no_ai_summary(env: jinja2.E
     assert sentence_cuts >= len(oldest) // 2
     # The text part wraps the same cut at 72 columns.
     assert all(cut_at_sentence(p.abstract) in " ".join(email.text.split()) for p in oldest)
+
+
+def test_one_upvote_is_said_in_the_singular(env: jinja2.Environment, modern: list[Paper]) -> None:
+    paper = dataclasses.replace(full_paper(modern), upvotes=1)
+    email = EditionRenderer(env, ISSUE_DATE, [paper], MASTHEAD).render(reader(), [pick(paper)], [], LINKS)
+    assert "▲ 1 upvote ·" in text_of(card_of(email.html, paper))
+    assert "▲ 1 upvote · GitHub" in email.text and "1 upvotes" not in email.text + email.html
+
+
+def test_a_shortened_title_does_not_end_on_a_word_that_leads_on() -> None:
+    title = "Diffusion Models for Unified and Controllable Video Generation"
+    assert shorten(title, 38) == "Diffusion Models for Unified…"  # not "...Unified and…"
+    assert shorten(title, 24) == "Diffusion Models…"  # not "...Models for…"
+    assert shorten(title, 80) == title
 
 
 def test_sentence_cut_skips_abbreviations_and_never_splits_words() -> None:

@@ -74,10 +74,17 @@ def http_url(value: str | None) -> str:
     return url
 
 
+# Words that only lead into what follows: a title shortened after one reads as broken off.
+DANGLING = frozenset(
+    {"a", "an", "the", "and", "or", "of", "for", "to", "in", "on", "with", "via", "by", "from", "at", "as"}
+    | {"into", "over", "under", "vs", "versus", "toward", "towards"}
+)
+
+
 def authors_line(authors: Sequence[str], shown: int = AUTHORS_SHOWN) -> str:
     """The first `shown` authors, then "and N others"."""
     names = [oneline(name) for name in authors if name.strip()]
-    if len(names) <= shown:
+    if len(names) <= shown + 1:  # "and 1 other" takes the room of the name itself
         return ", ".join(names)
     rest = len(names) - shown
     return f"{', '.join(names[:shown])} and {rest} {'other' if rest == 1 else 'others'}"
@@ -90,7 +97,11 @@ def shorten(text: str, limit: int) -> str:
         return text
     cut = text.rfind(" ", 0, limit)  # the space itself is dropped, which leaves room for the ellipsis
     head = text[:cut] if cut > 0 else text[: max(limit - 1, 0)]
-    return head.rstrip(_TRAILING_JUNK + " ") + ELLIPSIS
+    # Nor end on a word that leads into what was cut ("Models for Unified and…"): drop it too.
+    words = head.split(" ")
+    while len(words) > 1 and words[-1].lower() in DANGLING:
+        words.pop()
+    return " ".join(words).rstrip(_TRAILING_JUNK + " ") + ELLIPSIS
 
 
 def cut_at_sentence(text: str, limit: int = BLURB_LIMIT) -> str:
