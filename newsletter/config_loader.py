@@ -15,7 +15,7 @@ import math
 import tomllib
 import types
 import typing
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -88,7 +88,10 @@ def build_settings(root: type[T], data: dict[str, Any], environ: Mapping[str, st
     sections = {f.name: f for f in dataclasses.fields(root)}
     unknown = set(data) - set(sections)
     if unknown:
-        raise ConfigError(f"unknown config section [{sorted(unknown)[0]}]")
+        first = sorted(unknown)[0]
+        if not isinstance(data[first], dict):  # a key written above every [section] header
+            raise ConfigError(f"{first} = ... comes before any [section]: put it under its section")
+        raise ConfigError(f"unknown config section [{first}]{_did_you_mean(first, sections, '[{}]')}")
     hints = typing.get_type_hints(root)
     built: dict[str, Any] = {}
     known = {ENV_CONFIG}
@@ -132,13 +135,20 @@ def unknown_env(environ: Mapping[str, str], known: set[str]) -> list[str]:
     return lines
 
 
+def _did_you_mean(name: str, choices: Iterable[str], form: str) -> str:
+    """ " (did you mean X?)" with the closest of `choices` to a mistyped `name`, or ""."""
+    close = difflib.get_close_matches(name, list(choices), n=1)
+    return f" (did you mean {form.format(close[0])}?)" if close else ""
+
+
 def build_section(name: str, cls: type[Any], table: dict[str, Any], environ: Mapping[str, str]) -> Any:
     """One section: the dataclass `cls` filled from `table`, the environment winning."""
     hints = typing.get_type_hints(cls)
     known = {f.name: f for f in dataclasses.fields(cls)}
     extra = set(table) - set(known)
     if extra:
-        raise ConfigError(f"[{name}] has no key {sorted(extra)[0]!r}")
+        first = sorted(extra)[0]
+        raise ConfigError(f"[{name}] has no key {first!r}{_did_you_mean(first, known, '{!r}')}")
     values: dict[str, Any] = {}
     for key, fld in known.items():
         where = f"{name}.{key}"

@@ -74,8 +74,11 @@ def test_environment_beats_the_file(tmp_path):
 @pytest.mark.parametrize(
     ("text", "env", "message"),
     [
-        ("[databse]\n", {}, "unknown config section [databse]"),
-        ("[sources]\nretry = 3\n", {}, "[sources] has no key 'retry'"),
+        ("[databse]\n", {}, "unknown config section [databse] (did you mean [database]?)"),
+        ("[sources]\nretry = 3\n", {}, "[sources] has no key 'retry' (did you mean 'retries'?)"),
+        ("[database]\nkeep_dayz = 3\n", {}, "[database] has no key 'keep_dayz' (did you mean 'keep_days'?)"),
+        ("[web]\nzzz = 1\n", {}, "[web] has no key 'zzz'"),
+        ('url = "sqlite:///x.db"\n', {}, "url = ... comes before any [section]: put it under its section"),
         ('[sources]\nretries = "three"\n', {}, "sources.retries: expected int"),
         ('[sources]\nenabled = ["hf-nope"]\n', {}, "unknown source 'hf-nope'"),
         ("[sources\n", {}, "not valid TOML"),
