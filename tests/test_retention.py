@@ -122,7 +122,7 @@ def test_the_admin_preview_of_a_pruned_day_says_its_papers_were_removed(
     said = BeautifulSoup(page.text, "html.parser").select_one("#no-email")
     assert said is not None
     assert said.get_text(" ", strip=True).startswith(
-        f"The issue of {OLD} went out long ago; its papers were removed"
+        f"The issue of {OLD} went out {OLD}; its papers were removed"
     )
     assert "Fetch them" not in said.get_text()  # fetching would not bring an old issue's pool back
     world.store.dispose()

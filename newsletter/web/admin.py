@@ -214,6 +214,7 @@ def build_router(ctx: WebContext) -> APIRouter:
                         no_email=result.edition.no_email_reason(),
                         pool=len(result.edition.pool),
                         pruned=result.edition.pruned,
+                        went_out=result.edition.issue.frozen_at if result.edition.issue else None,
                     )
         except InvalidInput as exc:
             if "issue_date" not in context:
