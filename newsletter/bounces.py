@@ -131,10 +131,16 @@ def read_mbox(path: Path) -> Iterable[Message]:
     if not path.is_file():
         raise BounceFileError(f"{path}: no such file")
     with path.open("rb") as handle:
-        start = handle.read(5)
+        start = handle.read(5 + len(BOM))
+    if start.startswith(BOM):  # saved by an editor that marks UTF-8: read as an upload, mark dropped
+        return read_upload(path.read_bytes(), str(path))
+    start = start[:5]
     if start and start != b"From ":
         return [read_message(path.read_bytes(), str(path))]
     return _mbox_messages(path)
+
+
+BOM = b"\xef\xbb\xbf"  # the UTF-8 byte order mark some editors write first
 
 
 def read_upload(raw: bytes, name: str) -> list[Message]:
@@ -142,6 +148,7 @@ def read_upload(raw: bytes, name: str) -> list[Message]:
 
     The mbox is read by the mailbox module, which needs a file: the bytes go to a temporary one.
     """
+    raw = raw.removeprefix(BOM)
     if not raw.startswith(b"From "):
         return [read_message(raw, name)]
     with tempfile.TemporaryDirectory() as folder:

@@ -280,3 +280,13 @@ def test_a_bounced_confirmation_to_an_unsubscribed_reader_signing_up_again_suppr
     assert back is not None and back.status == "bounced" and back.request is None  # the link applies nothing
     left = world.store.subscribers.by_email("left@example.org")
     assert left is not None and left.status == "unsubscribed"
+
+
+def test_an_mbox_saved_with_a_utf8_byte_order_mark_is_read(world, run_cli, tmp_path):
+    path = tmp_path / "bounces.mbox"
+    write_mbox(path, [dsn("gone@example.org", "failed", "5.1.1", "550 5.1.1 User unknown")])
+    path.write_bytes(b"\xef\xbb\xbf" + path.read_bytes())  # as some editors save a file
+    result = run_cli("bounces", "import", str(path))
+    assert result.exit_code == 0, result.output
+    assert "1 message, 0 not delivery reports, 1 hard, 0 soft, 1 address suppressed" in result.stdout
+    assert world.store.subscribers.by_email("gone@example.org").status == "bounced"
