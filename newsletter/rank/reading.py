@@ -34,12 +34,17 @@ _ADDRESS = re.compile(
 )
 
 
+@lru_cache(maxsize=16384)  # every pick of a paper is explained from its fields: strip each text once
+def _without_addresses(text: str) -> str:
+    return _ADDRESS.sub(" ", text)
+
+
 def paper_fields(paper: Paper) -> dict[str, str]:
     """The text fields a ranker reads, by name, their web addresses left out; absent fields are empty."""
     return {
         "title": paper.title,
-        "abstract": _ADDRESS.sub(" ", paper.abstract),
-        "summary": _ADDRESS.sub(" ", paper.ai_summary or ""),
+        "abstract": _without_addresses(paper.abstract),
+        "summary": _without_addresses(paper.ai_summary or ""),
         # One keyword per clause, so no phrase spans two keywords.
         "keywords": " ; ".join(paper.ai_keywords),
     }
