@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import threading
 import time
 from pathlib import Path
@@ -55,6 +56,8 @@ def test_a_worker_waits_out_a_store_outage_and_then_sends(
             file.write(healthy)
             file.truncate()
         wait_for(lambda: len(list((tmp_path / "outbox").glob("*.eml"))) == 3, "three emails written")
+        # The operator who saw the outage logged sees its end logged too.
+        assert re.search(r"worker: store reachable again after \d+ failed tr(y|ies); sending on", caplog.text)
     finally:
         svc.stopping.set()
         thread.join(timeout=30)

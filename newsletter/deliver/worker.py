@@ -15,6 +15,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from newsletter.deliver.send import SendLoop, SendSummary, worker_name
 from newsletter.edition import Edition
+from newsletter.models import counted
 from newsletter.services import Services
 from newsletter.store import store_error
 
@@ -83,6 +84,11 @@ class Worker:
                 log.error("worker: store unreachable (%s); trying again in %g s", store_error(exc), wait)
                 self.svc.stopping.wait(wait)
                 continue
+            if outages:
+                log.info(
+                    "worker: store reachable again after %s; sending on",
+                    counted(outages, "failed try", "failed tries"),
+                )
             outages = 0
             total.merge(summary)
             if summary.stopped:
