@@ -138,8 +138,6 @@ class ScheduleSettings:
     lease_s: int = bounded(60, 10, 3600)
 
     def validate(self) -> None:
-        if not self.fetch_times:  # the scheduler would tick on, never fetch, and send stale issues
-            raise ConfigError("schedule.fetch_times: name at least one time of day (HH:MM, UTC)")
         seen: set[tuple[int, int]] = set()
         for text in self.fetch_times:
             parts = text.split(":")

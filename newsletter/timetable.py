@@ -41,6 +41,11 @@ def build_scheduler(runner: Runner) -> BackgroundScheduler:
         timezone="UTC",
         job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": settings.misfire_grace_s},
     )
+    if not settings.fetch_times:
+        log.warning(
+            "schedule: fetch_times is empty, so this scheduler fetches nothing: issues wait for papers "
+            "that `newsletter fetch` (from cron, say) brings"
+        )
     for text in settings.fetch_times:
         hour, minute = (int(part) for part in text.split(":"))
         scheduler.add_job(

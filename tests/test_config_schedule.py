@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import pytest
 
+from newsletter import app
 from newsletter.config import ConfigError, load_settings
+from newsletter.schedule import Runner
+from newsletter.timetable import build_scheduler
 from tests.conftest import CliRunnerFn
 
 
@@ -29,15 +32,15 @@ def test_a_fetch_time_given_twice_stops_every_command_with_one_line(run_cli: Cli
     assert result.stderr.splitlines() == ["error: schedule.fetch_times: 06:00 is given twice"]
 
 
-@pytest.mark.parametrize("config", ["[schedule]\nfetch_times = []\n", None])
-def test_no_fetch_time_at_all_is_refused(run_cli: CliRunnerFn, tmp_path, config: str | None) -> None:
-    # The scheduler would tick on without ever fetching, and issues would wait on stale papers.
-    env = {"NEWSLETTER_SCHEDULE_FETCH_TIMES": ""}
-    if config is not None:
-        (tmp_path / "config.toml").write_text(config, encoding="utf-8")
-        env = {"NEWSLETTER_CONFIG": str(tmp_path / "config.toml")}
-    result = run_cli("papers", env=env)
-    assert result.exit_code == 2, result.output
-    assert result.stderr.splitlines() == [
-        "error: schedule.fetch_times: name at least one time of day (HH:MM, UTC)"
-    ]
+def test_no_fetch_time_is_allowed_and_the_scheduler_says_it_fetches_nothing(db_url: str, caplog) -> None:
+    # Papers may come from `newsletter fetch` in cron; a scheduler without fetch times must say so.
+    settings = load_settings(None, {"NEWSLETTER_SCHEDULE_FETCH_TIMES": "", "NEWSLETTER_DATABASE_URL": db_url,
+                                    "NEWSLETTER_WEB_SECRET_KEY": "s" * 32})  # fmt: skip
+    assert settings.schedule.fetch_times == ()
+    store = app.open_store(settings.database)
+    try:
+        scheduler = build_scheduler(Runner(app.build_services(settings, store), fetch=lambda: None))
+    finally:
+        store.dispose()
+    assert not [job for job in scheduler.get_jobs() if job.id.startswith("fetch-")]
+    assert "schedule: fetch_times is empty, so this scheduler fetches nothing" in caplog.text
