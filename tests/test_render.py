@@ -169,12 +169,16 @@ def test_same_inputs_give_byte_identical_emails(env: jinja2.Environment, modern:
 
 
 @pytest.mark.parametrize("cadence", ["daily", "weekly"])
-@pytest.mark.parametrize("day", ["picks", "empty"])
+@pytest.mark.parametrize("day", ["picks", "long reasons", "empty"])
 def test_joined_pieces_equal_a_full_page_render(
     env: jinja2.Environment, renderer: EditionRenderer, modern: list[Paper], day: str, cadence: str
 ) -> None:
     # The fast path must produce exactly what digest.html.j2/digest.txt.j2 describe, premailer and all.
-    picks = [pick(p, matched=("it's", "a & b")) for p in modern[5:25]] if day == "picks" else []
+    # Long reasons wrap in the text part, where each line must end in CRLF as the rest do.
+    words = (
+        ("it's", "a & b") if day == "picks" else ("state space models", "selective scan", "long-range memory")
+    )
+    picks = [pick(p, matched=words) for p in modern[5:25]] if day != "empty" else []
     trending = modern[:3]
     sub = dataclasses.replace(reader(), cadence=cadence)
     fast = renderer.render(sub, picks, trending, LINKS)

@@ -119,6 +119,15 @@ def test_abstract_is_cut_at_a_sentence_when_there_is_no_ai_summary(env: jinja2.E
     assert all(cut_at_sentence(p.abstract) in " ".join(email.text.split()) for p in oldest)
 
 
+def test_the_text_part_wraps_at_72_columns_but_never_a_link(
+    renderer: EditionRenderer, modern: list[Paper]
+) -> None:
+    email = renderer.render(reader(), [pick(p) for p in modern[:12]], modern[12:15], LINKS)
+    long = [line for line in email.text.splitlines() if len(line) > 72 and "://" not in line]
+    assert long == []
+    assert any(len(p.title) > 72 for p in modern[:12])  # titles that had to wrap
+
+
 def test_one_upvote_is_said_in_the_singular(env: jinja2.Environment, modern: list[Paper]) -> None:
     paper = dataclasses.replace(full_paper(modern), upvotes=1)
     email = EditionRenderer(env, ISSUE_DATE, [paper], MASTHEAD).render(reader(), [pick(paper)], [], LINKS)
@@ -189,9 +198,16 @@ def test_trending_overall_lists_the_three_given_papers(
         assert text_of(entry) == f"{' '.join(paper.title.split())} · ▲ {paper.upvotes}{star}"
     tail = email.text.split("Trending overall", 1)[1]
     text_stars = ["", ", GitHub ★ 6,317", ", GitHub ★ 7"]
-    assert [line for line in tail.splitlines() if line.startswith("- ")] == [
+    items: list[str] = []  # each item's lines joined again: the text part wraps them at 72 columns
+    for line in tail.splitlines():
+        if line.startswith("- "):
+            items.append(line)
+        elif line.startswith("  ") and not line.startswith("  http") and items:
+            items[-1] += " " + line.strip()
+    assert items == [
         f"- {p.title} (▲ {p.upvotes}{star})" for p, star in zip(trending, text_stars, strict=True)
     ]
+    assert all(len(line) <= 72 for line in tail.splitlines() if not line.strip().startswith("http"))
     assert all(p.hf_url in tail for p in trending)
 
 
@@ -255,7 +271,7 @@ def test_text_part_carries_the_same_content(renderer: EditionRenderer, modern: l
         f"and {len(paper.authors) - 6} others",
         "Trending overall",
     ):
-        assert needle in text
+        assert " ".join(needle.split()) in " ".join(text.split())  # the text part wraps at 72 columns
     assert "<a " not in text and "<td" not in text  # plain text, no markup
 
 

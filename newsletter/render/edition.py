@@ -13,7 +13,7 @@ import premailer
 from markupsafe import Markup, escape
 
 from newsletter.models import Paper, Pick, Subscriber
-from newsletter.render.filters import http_url, printable
+from newsletter.render.filters import http_url, printable, why_lines
 from newsletter.render.lines import Period, preheader_line, subject_line
 from newsletter.render.pieces import FIRST_PIECE, Marks, Piece
 
@@ -214,7 +214,9 @@ class EditionRenderer:
         }
         html_values = {name: str(escape(value)) for name, value in raw.items()}
         html = self._html.join(pick_at, [str(escape(r)) for r in reasons], trend_at, html_values)
-        text = self._text.join(pick_at, reasons, trend_at, raw)
+        # Wrapped why lines break as the sheet does, in CRLF (wire_text ran on it before).
+        text_whys = [why_lines(r).replace("\n", "\r\n") for r in reasons]
+        text = self._text.join(pick_at, text_whys, trend_at, raw)
         return RenderedEmail(subject=subject, preheader=preheader, html=html, text=text)
 
     def _position(self, paper: Paper) -> int:

@@ -37,5 +37,6 @@ def make_environment(templates_dir: Path) -> jinja2.Environment:
         oneline=filters.oneline,
         thousands=filters.thousands,
         long_date=filters.long_date,
+        why_lines=filters.why_lines,
     )
     return env

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import textwrap
 from collections.abc import Sequence
 from datetime import date
 from typing import Any
@@ -79,6 +80,15 @@ DANGLING = frozenset(
     {"a", "an", "the", "and", "or", "of", "for", "to", "in", "on", "with", "via", "by", "from", "at", "as"}
     | {"into", "over", "under", "vs", "versus", "toward", "towards"}
 )
+
+
+WHY_LEAD = "Why you got this: "  # what the text part's why line starts with (_parts.txt.j2)
+
+
+def why_lines(reason: str) -> str:
+    """A pick's reason with the line breaks that wrap "Why you got this: <reason>" at 72 columns."""
+    wrapped = textwrap.fill(WHY_LEAD + reason, 72, break_long_words=False, break_on_hyphens=False)
+    return wrapped.removeprefix(WHY_LEAD)
 
 
 def authors_line(authors: Sequence[str], shown: int = AUTHORS_SHOWN) -> str:
