@@ -60,3 +60,11 @@ def test_switching_cadence_renames_no_email_already_queued_or_sent(world, run_cl
     with world.store.write() as conn:
         conn.execute(update(deliveries).values(cadence=None))
     assert titles(world, sub)[0] == "Your week of papers to Wed 12 Mar 2025"
+
+
+def test_the_feed_writes_dates_as_the_email_does(world, run_cli):
+    october = HF_API / "daily_papers_2025-10-03.json"
+    assert run_cli("fetch", "--file", str(october), "--date", "2025-10-03").exit_code == 0
+    sub = reader(world, timezone="UTC", email="o@example.org")
+    assert "1 sent" in run_cli("send", "--date", "2025-10-03").stdout
+    assert titles(world, sub) == ["Papers for Fri 3 Oct 2025"]  # as the email's header: no "03"

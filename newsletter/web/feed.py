@@ -8,6 +8,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from newsletter.models import Subscriber
+from newsletter.render.filters import long_date
 from newsletter.signup import subscriber_for
 from newsletter.web.context import WebContext
 
@@ -46,7 +47,8 @@ def render_feed(ctx: WebContext, sub: Subscriber, self_url: str) -> str:
     entries = [
         {
             # Each email as it was named when sent: a reader who switches cadence keeps their history.
-            "title": f"{LEADS[d.cadence or sub.cadence]} {d.issue_date:%a %d %b %Y}",
+            # The date as the email's header writes it ("Wed 3 Dec 2025"), in English whatever the locale.
+            "title": f"{LEADS[d.cadence or sub.cadence]} {long_date(d.issue_date)}",
             "id": f"{self_url}#{d.issue_date.isoformat()}",
             "updated": (d.sent_at or ctx.svc.clock()).isoformat(),
             # (paper, topic): a trending paper matched no topic of theirs, and says so instead.
