@@ -209,6 +209,7 @@ def test_trending_overall_lists_the_three_given_papers(
     ]
     assert all(len(line) <= 72 for line in tail.splitlines() if not line.strip().startswith("http"))
     assert all(p.hf_url in tail for p in trending)
+    assert "\r\n\r\n  http" not in tail  # each link right under its item, as before the wrapping
 
 
 def test_empty_day_lists_what_is_trending(renderer: EditionRenderer, modern: list[Paper]) -> None:
