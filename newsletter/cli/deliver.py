@@ -108,7 +108,7 @@ def send(runtime: Runtime, day: date | None, dry_run: bool, only_email: str | No
 
 def _dry_run(runtime: Runtime, issue_date: date, only: Subscriber | None) -> int:
     store, settings = runtime.store(), runtime.settings()
-    closed = store.issues.closed_by_retention(issue_date, settings.database.keep_days, runtime.clock())
+    closed = store.issues.closed_by_retention(issue_date, settings.database.keep_days)
     edition = Edition.open(store, settings, issue_date, runtime.clock(), freeze=False)
     if not edition.pool:
         fail(edition.empty_line(), Exit.NOTHING_NEW)
@@ -241,9 +241,9 @@ def issue_status(runtime: Runtime, day: date) -> int:
     click.echo(f"issue {day}: {state}; {size}")
     click.echo("  " + ", ".join(f"{status} {n:,}" for status, n in counts.items()))
     keep_days = runtime.settings().database.keep_days
-    if store.issues.closed_by_retention(day, keep_days, runtime.clock()):
-        # Past keep_days the prune removes finished rows: counts of 0 here are not a failed issue.
-        click.echo(f"  older than [database] keep_days ({keep_days}): the prune removes its finished rows")
+    if store.issues.closed_by_retention(day, keep_days):
+        # Counts of 0 here are not a failed issue: its finished rows are gone.
+        click.echo(f"  the prune has removed its finished rows ([database] keep_days = {keep_days})")
     # Who did not get it, and what the relay said: what an operator asks next.
     for status in ("failed", "deferred"):
         shown = store.history.troubles(record.id, status, TROUBLES_SHOWN) if counts[status] else []

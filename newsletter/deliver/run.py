@@ -107,7 +107,7 @@ def _queue(
     store: Store, settings: Settings, issue_date: date, clock: Callable[[], datetime], only: Subscriber | None
 ) -> tuple[Queued, Edition]:
     started = time.perf_counter()
-    closed = store.issues.closed_by_retention(issue_date, settings.database.keep_days, clock())
+    closed = store.issues.closed_by_retention(issue_date, settings.database.keep_days)
     edition = Edition.open(store, settings, issue_date, clock(), freeze=True)
     if not edition.pool:  # sent long ago and pruned since: nobody gets a row, let alone its papers
         raise EmptyPool(edition.empty_line(), listed=True)

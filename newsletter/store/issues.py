@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from typing import TYPE_CHECKING
 
 from sqlalchemy import Connection, delete, insert, select, update
@@ -48,20 +48,20 @@ class IssueStore:
             row = conn.execute(select(issues).where(issues.c.issue_date == issue_date)).mappings().one()
             return IssueRecord(row["id"], row["issue_date"], row["frozen_at"])
 
-    def closed_by_retention(self, issue_date: date, keep_days: int, now: datetime) -> str | None:
-        """Why nobody may be queued for this issue any more, or None: it went out (froze) and is older
-        than keep_days, so the prune removes, or will remove, the ledger rows that say who had it; a
-        reader queued now could get it twice. An old issue that never went out (a saved day sent
-        for the first time) is not closed."""
+    def closed_by_retention(self, issue_date: date, keep_days: int) -> str | None:
+        """Why nobody may be queued for this issue any more, or None: the prune removed ledger rows
+        of it, so who had it is partly forgotten, and a reader queued now could get it twice. An old
+        day sent for the first time, or to more readers after a first --only, is not closed."""
         record = self.find_issue(issue_date)
-        if keep_days == 0 or record is None or record.frozen_at is None:
+        if record is None or record.frozen_at is None:
             return None
-        if issue_date >= now.date() - timedelta(days=keep_days):
-            return None
+        with self._store.read() as conn:
+            key = f"ledger-pruned:{record.id}"  # retention_ledger.ledger_pruned_key
+            if conn.execute(select(meta.c.key).where(meta.c.key == key)).scalar() is None:
+                return None
         return (
-            f"the issue of {issue_date} went out {record.frozen_at:%Y-%m-%d} and is older than "
-            f"[database] keep_days ({keep_days}), so its history is pruned, or soon will be: "
-            "nobody is queued for it again"
+            f"the issue of {issue_date} went out {record.frozen_at:%Y-%m-%d}, and the prune has removed "
+            f"part of its history ([database] keep_days = {keep_days}): nobody is queued for it again"
         )
 
     def find_issue(self, issue_date: date) -> IssueRecord | None:

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from sqlalchemy import Connection, Date, Executable, bindparam, delete, exists, func, or_, select
 
-from newsletter.store.schema import deliveries, issues, listings, sent_papers
+from newsletter.store.schema import deliveries, insert_ignore, issues, listings, meta, sent_papers
 
 if TYPE_CHECKING:
     from newsletter.store import Store
@@ -57,6 +57,7 @@ def prune_ledger(store: Store, horizon: date, dry_run: bool, batch: int) -> Ledg
         issue_ids = list(conn.execute(old.order_by(issues.c.issue_date)).scalars())
     listed: dict[str, bool] = {}  # paper -> listed on or after the horizon, for the whole run
     for issue_id in issue_ids:
+        before = pruned.deliveries
         last = 0
         while True:
             with transaction(store, dry_run) as conn:
@@ -79,7 +80,16 @@ def prune_ledger(store: Store, horizon: date, dry_run: bool, batch: int) -> Ledg
                 _prune_rows(conn, [r for r in rows if r.status in FINISHED], horizon, listed, pruned, dry_run)
             if len(rows) < batch:
                 break
+        if pruned.deliveries > before and not dry_run:
+            # Who had this issue is partly forgotten now: nobody may be queued for it again.
+            with store.write() as conn:
+                insert_ignore(conn, meta, [{"key": ledger_pruned_key(issue_id), "value": "1"}])
     return pruned
+
+
+def ledger_pruned_key(issue_id: int) -> str:
+    """The meta key that marks an issue whose finished ledger rows the prune removed."""
+    return f"ledger-pruned:{issue_id}"
 
 
 def _prune_rows(
