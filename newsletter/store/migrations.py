@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 
-from sqlalchemy import Connection, Table, inspect, text
+from sqlalchemy import Connection, Table, inspect, select, text, update
 from sqlalchemy.exc import SQLAlchemyError
 
 from newsletter.store.schema import (
@@ -48,6 +48,25 @@ def _add_column(table: Table, name: str) -> Callable[[Connection], None]:
             conn.execute(text(f"ALTER TABLE {table.name} ADD COLUMN {name} {kind}"))
 
     return step
+
+
+def _in_turn(*steps: Callable[[Connection], None]) -> Callable[[Connection], None]:
+    """One migration made of several steps, run in this order."""
+
+    def step(conn: Connection) -> None:
+        for each in steps:
+            each(conn)
+
+    return step
+
+
+def _fill_cadences(conn: Connection) -> None:
+    """Each ledger row's cadence, for rows queued before it was kept: the reader's cadence now, the
+    best record there is, and no later switch of theirs renames those emails."""
+    reader = select(subscribers.c.cadence).where(subscribers.c.id == deliveries.c.subscriber_id)
+    conn.execute(
+        update(deliveries).where(deliveries.c.cadence.is_(None)).values(cadence=reader.scalar_subquery())
+    )
 
 
 def _widen(table: Table, name: str) -> Callable[[Connection], None]:
@@ -95,7 +114,7 @@ MIGRATIONS: list[Callable[[Connection], None]] = [
     # A sign-up for a reader who unsubscribed overwrote their settings before its link was followed.
     _add_column(subscribers, "requested"),
     # A reader who switched to weekly saw their old daily emails renamed weeks in their feed.
-    _add_column(deliveries, "cadence"),
+    _in_turn(_add_column(deliveries, "cadence"), _fill_cadences),
 ]
 
 
