@@ -37,7 +37,7 @@ def _field_counts(fields: tuple[tuple[str, str], ...]) -> Mapping[str, float]:
     found: dict[str, float] = {}
     literal = redefined([text for _, text in fields if text])
     for name, text in fields:
-        for term in analyse(text, literal):
+        for term in analyse(text, literal, paper=True):
             found[term.key] = found.get(term.key, 0.0) + FIELD_WEIGHTS[name]
     return MappingProxyType(found)
 

@@ -54,17 +54,17 @@ def paper_terms(paper: Paper) -> dict[str, tuple[Term, ...]]:
     """The terms of each of a paper's fields, its own definitions of abbreviations respected."""
     fields = paper_fields(paper)
     literal = redefined([text for text in fields.values() if text])
-    return {name: analyse(text, literal) for name, text in fields.items()}
+    return {name: analyse(text, literal, paper=True) for name, text in fields.items()}
 
 
 @lru_cache(maxsize=16384)  # a pool's papers, read again for every distinct set of exclusions
 def _stem_clauses(
-    text: str, literal: frozenset[str] = frozenset()
+    text: str, literal: frozenset[str] = frozenset(), paper: bool = False
 ) -> tuple[tuple[tuple[str, int], ...], ...]:
     """The text's (stem, clause) sequence; and again with its hyphenated compounds as one word, if any."""
-    spellings = [tuple((w.stem, w.clause) for w in words_of(text, literal))]
+    spellings = [tuple((w.stem, w.clause) for w in words_of(text, literal, paper))]
     if compounds(text):
-        spellings.append(tuple((w.stem, w.clause) for w in joined_words(text, literal)))
+        spellings.append(tuple((w.stem, w.clause) for w in joined_words(text, literal, paper)))
     return tuple(spellings)
 
 
@@ -81,7 +81,7 @@ def excluded(paper: Paper, terms: Sequence[str]) -> str | None:
     """The first of `terms` whose analysed form occurs in the paper's title, abstract, summary or keywords."""
     texts = [text for text in paper_fields(paper).values() if text]
     literal = redefined(texts)
-    sequences = [seq for text in texts for seq in _stem_clauses(text, literal)]
+    sequences = [seq for text in texts for seq in _stem_clauses(text, literal, paper=True)]
     for term in terms:
         # "pre-training" drops "pretraining" and the other way round: each spelling against each.
         for phrase in {tuple(s for s, _ in seq) for seq in _stem_clauses(term)}:

@@ -114,14 +114,15 @@ def spell_out(text: str) -> str:
     return WORD.sub(replace, text)
 
 
-def words_of(text: str, literal: frozenset[str] = frozenset()) -> list[Word]:
+def words_of(text: str, literal: frozenset[str] = frozenset(), paper: bool = False) -> list[Word]:
     """Stems of the non-stopwords of `text` in order; an abbreviation expands into its long form's stems,
-    unless it is `literal` (the text gives it another meaning: see `redefined`)."""
+    unless it is `literal` (the text gives it another meaning: see `redefined`). A `paper`'s text also
+    leaves out the words of set phrases (IDIOMS); what a reader types keeps them, as they meant them."""
     words: list[Word] = []
     clause = chunk = 0
     last = 0
     expand = long_forms()[0]
-    idioms = [(m.start(), m.end()) for m in _IDIOM.finditer(text)]
+    idioms = [(m.start(), m.end()) for m in _IDIOM.finditer(text)] if paper else []
     for match in WORD.finditer(text):
         if BREAK.search(text, last, match.start()):
             clause += 1
@@ -164,9 +165,9 @@ def compounds(text: str) -> list[tuple[int, int, str]]:
     return found
 
 
-def joined_words(text: str, literal: frozenset[str] = frozenset()) -> list[Word]:
+def joined_words(text: str, literal: frozenset[str] = frozenset(), paper: bool = False) -> list[Word]:
     """`words_of(text)` with each hyphenated compound as one word, its other spelling (see compounds)."""
-    words = words_of(text, literal)
+    words = words_of(text, literal, paper)
     for start, end, key in reversed(compounds(text)):
         inside = [i for i, w in enumerate(words) if start <= w.start and w.end <= end]
         if len(inside) == 2:
@@ -191,10 +192,11 @@ def _abbreviation_windows(words: Sequence[Word]) -> list[tuple[int, int, str]]:
 
 
 @lru_cache(maxsize=32768)
-def analyse(text: str, literal: frozenset[str] = frozenset()) -> tuple[Term, ...]:
+def analyse(text: str, literal: frozenset[str] = frozenset(), paper: bool = False) -> tuple[Term, ...]:
     """The terms of `text`: stems, adjacent-stem phrases, abbreviations found spelt out or short
-    (those in `literal` only as they are written), and hyphenated compounds as one word."""
-    words = words_of(text, literal)
+    (those in `literal` only as they are written), and hyphenated compounds as one word; a `paper`'s
+    text without the words of set phrases (see words_of)."""
+    words = words_of(text, literal, paper)
     windows = sorted(_abbreviation_windows(words), key=lambda w: (w[0] - w[1], w[0]))
     # Each stem belongs to the widest abbreviation around it ("MLLM" holds "LLM" and "LM").
     group = [-1] * len(words)

@@ -115,7 +115,8 @@ STOPWORDS = frozenset(_STOPWORD_TEXT.split())
 # Set phrases of academic writing whose words say nothing of a paper's subject, read as stopwords
 # however they are written ("state-of-the-art", "state of the art"): a third of abstracts claim
 # state-of-the-art results, which matched the topics "art" and "state space models".
-IDIOMS = ("state of the art", "off the shelf", "out of the box", "up to date", "on the fly", "plug and play")
+# Only in papers' text: a reader who types "plug-and-play" or "off-the-shelf models" means it.
+IDIOMS = ("state of the art", "off the shelf", "out of the box", "up to date", "on the fly")
 
 # Words that join items of a list: a phrase never spans one ("rendering and 3D" is no phrase).
 CONJUNCTIONS = frozenset({"and", "or", "nor", "but", "vs", "versus"})
