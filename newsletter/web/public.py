@@ -167,19 +167,17 @@ def build_router(ctx: WebContext) -> APIRouter:
         It must not claim digests are coming; and whoever still holds that email (a forward, a
         shared mailbox) must not undo the reader's unsubscribe with it.
         """
-        title, why = (
-            ("Mail to this address bounced", f"Our mail to {sub.email} bounced, so no digest is sent.")
-            if sub.status == "bounced"
-            else (
-                "You are unsubscribed",
-                f"{sub.email} unsubscribed after this link was sent, so it subscribes no one.",
+        if sub.status == "bounced":
+            # A new sign-up sends nothing to an address that bounced: only the operator can lift it.
+            why = f"Our mail to {sub.email} bounced, so no digest is sent. If it works again, ask whoever"
+            return ctx.message(
+                request, "Mail to this address bounced", f"{why} runs this newsletter to add it back."
             )
-        )
         return ctx.message(
             request,
-            title,
-            f"{why} To receive digests again, sign up again with this address and confirm from the "
-            "new email.",
+            "You are unsubscribed",
+            f"{sub.email} unsubscribed after this link was sent, so it subscribes no one. To receive "
+            "digests again, sign up again with this address and confirm from the new email.",
             link={"url": "/", "text": "Sign up again"},
         )
 
