@@ -99,9 +99,7 @@ def test_a_pruned_day_answers_clearly_and_is_never_sent_again(history: History) 
     assert status.exit_code == 0
     assert status.stdout.startswith(f"issue {OLD}: frozen at {at(OLD):%Y-%m-%d %H:%M} UTC; 0 papers")
     # "sent 0" of an issue that went out: the status says why the counts are empty.
-    assert status.stdout.endswith(
-        "the prune has removed its finished rows ([database] keep_days = 180)\n"
-    )
+    assert status.stdout.endswith("the prune has removed its finished rows ([database] keep_days = 180)\n")
     # The issue's row is kept: a send for that day finds it, and sends nobody anything, nor queues a row.
     assert sorted(history.outbox.iterdir()) == emails
     issue = store.issues.find_issue(OLD)
