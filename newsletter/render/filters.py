@@ -6,6 +6,7 @@ import re
 import textwrap
 from collections.abc import Sequence
 from datetime import date
+from functools import lru_cache
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -85,8 +86,11 @@ DANGLING = frozenset(
 WHY_LEAD = "Why you got this: "  # what the text part's why line starts with (_parts.txt.j2)
 
 
+@lru_cache(maxsize=65536)  # per pick of every email: many readers share a reason (a topic, a paper)
 def why_lines(reason: str) -> str:
     """A pick's reason with the line breaks that wrap "Why you got this: <reason>" at 72 columns."""
+    if len(WHY_LEAD) + len(reason) <= 72 and "\n" not in reason:
+        return reason  # the common case: one line, no wrapping to do
     wrapped = textwrap.fill(WHY_LEAD + reason, 72, break_long_words=False, break_on_hyphens=False)
     return wrapped.removeprefix(WHY_LEAD)
 
