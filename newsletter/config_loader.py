@@ -129,8 +129,7 @@ def unknown_env(environ: Mapping[str, str], known: set[str]) -> list[str]:
     for name in sorted(environ):
         if not name.startswith(ENV_PREFIX) or name in known or name.startswith(f"{ENV_PREFIX}TEST_"):
             continue
-        close = difflib.get_close_matches(name.removeprefix(ENV_PREFIX), suffixes, n=1)
-        hint = f" (did you mean {ENV_PREFIX}{close[0]}?)" if close else ""
+        hint = _did_you_mean(name.removeprefix(ENV_PREFIX), suffixes, ENV_PREFIX + "{}")
         lines.append(f"{name} matches no setting and is ignored{hint}")
     return lines
 
